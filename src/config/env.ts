@@ -1,0 +1,223 @@
+/**
+ * Environment → typed {@link Config} (SPEC §2). Every variable is optional; a bad value
+ * stops start-up with one {@link ConfigError} whose message names the variable, says what
+ * is wrong with the value and how to fix it. Secret values are never echoed back.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { z } from 'zod';
+
+import { ConfigError } from '../util/errors.js';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Dialect = 'ga' | 'beta';
+
+export interface AzureConfig {
+  /** `https://<resource>.openai.azure.com` (no trailing slash) */
+  endpoint: string;
+  apiKey: string;
+  deployment: string;
+  /** Set only for the preview protocol (`/openai/realtime?api-version=…`). */
+  apiVersion: string | null;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Public base URL Twilio reaches (no trailing slash), or null to derive it from each request. */
+  publicUrl: string | null;
+  twilioAuthToken: string | null;
+  twilioAccountSid: string | null;
+  openaiApiKey: string | null;
+  realtimeModel: string;
+  azure: AzureConfig | null;
+  realtimeUrl: string | null;
+  /** Dialect asked for explicitly with REALTIME_DIALECT; null lets the provider decide. */
+  realtimeDialect: Dialect | null;
+  numbersFile: string;
+  dataDir: string;
+  recordCalls: boolean;
+  adminToken: string | null;
+  logLevel: LogLevel;
+  /** How long SIGTERM waits for live calls before ending them. */
+  drainTimeoutS: number;
+  /** No TWILIO_AUTH_TOKEN: unsigned requests are accepted, from loopback only. */
+  localMode: boolean;
+}
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The example profiles shipped with the project; used when no numbers.yaml exists. */
+export const EXAMPLE_NUMBERS_FILE = path.join(PROJECT_ROOT, 'numbers.example.yaml');
+
+/** Variables whose values are secrets: never quoted in errors, redacted in logs. */
+export const SECRET_VARIABLES = ['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY', 'ADMIN_TOKEN'] as const;
+
+const optionalText = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s === undefined || s === '' ? null : s));
+
+function urlVar(protocols: readonly string[], example: string) {
+  return optionalText.superRefine((value, ctx) => {
+    if (value === null) return;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `is not a URL; expected something like ${example}` });
+      return;
+    }
+    if (!protocols.includes(url.protocol)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `has scheme ${url.protocol.replace(':', '')}; expected ${protocols.map((p) => p.replace(':', '')).join(' or ')} (e.g. ${example})`,
+      });
+    }
+  });
+}
+
+const booleanVar = optionalText.superRefine((value, ctx) => {
+  if (value !== null && !/^(1|0|true|false|yes|no|on|off)$/i.test(value)) {
+    ctx.addIssue({ code: 'custom', message: 'is not a switch; use 1 or 0' });
+  }
+});
+
+function integerVar(min: number, max: number, example: string) {
+  return optionalText.superRefine((value, ctx) => {
+    if (value === null) return;
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `is not an integer from ${min} to ${max} (e.g. ${example})` });
+    }
+  });
+}
+
+function enumVar(values: readonly string[]) {
+  return optionalText.superRefine((value, ctx) => {
+    if (value !== null && !values.includes(value)) {
+      ctx.addIssue({ code: 'custom', message: `is not one of ${values.join(', ')}` });
+    }
+  });
+}
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+const EnvSchema = z.object({
+  PORT: integerVar(0, 65535, 'PORT=3000'),
+  HOST: optionalText,
+  PUBLIC_URL: urlVar(['https:', 'http:'], 'https://abc123.ngrok.app'),
+  TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_ACCOUNT_SID: optionalText.superRefine((v, ctx) => {
+    if (v !== null && !/^AC[0-9a-fA-F]{32}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'is not an Account SID; expected AC followed by 32 hex digits (Twilio console → Account info)' });
+    }
+  }),
+  OPENAI_API_KEY: optionalText,
+  REALTIME_MODEL: optionalText,
+  AZURE_OPENAI_ENDPOINT: urlVar(['https:', 'wss:'], 'https://my-resource.openai.azure.com'),
+  AZURE_OPENAI_API_KEY: optionalText,
+  AZURE_OPENAI_DEPLOYMENT: optionalText,
+  AZURE_OPENAI_API_VERSION: optionalText,
+  REALTIME_URL: urlVar(['wss:', 'ws:'], 'wss://gateway.example.com/v1/realtime?model=gpt-realtime'),
+  REALTIME_DIALECT: enumVar(['ga', 'beta']),
+  NUMBERS_FILE: optionalText,
+  DATA_DIR: optionalText,
+  RECORD_CALLS: booleanVar,
+  ADMIN_TOKEN: optionalText,
+  LOG_LEVEL: enumVar(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  DRAIN_TIMEOUT_S: integerVar(0, 86_400, 'DRAIN_TIMEOUT_S=600'),
+});
+
+const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
+  PORT: 'set PORT to a free TCP port, e.g. PORT=3000',
+  PUBLIC_URL: 'set PUBLIC_URL to the https address Twilio reaches, e.g. your tunnel URL',
+  TWILIO_ACCOUNT_SID: 'copy the Account SID from the Twilio console, or unset it',
+  AZURE_OPENAI_ENDPOINT: 'use the resource endpoint from the Azure portal, e.g. https://my-resource.openai.azure.com',
+  REALTIME_URL: 'use the full WebSocket URL of the realtime endpoint',
+  REALTIME_DIALECT: 'use ga (current API) or beta (2024 preview shape)',
+  RECORD_CALLS: 'use RECORD_CALLS=1 to record calls or RECORD_CALLS=0 not to',
+  LOG_LEVEL: 'use e.g. LOG_LEVEL=info',
+  DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
+};
+
+function isOn(value: string | null): boolean | null {
+  if (value === null) return null;
+  return /^(1|true|yes|on)$/i.test(value);
+}
+
+/**
+ * Reads the configuration from `env`. Throws a {@link ConfigError} on the first bad value.
+ * @param cwd directory that relative paths (numbers file, data dir) are resolved against
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0]) as keyof z.infer<typeof EnvSchema>;
+    const raw = env[variable] ?? '';
+    const shown = (SECRET_VARIABLES as readonly string[]).includes(variable) ? '(secret value)' : JSON.stringify(raw);
+    const fix = FIXES[variable];
+    throw new ConfigError(variable, `${variable}=${shown} ${issue.message}${fix ? `. Fix: ${fix}` : ''}`);
+  }
+  const e = parsed.data;
+
+  let azure: AzureConfig | null = null;
+  if (e.AZURE_OPENAI_ENDPOINT !== null) {
+    if (e.AZURE_OPENAI_API_KEY === null) {
+      throw new ConfigError('AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY is missing while AZURE_OPENAI_ENDPOINT is set. Fix: set the key from the Azure portal (Keys and Endpoint)');
+    }
+    if (e.AZURE_OPENAI_DEPLOYMENT === null) {
+      throw new ConfigError('AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT is missing while AZURE_OPENAI_ENDPOINT is set. Fix: set it to the name of your realtime deployment, e.g. gpt-realtime');
+    }
+    azure = {
+      endpoint: e.AZURE_OPENAI_ENDPOINT.replace(/\/+$/, ''),
+      apiKey: e.AZURE_OPENAI_API_KEY,
+      deployment: e.AZURE_OPENAI_DEPLOYMENT,
+      apiVersion: e.AZURE_OPENAI_API_VERSION,
+    };
+  }
+
+  const localMode = e.TWILIO_AUTH_TOKEN === null;
+  let numbersFile: string;
+  if (e.NUMBERS_FILE !== null) {
+    numbersFile = path.resolve(cwd, e.NUMBERS_FILE);
+  } else {
+    const local = path.resolve(cwd, 'numbers.yaml');
+    numbersFile = existsSync(local) ? local : EXAMPLE_NUMBERS_FILE;
+  }
+
+  return {
+    port: e.PORT === null ? 3000 : Number(e.PORT),
+    host: e.HOST ?? '0.0.0.0',
+    publicUrl: e.PUBLIC_URL === null ? null : e.PUBLIC_URL.replace(/\/+$/, ''),
+    twilioAuthToken: e.TWILIO_AUTH_TOKEN,
+    twilioAccountSid: e.TWILIO_ACCOUNT_SID,
+    openaiApiKey: e.OPENAI_API_KEY,
+    realtimeModel: e.REALTIME_MODEL ?? 'gpt-realtime',
+    azure,
+    realtimeUrl: e.REALTIME_URL,
+    realtimeDialect: e.REALTIME_DIALECT as Dialect | null,
+    numbersFile,
+    dataDir: path.resolve(cwd, e.DATA_DIR ?? 'data'),
+    recordCalls: isOn(e.RECORD_CALLS) ?? localMode,
+    adminToken: e.ADMIN_TOKEN,
+    logLevel: (e.LOG_LEVEL ?? 'info') as LogLevel,
+    drainTimeoutS: e.DRAIN_TIMEOUT_S === null ? 600 : Number(e.DRAIN_TIMEOUT_S),
+    localMode,
+  };
+}
+
+/** The configured secret values, for the shared {@link Redactor}. */
+export function configSecrets(config: Config): string[] {
+  return [config.twilioAuthToken, config.openaiApiKey, config.azure?.apiKey, config.adminToken].filter(
+    (s): s is string => typeof s === 'string',
+  );
+}
+
+/** True for a valid E.164 number (`+` then up to 15 digits, no leading zero). */
+export function isE164(value: string): boolean {
+  return E164.test(value);
+}

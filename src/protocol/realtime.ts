@@ -1,0 +1,147 @@
+/**
+ * The model side, in the bridge's own vocabulary (DESIGN "both dialects, one vocabulary").
+ *
+ * - {@link ModelCommand}: what the call asks the model to do. The realtime link turns each
+ *   command into one wire client event in the session's dialect (GA or beta).
+ * - {@link ModelEvent}: what the model told us. The link parses each wire server event
+ *   (either dialect) into zero or one of these. Unknown but well-formed events become
+ *   `model.other` and are logged once at debug.
+ * - {@link ModelLinkEvent}: what happened to the socket itself (open, closed, gave up).
+ *
+ * Wire spellings (`response.output_audio.delta`, `session.type`, …) live only in the
+ * codec below and in `dialects.ts`; nothing outside `protocol/` sees them.
+ *
+ * Upstream: OpenAI Realtime API reference (GA, 2025-08+) and the Azure OpenAI 2024 preview
+ * reference (beta); see ../shared/PROTOCOLS.md §5–§6.
+ */
+
+/** Audio encoding on the model side, both directions. `pcm16` = 16-bit LE mono 24 kHz; `pcmu` = G.711 μ-law 8 kHz. */
+export type ModelAudioFormat = 'pcm16' | 'pcmu';
+
+export type TurnDetection =
+  | {
+      type: 'server_vad';
+      /** 0–1; higher needs louder speech */
+      threshold: number;
+      prefixPaddingMs: number;
+      silenceDurationMs: number;
+      createResponse: boolean;
+      interruptResponse: boolean;
+    }
+  | {
+      type: 'semantic_vad';
+      eagerness: 'low' | 'medium' | 'high' | 'auto';
+      createResponse: boolean;
+      interruptResponse: boolean;
+    };
+
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object */
+  parameters: Record<string, unknown>;
+}
+
+/** Everything `session.update` carries. Sent whole at start and after every reconnect. */
+export interface SessionConfig {
+  instructions: string;
+  voice: string;
+  audioFormat: ModelAudioFormat;
+  /** null = manual turns (commit + response.create by the client) */
+  turnDetection: TurnDetection | null;
+  /** Caller-side transcription; null = off */
+  transcription: { model: string; language?: string } | null;
+  tools: ToolDefinition[];
+}
+
+/** A conversation item the bridge creates. */
+export type ConversationItemInput =
+  | { kind: 'message'; role: 'user' | 'assistant' | 'system'; text: string }
+  | { kind: 'function_call_output'; callId: string; output: string };
+
+/** What the call asks of the model. One command → one wire client event. */
+export type ModelCommand =
+  | { type: 'model.updateSession'; session: SessionConfig }
+  /** raw audio bytes in the session's format (the link base64-encodes) */
+  | { type: 'model.appendAudio'; audio: Uint8Array }
+  | { type: 'model.commitAudio' }
+  | { type: 'model.clearAudio' }
+  | { type: 'model.createResponse'; instructions?: string }
+  | { type: 'model.cancelResponse'; responseId?: string }
+  | { type: 'model.truncate'; itemId: string; contentIndex: number; audioEndMs: number }
+  | { type: 'model.deleteItem'; itemId: string }
+  | { type: 'model.createItem'; item: ConversationItemInput };
+
+/** The parts of a conversation item the bridge looks at. */
+export interface ItemSummary {
+  id: string;
+  /** `message`, `function_call`, `function_call_output`, or whatever the server sends */
+  type: string;
+  role: 'user' | 'assistant' | 'system' | null;
+  status: string | null;
+  /** function_call only */
+  name: string | null;
+  callId: string | null;
+  arguments: string | null;
+  /** text or audio transcript of the content parts, joined; null when none */
+  text: string | null;
+}
+
+export type ResponseStatus = 'completed' | 'cancelled' | 'incomplete' | 'failed' | 'in_progress';
+
+export interface Usage {
+  totalTokens: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** What the model told us, one per wire server event. */
+export type ModelEvent =
+  | { type: 'model.sessionCreated'; sessionId: string | null; model: string | null; /** epoch ms, when the server says */ expiresAtMs: number | null }
+  | { type: 'model.sessionUpdated' }
+  | { type: 'model.error'; code: string | null; errorType: string; message: string; /** client event id it answers, when known */ eventId: string | null }
+  | { type: 'model.speechStarted'; audioStartMs: number; itemId: string }
+  | { type: 'model.speechStopped'; audioEndMs: number; itemId: string }
+  | { type: 'model.inputCommitted'; itemId: string; previousItemId: string | null }
+  | { type: 'model.inputCleared' }
+  | { type: 'model.inputTranscriptDone'; itemId: string; contentIndex: number; transcript: string }
+  | { type: 'model.inputTranscriptFailed'; itemId: string; message: string }
+  /** conversation.item.created (beta) / conversation.item.added (GA) */
+  | { type: 'model.itemAdded'; item: ItemSummary; previousItemId: string | null }
+  | { type: 'model.itemDone'; item: ItemSummary }
+  | { type: 'model.itemTruncated'; itemId: string; contentIndex: number; audioEndMs: number }
+  | { type: 'model.itemDeleted'; itemId: string }
+  | { type: 'model.responseCreated'; responseId: string }
+  | { type: 'model.outputItemAdded'; responseId: string; outputIndex: number; item: ItemSummary }
+  | { type: 'model.outputItemDone'; responseId: string; outputIndex: number; item: ItemSummary }
+  /** audio already base64-decoded, in the session's output format */
+  | { type: 'model.audioDelta'; responseId: string; itemId: string; outputIndex: number; contentIndex: number; audio: Buffer }
+  | { type: 'model.audioDone'; responseId: string; itemId: string; contentIndex: number }
+  | { type: 'model.transcriptDelta'; responseId: string; itemId: string; contentIndex: number; delta: string }
+  | { type: 'model.transcriptDone'; responseId: string; itemId: string; contentIndex: number; transcript: string }
+  | { type: 'model.textDone'; responseId: string; itemId: string; contentIndex: number; text: string }
+  /** `name` is null in the beta dialect (take it from output_item.added) */
+  | { type: 'model.functionCallDone'; responseId: string; itemId: string; callId: string; name: string | null; arguments: string }
+  | {
+      type: 'model.responseDone';
+      responseId: string;
+      status: ResponseStatus;
+      /** status_details.reason (`turn_detected`, `client_cancelled`, `max_output_tokens`, …) */
+      reason: string | null;
+      /** status_details.error.code for failed responses */
+      errorCode: string | null;
+      output: ItemSummary[];
+      usage: Usage | null;
+    }
+  | { type: 'model.rateLimits'; limits: { name: string; limit: number; remaining: number; resetSeconds: number }[] }
+  /** well-formed but not used by the bridge (content_part.*, *.delta we don't need, unknown types) */
+  | { type: 'model.other'; wireType: string };
+
+/** What happened to the realtime socket (emitted by the link, not parsed from the wire). */
+export type ModelLinkEvent =
+  /** socket open and ready for commands; `reconnect` is true after a drop */
+  | { type: 'model.open'; reconnect: boolean }
+  /** socket closed; the link will retry after `retryInMs` when `willRetry` */
+  | { type: 'model.closed'; code: number; reason: string; willRetry: boolean; retryInMs: number | null }
+  /** the link gave up: fatal error code or retries exhausted. No more events follow. */
+  | { type: 'model.failed'; message: string; providerCode: string | null };
