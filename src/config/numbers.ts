@@ -1,0 +1,391 @@
+/**
+ * Per-number profiles (SPEC §4): which instructions, voice, greeting and tools a call gets,
+ * chosen by the number that was called.
+ *
+ * The file is YAML: `defaults`, `reject_unknown` and `numbers` keyed by E.164 number. A
+ * profile inherits every field it omits from `defaults` (nested objects such as
+ * `turn_detection` field by field). The file is validated on load and on every change; an
+ * invalid edit is reported with the field's path and the previous profiles stay in force.
+ */
+import { existsSync, readFileSync, renameSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+
+import { isScalar, isMap, parseDocument, stringify, type Document } from 'yaml';
+import { z } from 'zod';
+
+import type { ModelAudioFormat } from '../protocol/realtime.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import { ConfigError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { isE164 } from './env.js';
+
+/** Voices the Realtime API accepts (GA adds marin and cedar). */
+export const VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+export type Voice = (typeof VOICES)[number];
+
+/** Built-in tools a profile may enable. */
+export const BUILTIN_TOOLS = ['hang_up', 'transfer_call'] as const;
+export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
+
+/** The key used for calls to numbers not listed in the file. */
+export const DEFAULTS_KEY = 'defaults';
+
+const e164 = z.string().refine(isE164, { message: 'is not an E.164 number like "+15551230001"' });
+
+const ServerVadSchema = z
+  .object({
+    type: z.literal('server_vad'),
+    threshold: z.number().min(0).max(1).optional(),
+    prefix_padding_ms: z.number().int().min(0).max(5_000).optional(),
+    silence_duration_ms: z.number().int().min(0).max(10_000).optional(),
+  })
+  .strict();
+
+const SemanticVadSchema = z
+  .object({
+    type: z.literal('semantic_vad'),
+    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+  })
+  .strict();
+
+/** Every field optional: what a number (or `defaults`) may say. */
+const ProfileFieldsSchema = z
+  .object({
+    instructions: z.string().min(1, 'must not be empty').optional(),
+    voice: z.enum(VOICES, { message: `is not a known voice (${VOICES.join(', ')})` }).optional(),
+    greeting: z.string().nullable().optional(),
+    greeting_interruptible: z.boolean().optional(),
+    turn_detection: z.discriminatedUnion('type', [ServerVadSchema, SemanticVadSchema]).optional(),
+    transcription: z
+      .object({ model: z.string().min(1), language: z.string().min(2).optional() })
+      .strict()
+      .nullable()
+      .optional(),
+    tools: z.array(z.enum(BUILTIN_TOOLS, { message: `is not a built-in tool (${BUILTIN_TOOLS.join(', ')})` })).optional(),
+    transfer_to: e164.nullable().optional(),
+    model_audio: z.enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' }).optional(),
+  })
+  .strict();
+
+export type ProfileFields = z.infer<typeof ProfileFieldsSchema>;
+
+const NumbersFileSchema = z
+  .object({
+    defaults: ProfileFieldsSchema.optional(),
+    reject_unknown: z.boolean().optional(),
+    numbers: z.record(z.string(), ProfileFieldsSchema.nullable()).optional(),
+  })
+  .strict();
+
+export type NumbersFile = z.infer<typeof NumbersFileSchema>;
+
+export type TurnDetectionSettings =
+  | { type: 'server_vad'; threshold: number; prefixPaddingMs: number; silenceDurationMs: number }
+  | { type: 'semantic_vad'; eagerness: 'low' | 'medium' | 'high' | 'auto' };
+
+/** A complete profile, after inheritance. */
+export interface Profile {
+  /** The E.164 number it was listed under, or `defaults`. */
+  key: string;
+  instructions: string;
+  voice: Voice;
+  /** Spoken first, before the caller says anything; null = wait for the caller. */
+  greeting: string | null;
+  /** false: barge-in is ignored until the greeting has finished playing. */
+  greetingInterruptible: boolean;
+  turnDetection: TurnDetectionSettings;
+  transcription: { model: string; language?: string } | null;
+  tools: BuiltinTool[];
+  transferTo: string | null;
+  modelAudio: ModelAudioFormat;
+}
+
+/** What applies when neither the number nor `defaults` says otherwise. */
+const BUILTIN_DEFAULTS = {
+  instructions: 'You are a friendly, concise phone assistant. Keep answers short; callers are listening, not reading.',
+  voice: 'alloy' as Voice,
+  // Server VAD values from the Realtime API documentation; always sent explicitly because
+  // the server's own defaults have changed between releases (PROTOCOLS.md §8.6).
+  threshold: 0.5,
+  prefixPaddingMs: 300,
+  silenceDurationMs: 500,
+};
+
+export interface Profiles {
+  /** Absolute path of the file they came from. */
+  file: string;
+  /** The file as parsed (for the admin API). */
+  raw: NumbersFile;
+  rejectUnknown: boolean;
+  defaults: Profile;
+  byNumber: ReadonlyMap<string, Profile>;
+}
+
+export type Lookup = { kind: 'profile'; profile: Profile } | { kind: 'reject' };
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** `defaults` ← number, nested plain objects merged field by field (a different VAD type replaces the object). */
+function mergeFields(base: ProfileFields, over: ProfileFields): ProfileFields {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over) as [string, unknown][]) {
+    const b = out[k];
+    if (isPlainObject(b) && isPlainObject(v) && (b['type'] === undefined || b['type'] === v['type'])) {
+      out[k] = { ...b, ...v };
+    } else {
+      out[k] = v;
+    }
+  }
+  return out as ProfileFields;
+}
+
+/** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
+function resolveProfile(key: string, f: ProfileFields, file: string, where: string): Profile {
+  const td = f.turn_detection;
+  const turnDetection: TurnDetectionSettings =
+    td?.type === 'semantic_vad'
+      ? { type: 'semantic_vad', eagerness: td.eagerness ?? 'auto' }
+      : {
+          type: 'server_vad',
+          threshold: td?.threshold ?? BUILTIN_DEFAULTS.threshold,
+          prefixPaddingMs: td?.prefix_padding_ms ?? BUILTIN_DEFAULTS.prefixPaddingMs,
+          silenceDurationMs: td?.silence_duration_ms ?? BUILTIN_DEFAULTS.silenceDurationMs,
+        };
+  const tools = [...new Set(f.tools ?? [])];
+  const transferTo = f.transfer_to ?? null;
+  if (tools.includes('transfer_call') && transferTo === null) {
+    throw new ConfigError(`${file}: ${where.slice(where.indexOf(': ') + 2)}.transfer_to`, `${where}.transfer_to: is required when tools include transfer_call (an E.164 number to dial)`);
+  }
+  const transcription = f.transcription
+    ? { model: f.transcription.model, ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}) }
+    : null;
+  return {
+    key,
+    instructions: f.instructions ?? BUILTIN_DEFAULTS.instructions,
+    voice: f.voice ?? BUILTIN_DEFAULTS.voice,
+    greeting: f.greeting === undefined || f.greeting === null || f.greeting.trim() === '' ? null : f.greeting,
+    greetingInterruptible: f.greeting_interruptible ?? true,
+    turnDetection,
+    transcription,
+    tools,
+    transferTo,
+    modelAudio: f.model_audio ?? 'pcm16',
+  };
+}
+
+function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else if (typeof s === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(s)) out += out === '' ? s : `.${s}`;
+    else out += `${out === '' ? '' : '.'}${JSON.stringify(String(s))}`;
+  }
+  return out || '(top level)';
+}
+
+function valueAt(root: unknown, segments: readonly PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const s of segments) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[s];
+  }
+  return v;
+}
+
+/**
+ * Reads E.164 keys as written: YAML reads an unquoted `+15551230001` as the integer
+ * 15551230001, which would lose the `+`. Keys of the `numbers` map keep their source text.
+ */
+function keepNumberKeysAsWritten(doc: Document): void {
+  const numbers = doc.get('numbers', true);
+  if (!isMap(numbers)) return;
+  for (const pair of numbers.items) {
+    if (isScalar(pair.key) && typeof pair.key.source === 'string' && typeof pair.key.value !== 'string') {
+      pair.key.value = pair.key.source;
+    }
+  }
+}
+
+/**
+ * Parses and validates a numbers file's text.
+ * @param file path used in error messages
+ * @throws ConfigError naming the file and the field path
+ */
+export function parseProfiles(text: string, file: string): Profiles {
+  const name = path.basename(file);
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const err = doc.errors[0]!;
+    const line = err.linePos?.[0];
+    const where = line ? `${name}:${line.line}:${line.col}` : name;
+    throw new ConfigError(file, `${where}: not valid YAML: ${err.message.split('\n')[0]}`);
+  }
+  keepNumberKeysAsWritten(doc);
+  const data: unknown = doc.toJS() ?? {};
+  const parsed = NumbersFileSchema.safeParse(data);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const segments = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
+    const fieldPath = formatPath(segments);
+    const value = valueAt(data, issue.path);
+    const shown = issue.code === 'unrecognized_keys' ? 'is not a known field' : `${JSON.stringify(value)} ${issue.message}`;
+    throw new ConfigError(`${file}: ${fieldPath}`, `${name}: ${fieldPath}: ${shown}`);
+  }
+  const raw = parsed.data;
+  const baseFields = raw.defaults ?? {};
+  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`);
+  const byNumber = new Map<string, Profile>();
+  for (const [number, fields] of Object.entries(raw.numbers ?? {})) {
+    const where = `${name}: numbers.${JSON.stringify(number)}`;
+    if (!isE164(number)) {
+      throw new ConfigError(`${file}: numbers.${JSON.stringify(number)}`, `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`);
+    }
+    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where));
+  }
+  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
+}
+
+/** Validates one number's fields as they would be written under `numbers`, returning the file with it applied. */
+export function withNumber(current: NumbersFile, number: string, fields: unknown, file: string): { raw: NumbersFile; profiles: Profiles } {
+  const raw: NumbersFile = { ...current, numbers: { ...(current.numbers ?? {}), [number]: fields as ProfileFields } };
+  // Round-trip through the same parser as the file itself, so the API and the file accept exactly the same things.
+  const profiles = parseProfiles(stringify(raw), file);
+  return { raw: profiles.raw, profiles };
+}
+
+/** Resolves the profile for a called number. */
+export function lookupProfile(profiles: Profiles, to: string): Lookup {
+  const profile = profiles.byNumber.get(to);
+  if (profile) return { kind: 'profile', profile };
+  if (profiles.rejectUnknown) return { kind: 'reject' };
+  return { kind: 'profile', profile: profiles.defaults };
+}
+
+/** Time to let an editor finish writing before re-reading (editors often write in several steps). */
+const RELOAD_DEBOUNCE_MS = 100;
+
+/**
+ * The live profiles: loaded at start-up (invalid file → ConfigError, so start-up stops),
+ * then watched. A valid edit applies to the next call; an invalid one is logged with its
+ * field path and the last good profiles stay in force.
+ */
+export class NumbersRegistry {
+  private profiles: Profiles;
+  private watcher: FSWatcher | null = null;
+  private reloadTimer: TimerHandle | null = null;
+  private readonly listeners = new Set<(p: Profiles) => void>();
+
+  private constructor(
+    readonly file: string,
+    private readonly logger: Logger,
+    private readonly clock: Clock,
+  ) {
+    this.profiles = NumbersRegistry.read(file);
+  }
+
+  /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
+  static open(file: string, logger: Logger, clock: Clock, options: { watch?: boolean } = {}): NumbersRegistry {
+    const registry = new NumbersRegistry(file, logger, clock);
+    if (options.watch ?? true) registry.startWatching();
+    return registry;
+  }
+
+  private static read(file: string): Profiles {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new ConfigError(file, `${file}: cannot read the numbers file (${code ?? String(err)}). Fix: create it (see numbers.example.yaml) or point NUMBERS_FILE at it`);
+    }
+    return parseProfiles(text, file);
+  }
+
+  /** The profiles in force now. */
+  current(): Profiles {
+    return this.profiles;
+  }
+
+  lookup(to: string): Lookup {
+    return lookupProfile(this.profiles, to);
+  }
+
+  /** Called after every successful reload. */
+  onChange(listener: (p: Profiles) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Re-reads the file now. Returns the error when the file is invalid (the previous
+   * profiles stay in force).
+   */
+  reload(): ConfigError | null {
+    try {
+      const next = NumbersRegistry.read(this.file);
+      this.profiles = next;
+      this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
+      for (const l of this.listeners) l(next);
+      return null;
+    } catch (err) {
+      const error = err instanceof ConfigError ? err : new ConfigError(this.file, String(err));
+      this.logger.error({ file: this.file, field: error.where, problem: error.message }, 'numbers file edit rejected; previous profiles stay in force');
+      return error;
+    }
+  }
+
+  /**
+   * Sets one number's profile fields and writes the file back atomically (temp file +
+   * rename), so a crash never leaves a half-written file.
+   * @throws ConfigError when the fields are invalid (the file is left untouched)
+   */
+  putNumber(number: string, fields: unknown): Profile {
+    if (!isE164(number)) {
+      throw new ConfigError(`numbers.${JSON.stringify(number)}`, `${JSON.stringify(number)} is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`);
+    }
+    const { raw, profiles } = withNumber(this.profiles.raw, number, fields, this.file);
+    const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
+    try {
+      writeFileSync(tmp, stringify(raw), { mode: 0o644 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      if (existsSync(tmp)) unlinkSync(tmp);
+      throw err;
+    }
+    this.profiles = profiles;
+    for (const l of this.listeners) l(profiles);
+    return profiles.byNumber.get(number)!;
+  }
+
+  /**
+   * Watches the file's directory rather than the file: editors and our own atomic writes
+   * replace the file by rename, which a watch on the old inode would miss.
+   */
+  private startWatching(): void {
+    const dir = path.dirname(this.file);
+    const base = path.basename(this.file);
+    try {
+      this.watcher = watch(dir, { persistent: false }, (_event, filename) => {
+        if (filename !== null && filename !== base) return;
+        if (this.reloadTimer !== null) this.clock.clearTimer(this.reloadTimer);
+        this.reloadTimer = this.clock.setTimer(RELOAD_DEBOUNCE_MS, () => {
+          this.reloadTimer = null;
+          // A rename-based save briefly leaves no file; the next event reloads.
+          if (existsSync(this.file)) this.reload();
+        });
+      });
+      this.watcher.on('error', (err) => this.logger.warn({ err, file: this.file }, 'numbers file watch failed; edits need a restart'));
+    } catch (err) {
+      this.logger.warn({ err, file: this.file }, 'numbers file cannot be watched; edits need a restart');
+    }
+  }
+
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+    if (this.reloadTimer !== null) this.clock.clearTimer(this.reloadTimer);
+    this.reloadTimer = null;
+  }
+}

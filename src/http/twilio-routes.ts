@@ -1,0 +1,127 @@
+/**
+ * Twilio's webhooks (SPEC §3): `POST /twilio/voice` answers an incoming call with TwiML
+ * that connects a bidirectional media stream; `POST /twilio/status` takes call and stream
+ * status callbacks. Both are signature-checked first; a failed check answers 403 and does
+ * nothing else.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import twilio from 'twilio';
+
+import type { Lookup } from '../config/numbers.js';
+import { maskPhone } from '../security/redact.js';
+import type { StreamTokens } from '../security/stream-token.js';
+import { checkWebhookRequest, publicBaseUrl, toWebSocketBase, type SignatureSettings } from '../security/twilio-signature.js';
+import type { Logger } from '../util/logger.js';
+
+/** Path of the media WebSocket named in the TwiML. */
+export const MEDIA_PATH = '/twilio/media';
+
+/**
+ * Names of the `<Parameter>`s the stream carries; Twilio hands them back in
+ * `start.customParameters`. The token vouches for the other three (see stream-token.ts).
+ */
+export const STREAM_PARAMETERS = { profile: 'profile', from: 'from', to: 'to', token: 'token' } as const;
+
+/** Twilio CallSids are `CA` + 32 hex digits; accept any short alphanumeric id so test tools and SIP legs work. */
+const CALL_SID = /^[A-Za-z0-9]{2,64}$/;
+
+export interface TwilioRoutesDeps {
+  signature: SignatureSettings;
+  lookup: (to: string) => Lookup;
+  tokens: StreamTokens;
+  logger: Logger;
+  /** true while draining: new calls get {@link drainingTwiml} */
+  isDraining: () => boolean;
+  /** TwiML for calls arriving while draining; a polite refusal by default */
+  drainingTwiml?: string;
+  /** counts rejected webhooks (metrics) */
+  onRejected?: (reason: string) => void;
+  /** a validated status callback (call or stream) */
+  onStatus?: (params: Record<string, string>) => void;
+}
+
+function politeRefusal(): string {
+  const vr = new twilio.twiml.VoiceResponse();
+  vr.say('Sorry, our assistant is restarting right now. Please call again in a minute. Goodbye.');
+  vr.hangup();
+  return vr.toString();
+}
+
+function formParams(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (body === null || typeof body !== 'object') return out;
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.map(String).join(',');
+  }
+  return out;
+}
+
+export function twilioRoutes(deps: TwilioRoutesDeps): Router {
+  const router = express.Router();
+  // Twilio signs the raw parameter values; the urlencoded parser keeps them byte-exact.
+  router.use('/twilio', express.urlencoded({ extended: false, limit: '64kb' }));
+
+  const gate = (req: Request, res: Response, route: string): Record<string, string> | null => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const decision = checkWebhookRequest(deps.signature, req, req.originalUrl, body);
+    if (!decision.ok) {
+      deps.onRejected?.(decision.reason);
+      deps.logger.warn({ route, reason: decision.reason, peer: req.socket.remoteAddress }, 'webhook rejected');
+      res.status(403).type('text/plain').send('Forbidden');
+      return null;
+    }
+    return formParams(body);
+  };
+
+  router.post('/twilio/voice', (req, res) => {
+    const params = gate(req, res, 'voice');
+    if (params === null) return;
+    const callSid = params['CallSid'] ?? '';
+    const from = params['From'] ?? '';
+    const to = params['To'] ?? '';
+    if (!CALL_SID.test(callSid)) {
+      deps.onRejected?.('bad_request');
+      res.status(400).type('text/plain').send('CallSid is missing or malformed');
+      return;
+    }
+    const log = deps.logger.child({ callSid, from: maskPhone(from), to: maskPhone(to) });
+    if (deps.isDraining()) {
+      log.info('call refused: draining');
+      res.type('text/xml').send(deps.drainingTwiml ?? politeRefusal());
+      return;
+    }
+    const lookup = deps.lookup(to);
+    if (lookup.kind === 'reject') {
+      log.info('call rejected: number not configured and reject_unknown is set');
+      const vr = new twilio.twiml.VoiceResponse();
+      vr.reject();
+      res.type('text/xml').send(vr.toString());
+      return;
+    }
+    const profile = lookup.profile.key;
+    const token = deps.tokens.issue({ callSid, profile, from, to });
+    const base = publicBaseUrl(req, deps.signature.publicUrl);
+    const vr = new twilio.twiml.VoiceResponse();
+    const stream = vr.connect().stream({
+      url: `${toWebSocketBase(base)}${MEDIA_PATH}`,
+      statusCallback: `${base}/twilio/status`,
+      statusCallbackMethod: 'POST',
+    });
+    stream.parameter({ name: STREAM_PARAMETERS.profile, value: profile });
+    stream.parameter({ name: STREAM_PARAMETERS.from, value: from });
+    stream.parameter({ name: STREAM_PARAMETERS.to, value: to });
+    stream.parameter({ name: STREAM_PARAMETERS.token, value: token });
+    log.info({ profile: maskPhone(profile) || profile }, 'call answered with media stream');
+    res.type('text/xml').send(vr.toString());
+  });
+
+  router.post('/twilio/status', (req, res) => {
+    const params = gate(req, res, 'status');
+    if (params === null) return;
+    deps.onStatus?.(params);
+    res.status(204).end();
+  });
+
+  return router;
+}

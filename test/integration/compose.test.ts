@@ -1,0 +1,44 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+import { PROJECT_ROOT } from '../support/child.js';
+
+function composeAvailable(): boolean {
+  try {
+    execFileSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const composeFile = path.join(PROJECT_ROOT, 'docker-compose.yml');
+
+describe('docker-compose.yml', () => {
+  it.runIf(composeAvailable())('validates with `docker compose config`', () => {
+    execFileSync('docker', ['compose', '-f', composeFile, 'config', '--quiet'], { cwd: PROJECT_ROOT, stdio: 'pipe' });
+  });
+
+  // No compose plugin on the CI machine: check the structure the bridge relies on instead.
+  it('declares the bridge service with a build, the data volume, .env and a healthcheck', () => {
+    const doc = parse(readFileSync(composeFile, 'utf8')) as Record<string, any>;
+    const bridge = doc['services']?.['bridge'];
+    expect(bridge).toBeDefined();
+    expect(bridge.build).toBe('.');
+    expect(bridge.env_file).toEqual([{ path: '.env', required: false }]);
+    expect(bridge.volumes).toContain('bridge-data:/data');
+    expect(bridge.volumes).toContain('./config:/config');
+    expect(bridge.environment.NUMBERS_FILE).toBe('/config/numbers.yaml');
+    expect(bridge.environment.DATA_DIR).toBe('/data');
+    expect(bridge.healthcheck.test.join(' ')).toContain('/healthz');
+    expect(bridge.ports).toContain('3000:3000');
+    expect(Object.keys(doc['volumes'])).toContain('bridge-data');
+    const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM node:20/m);
+    expect(dockerfile).toContain('HEALTHCHECK');
+  });
+});
