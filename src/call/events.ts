@@ -1,0 +1,81 @@
+/**
+ * The call's inputs and outputs (STYLE §2.5). Events are named `source.thing`, commands
+ * `target.verb`. `CallSession.handle(event)` turns one event into a list of commands; the
+ * runner executes them in order, so everything one event causes happens in one turn of the
+ * event loop.
+ */
+import type { ModelCommand, ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
+import type { TwilioEvent } from '../protocol/twilio.js';
+
+/** Timers the session asks for; a timer with the same name replaces the previous one. */
+export type TimerName =
+  /** DTMF digits are collected briefly, then sent as one text item */
+  | 'dtmf'
+  /** playback should have ended by now: end the call even if the last mark never returns */
+  | 'endFallback'
+  /** renew the model session before the provider's maximum duration */
+  | 'sessionRenew'
+  /** the model owes us an answer and has been silent too long */
+  | 'modelStall'
+  /** the apology has had time to play */
+  | 'apologyDone';
+
+/** The socket to Twilio closed (with or without a `stop` first). */
+export interface TwilioClosedEvent {
+  type: 'twilio.closed';
+  code: number;
+}
+
+/** A timer set by `timer.set` fired. */
+export interface TimerFiredEvent {
+  type: 'timer.fired';
+  name: TimerName;
+}
+
+/** A Twilio REST call (hang-up, transfer) finished. */
+export interface RestDoneEvent {
+  type: 'rest.done';
+  action: 'hangUp' | 'transfer';
+  ok: boolean;
+  /** what went wrong, for the model and the log (no secrets) */
+  error: string | null;
+}
+
+export type CallEvent = TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent;
+
+/** How a call ended (SPEC §3). */
+export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
+
+export type TwilioCommand =
+  /** one 20 ms μ-law 8 kHz frame */
+  | { type: 'twilio.media'; payload: Buffer }
+  | { type: 'twilio.mark'; name: string }
+  | { type: 'twilio.clear' }
+  /** close the media socket (ends the `<Connect>`; Twilio continues with the next TwiML) */
+  | { type: 'twilio.close'; code: number; reason: string };
+
+export type ModelConnectionCommand =
+  | { type: 'model.connect' }
+  /** close and reopen (session renewal, stalled model) */
+  | { type: 'model.reconnect'; reason: string }
+  | { type: 'model.close' };
+
+export type TimerCommand = { type: 'timer.set'; name: TimerName; delayMs: number } | { type: 'timer.cancel'; name: TimerName };
+
+export type RestCommand =
+  /** end the call through Twilio's REST API (`status=completed`) */
+  | { type: 'rest.hangUp' }
+  /** redirect the live call to `<Dial>to</Dial>` */
+  | { type: 'rest.transfer'; to: string };
+
+/** Facts for the call record and metrics; the store and metrics observe, never decide. */
+export type RecordCommand =
+  | { type: 'record.turn'; role: 'caller' | 'assistant'; text: string; truncated: boolean; atMs: number }
+  | { type: 'record.bargeIn'; atMs: number; truncatedItems: number }
+  /** time from the caller's end of turn (or the call's start, for a greeting) to the first assistant frame */
+  | { type: 'record.firstAudio'; latencyMs: number; afterCallerTurn: boolean }
+  | { type: 'record.end'; outcome: CallOutcome; atMs: number; detail: string | null };
+
+export type LogCommand = { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+
+export type CallCommand = TwilioCommand | ModelCommand | ModelConnectionCommand | TimerCommand | RestCommand | RecordCommand | LogCommand;
