@@ -1,0 +1,139 @@
+/**
+ * The media-stream gate (SPEC §5). An upgrade with a present but invalid
+ * `X-Twilio-Signature` is refused with HTTP 403. After the upgrade, nothing but `connected`
+ * and `start` is accepted; `start` must carry the one-time stream token that `/twilio/voice`
+ * issued for its CallSid and parameters. Otherwise the socket is closed with 1008 — before
+ * any realtime session is opened, so a stranger cannot spend the model budget.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import { WebSocketServer, type WebSocket } from 'ws';
+
+import { parseTwilioMessage, type TwilioEvent } from '../protocol/twilio.js';
+import type { StreamTokens } from '../security/stream-token.js';
+import { checkMediaUpgrade, type SignatureSettings } from '../security/twilio-signature.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { refuseUpgrade, type UpgradeHandler } from './server.js';
+import { STREAM_PARAMETERS } from './twilio-routes.js';
+
+/** Twilio sends `start` right after `connected`; a socket that says nothing valid for this long is closed. */
+export const START_TIMEOUT_MS = 10_000;
+/**
+ * Largest inbound frame. Twilio's are ~300 B; 256 KiB leaves room for odd senders while an
+ * oversized frame (a 2 MB garbage message) closes only its own socket (1009).
+ */
+export const MEDIA_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+export type StartEvent = Extract<TwilioEvent, { type: 'twilio.start' }>;
+
+/** A stream whose `start` passed the gate. */
+export interface AcceptedStream {
+  ws: WebSocket;
+  start: StartEvent;
+  /** the `start` frame as received (for the recorder, which redacts it) */
+  startText: string;
+  profileKey: string;
+  from: string;
+  to: string;
+}
+
+export interface MediaGateDeps {
+  signature: SignatureSettings;
+  tokens: StreamTokens;
+  clock: Clock;
+  logger: Logger;
+  /** called once per accepted stream; must take over the socket */
+  onStream: (stream: AcceptedStream) => void;
+  /** counts refusals by reason (metrics) */
+  onRejected?: (reason: string) => void;
+  /** true while draining: new streams are refused */
+  isDraining?: () => boolean;
+}
+
+export function mediaUpgradeHandler(deps: MediaGateDeps): UpgradeHandler {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MEDIA_MAX_PAYLOAD_BYTES, perMessageDeflate: false });
+
+  const reject = (reason: string, fields: Record<string, unknown> = {}) => {
+    deps.onRejected?.(reason);
+    deps.logger.warn({ reason, ...fields }, 'media stream rejected');
+  };
+
+  return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const decision = checkMediaUpgrade(deps.signature, req);
+    if (!decision.ok) {
+      reject(decision.reason, { peer: req.socket.remoteAddress });
+      refuseUpgrade(socket, 403, 'Forbidden');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => awaitStart(ws, deps, reject));
+  };
+}
+
+function awaitStart(ws: WebSocket, deps: MediaGateDeps, reject: (reason: string, fields?: Record<string, unknown>) => void): void {
+  let settled = false;
+  let ignored = 0;
+  const timer = deps.clock.setTimer(START_TIMEOUT_MS, () => {
+    if (settled) return;
+    settled = true;
+    reject('no_start');
+    ws.close(1008, 'no valid start message');
+  });
+  const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
+    settled = true;
+    deps.clock.clearTimer(timer);
+    ws.off('message', onMessage);
+    reject(reason, fields);
+    ws.close(1008, 'stream not authorised');
+  };
+  const onMessage = (data: Buffer, isBinary: boolean) => {
+    if (settled) return;
+    const text = isBinary ? '' : data.toString('utf8');
+    const parsed = parseTwilioMessage(text);
+    if (!parsed.ok) {
+      if (++ignored <= 3) deps.logger.warn({ reason: parsed.reason }, 'twilio message dropped before start');
+      return;
+    }
+    if (parsed.event.type === 'twilio.connected') return;
+    if (parsed.event.type !== 'twilio.start') {
+      // media before start and the like: nothing to attach it to yet
+      if (++ignored <= 3) deps.logger.warn({ event: parsed.event.type }, 'twilio message before start dropped');
+      return;
+    }
+    const start = parsed.event;
+    if (deps.isDraining?.() === true) {
+      refuse('draining', { callSid: start.callSid });
+      return;
+    }
+    const params = start.customParameters;
+    const token = params[STREAM_PARAMETERS.token];
+    const claims = {
+      callSid: start.callSid,
+      profile: params[STREAM_PARAMETERS.profile] ?? '',
+      from: params[STREAM_PARAMETERS.from] ?? '',
+      to: params[STREAM_PARAMETERS.to] ?? '',
+    };
+    if (token === undefined || token === '') {
+      refuse('missing_token', { callSid: start.callSid });
+      return;
+    }
+    const check = deps.tokens.verify(token, claims);
+    if (!check.ok) {
+      refuse(`token_${check.reason}`, { callSid: start.callSid });
+      return;
+    }
+    settled = true;
+    deps.clock.clearTimer(timer);
+    ws.off('message', onMessage);
+    deps.onStream({ ws, start, startText: text, profileKey: claims.profile, from: claims.from, to: claims.to });
+  };
+  ws.on('message', onMessage);
+  ws.on('error', (err) => deps.logger.debug({ err: { message: err.message } }, 'media socket error before start'));
+  ws.on('close', () => {
+    if (!settled) {
+      settled = true;
+      deps.clock.clearTimer(timer);
+    }
+  });
+}
