@@ -16,6 +16,7 @@ import { decodeMulaw, encodeMulaw } from './g711.js';
 import { MulawFramer } from './framer.js';
 import { Downsampler24kTo8k, Upsampler8kTo24k } from './resampler.js';
 
+/** Model-side audio format (defined in protocol/realtime.ts; re-exported for audio users). */
 export type { ModelAudioFormat };
 
 /** Caller audio (Twilio μ-law 8 kHz) → what `input_audio_buffer.append` carries. */

@@ -12,6 +12,7 @@ import {
   pcm16FromBytes,
   pcm16ToBytes,
 } from '../../../src/audio/transcoder.js';
+import { seededRandom } from '../../../src/audio/signals.js';
 import { byteStream, chunk, chunkSizes, concatBytes, FC_PARAMS, int16Stream } from '../../support/audio.js';
 
 describe('caller → model, pcm16', () => {
@@ -83,6 +84,35 @@ describe('model → caller, pcm16', () => {
       }),
       FC_PARAMS,
     );
+  });
+});
+
+describe('no drift over 10 minutes of audio, through the whole direction', () => {
+  it('caller → model: 30 000 Twilio frames give exactly 6 bytes per μ-law byte', () => {
+    const stream = createCallerToModel('pcm16');
+    const frame = Uint8Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff);
+    let outBytes = 0;
+    for (let i = 0; i < 30_000; i++) outBytes += stream.push(frame).length;
+    expect(outBytes).toBe(30_000 * 160 * 6);
+  });
+
+  it('model → caller: 10 min of odd-sized deltas, sent + pending = ceil(samples / 3) after every delta', () => {
+    const source = pcm16ToBytes(Int16Array.from({ length: 24_000 }, (_, i) => Math.round(9000 * Math.sin(i / 7))));
+    const random = seededRandom(10);
+    const stream = createModelToCaller('pcm16');
+    const totalBytes = 10 * 60 * 48_000;
+    let pushedBytes = 0;
+    let sentBytes = 0;
+    let errors = 0;
+    while (pushedBytes < totalBytes) {
+      const size = Math.min(totalBytes - pushedBytes, 2400 + Math.floor(random() * 16801));
+      const offset = Math.floor(random() * (source.length - size));
+      sentBytes += stream.push(source.subarray(offset, offset + size)).length * TWILIO_FRAME_BYTES;
+      pushedBytes += size;
+      if (sentBytes + stream.pendingBytes !== Math.ceil(Math.floor(pushedBytes / 2) / 3)) errors++;
+    }
+    expect(errors).toBe(0);
+    expect(sentBytes + stream.pendingBytes).toBe(10 * 60 * 8000);
   });
 });
 
