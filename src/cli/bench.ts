@@ -1,0 +1,77 @@
+/**
+ * `npm run bench [-- <name> [args…]]`: a thin dispatcher over the benchmarks in bench/.
+ * No name runs the audio bench. Each runner writes its report to stdout and returns an exit
+ * code; an unknown name prints the usage and exits 2.
+ *
+ * To add a benchmark (the `load` bench is next), add one entry to BENCHES naming its module
+ * in bench/ and its exported runner; modules load lazily, so one bench's dependencies are not
+ * loaded by another.
+ */
+
+/** A benchmark: takes the arguments after its name, writes its report, returns an exit code. */
+type BenchRunner = (args: readonly string[]) => Promise<number>;
+
+interface BenchEntry {
+  description: string;
+  /** module under bench/, without extension */
+  module: string;
+  /** name of its exported {@link BenchRunner} */
+  runner: string;
+}
+
+const BENCHES: Readonly<Record<string, BenchEntry>> = {
+  audio: {
+    description: 'transcoder CPU and quality vs the naive wave-resampler pipeline and μ-law passthrough',
+    module: 'audio',
+    runner: 'runAudioBench',
+  },
+  filter: {
+    description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
+    module: 'filter-design',
+    runner: 'runFilterDesignBench',
+  },
+};
+
+/**
+ * Loads a runner from bench/. The specifier is computed on purpose: bench/ lies outside
+ * src/, and a literal import would pull it into tsconfig.build.json (rootDir: src) and break
+ * the build. bench/ is type-checked by the main tsconfig; the shape is checked here at runtime.
+ */
+async function loadRunner(entry: BenchEntry): Promise<BenchRunner> {
+  const specifier = `../../bench/${entry.module}.js`;
+  const loaded = (await import(specifier)) as Record<string, unknown>;
+  const runner = loaded[entry.runner];
+  if (typeof runner !== 'function') throw new Error(`bench/${entry.module} does not export ${entry.runner}()`);
+  return runner as BenchRunner;
+}
+
+const DEFAULT_BENCH = 'audio';
+
+function usage(): string {
+  const names = Object.entries(BENCHES).map(([name, b]) => `  ${name.padEnd(8)} ${b.description}`);
+  return `usage: npm run bench [-- <name> [args…]]   (default: ${DEFAULT_BENCH})\n${names.join('\n')}\n`;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [name = DEFAULT_BENCH, ...rest] = argv;
+  if (name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const bench = Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined;
+  if (bench === undefined) {
+    process.stderr.write(`unknown bench: ${name}\n${usage()}`);
+    return 2;
+  }
+  return (await loadRunner(bench))(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
