@@ -3,21 +3,43 @@
  * together. It contains no decisions of its own (STYLE §2.4: the only file that constructs
  * concrete classes).
  */
-import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import express from 'express';
 
+import { parseWav } from './audio/wav.js';
+import { CallRunner } from './call/call-runner.js';
+import { CallSession, type SessionTuning } from './call/call-session.js';
 import { configSecrets, type Config } from './config/env.js';
-import { NumbersRegistry } from './config/numbers.js';
+import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { RealtimeEmulator } from './emulator/realtime-emulator.js';
+import { adminRoutes } from './http/admin-routes.js';
 import { healthRoutes } from './http/health-routes.js';
-import { createHttpServer, type UpgradeHandler } from './http/server.js';
-import { twilioRoutes } from './http/twilio-routes.js';
+import { mediaUpgradeHandler, type AcceptedStream } from './http/media-upgrade.js';
+import { BridgeMetrics } from './http/metrics.js';
+import { createHttpServer, refuseUpgrade, type UpgradeHandler } from './http/server.js';
+import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
 import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
+import { RealtimeLink } from './links/realtime-link.js';
+import { TwilioLink } from './links/twilio-link.js';
+import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
+import { CallRecorder } from './recording/recorder.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
-import { SystemClock, type Clock } from './util/clock.js';
+import { isLoopbackAddress } from './security/twilio-signature.js';
+import { CallJournal } from './store/call-journal.js';
+import { CallsRepo } from './store/calls-repo.js';
+import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
+
+const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Played when the model cannot be reached (made with espeak-ng; see scripts/make-clips.sh). */
+const APOLOGY_CLIP = path.join(PROJECT_ROOT, 'assets/audio/apology.ulaw8k.wav');
+const BRIDGE_VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 export interface BridgeOptions {
   config: Config;
@@ -25,11 +47,27 @@ export interface BridgeOptions {
   clock?: Clock;
   /** watch the numbers file for edits (default true) */
   watchNumbers?: boolean;
+  /** overrides the Twilio REST client (tests) */
+  control?: TwilioRest | null;
+  /** overrides the emulator mounted when no model credentials are configured (tests script it) */
+  emulator?: RealtimeEmulator;
+  /** session tuning for every call (a test seam) */
+  tuning?: Partial<SessionTuning>;
+}
+
+interface LiveCall {
+  runner: CallRunner;
+  session: CallSession;
+  recorder: CallRecorder | null;
+  done: Promise<void>;
 }
 
 export class Bridge {
   private draining = false;
   private endpoint: RealtimeEndpoint | null = null;
+  private readonly live = new Map<string, LiveCall>();
+  private readonly apologyMulaw: Buffer;
+  private emulator: RealtimeEmulator | null = null;
 
   private constructor(
     readonly config: Config,
@@ -38,8 +76,16 @@ export class Bridge {
     readonly numbers: NumbersRegistry,
     readonly tokens: StreamTokens,
     readonly redactor: Redactor,
+    readonly calls: CallsRepo,
+    readonly metrics: BridgeMetrics,
+    readonly control: TwilioRest | null,
+    private readonly options: BridgeOptions,
+    private readonly upgrades: Map<string, UpgradeHandler>,
     readonly server: Server,
-  ) {}
+  ) {
+    const clip = parseWav(readFileSync(APOLOGY_CLIP));
+    this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
+  }
 
   /** Builds the bridge and starts listening. @throws ConfigError (bad numbers file) */
   static async start(options: BridgeOptions): Promise<Bridge> {
@@ -50,22 +96,33 @@ export class Bridge {
     // a load balancer accepts the others' tokens; without one a random per-process key.
     const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
     const redactor = new Redactor(configSecrets(config));
+    const calls = new CallsRepo(path.join(config.dataDir, 'calls.sqlite'));
+    const abandoned = calls.markAbandoned();
+    if (abandoned > 0) logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
+    const metrics = new BridgeMetrics();
+    const control =
+      options.control !== undefined
+        ? options.control
+        : config.twilioAccountSid !== null && config.twilioAuthToken !== null
+          ? createTwilioRest({ accountSid: config.twilioAccountSid, authToken: config.twilioAuthToken, baseUrl: config.twilioApiBaseUrl })
+          : null;
 
     const app = express();
     app.disable('x-powered-by');
-    app.set('trust proxy', false);
+    const upgrades = new Map<string, UpgradeHandler>();
+    const server = createHttpServer(app, upgrades, logger);
+    const bridge = new Bridge(config, logger, clock, numbers, tokens, redactor, calls, metrics, control, options, upgrades, server);
+
     const signature = { authToken: config.twilioAuthToken, publicUrl: config.publicUrl };
-    let bridge: Bridge | null = null;
-    const isDraining = () => bridge?.draining ?? false;
-    app.use(healthRoutes({ isDraining, activeCalls: () => 0 }));
-    app.use(twilioRoutes({ signature, lookup: (to) => numbers.lookup(to), tokens, logger, isDraining }));
+    const isDraining = () => bridge.draining;
+    const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
+    app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
+    app.use(twilioRoutes({ signature, lookup: (to) => numbers.lookup(to), tokens, logger, isDraining, onRejected, onStatus: (p) => bridge.onStatus(p) }));
+    app.use(adminRoutes({ adminToken: config.adminToken, calls, numbers, redactor, metrics }));
     app.use((_req, res) => {
       res.status(404).json({ error: 'not found' });
     });
-
-    const upgrades = new Map<string, UpgradeHandler>();
-    const server = createHttpServer(app, upgrades, logger);
-    bridge = new Bridge(config, logger, clock, numbers, tokens, redactor, server);
+    upgrades.set(MEDIA_PATH, mediaUpgradeHandler({ signature, tokens, clock, logger, onRejected, onStream: (s) => bridge.startCall(s) }));
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -75,7 +132,20 @@ export class Bridge {
       });
     });
     bridge.endpoint = resolveRealtimeEndpoint(config, `ws://127.0.0.1:${bridge.port}${EMULATOR_PATH}`);
+    if (bridge.endpoint.kind === 'emulator') bridge.mountEmulator(options.emulator ?? new RealtimeEmulator({ clock, logger: logger.child({ component: 'emulator' }) }));
     return bridge;
+  }
+
+  /** The emulator answers loopback peers only: it stands in for a paid API, never for strangers. */
+  private mountEmulator(emulator: RealtimeEmulator): void {
+    this.emulator = emulator;
+    this.upgrades.set(EMULATOR_PATH, (req, socket, head) => {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        refuseUpgrade(socket, 403, 'Forbidden');
+        return;
+      }
+      emulator.handleUpgrade(req, socket, head);
+    });
   }
 
   get port(): number {
@@ -96,14 +166,153 @@ export class Bridge {
     return this.draining;
   }
 
+  get activeCalls(): number {
+    return this.live.size;
+  }
+
+  private profileFor(stream: AcceptedStream): Profile {
+    const current = this.numbers.current();
+    if (stream.profileKey === DEFAULTS_KEY) return current.defaults;
+    const byKey = current.byNumber.get(stream.profileKey);
+    if (byKey) return byKey;
+    // The file changed between the webhook and the stream: use what the number maps to now.
+    const lookup = this.numbers.lookup(stream.to);
+    return lookup.kind === 'profile' ? lookup.profile : current.defaults;
+  }
+
+  /** A media stream passed the gate: build its call and let it run. */
+  private startCall(stream: AcceptedStream): void {
+    const { start } = stream;
+    const callSid = start.callSid;
+    const log = this.logger.child({ callSid });
+    const profile = this.profileFor(stream);
+    const endpoint = this.realtimeEndpoint;
+    const recorder = this.config.recordCalls
+      ? new CallRecorder({
+          dir: path.join(this.config.dataDir, 'recordings'),
+          clock: this.clock,
+          redactor: this.redactor,
+          logger: log,
+          header: { callSid, profile: profile.key, dialect: endpoint.dialect, audioMode: profile.modelAudio, bridgeVersion: BRIDGE_VERSION },
+        })
+      : null;
+    const session = new CallSession({
+      clock: this.clock,
+      profile,
+      call: { callSid, from: stream.from, to: stream.to },
+      apologyMulaw: this.apologyMulaw,
+      canUseRest: this.control !== null,
+      ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
+    });
+    const journal = new CallJournal(callSid, this.calls, this.metrics, log, monotonicMs);
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+
+    // The runner needs the Twilio link and the link delivers to the runner: tie the knot late.
+    let runner: CallRunner | null = null;
+    const twilio = new TwilioLink({
+      ws: stream.ws,
+      streamSid: start.streamSid,
+      clock: this.clock,
+      logger: log,
+      onEvent: (event) => {
+        if (event.type === 'twilio.media') this.metrics.framesIn.inc();
+        runner?.dispatch(event);
+      },
+      ...(recorder ? { tap: (dir: 'twilio_in' | 'twilio_out', text: string) => recorder.twilio(dir, text) } : {}),
+    });
+    recorder?.twilio('twilio_in', stream.startText);
+    const metrics = this.metrics;
+    const twilioSide = {
+      execute: (cmd: Parameters<TwilioLink['execute']>[0]) => {
+        if (cmd.type === 'twilio.media') metrics.framesOut.inc();
+        if (cmd.type === 'twilio.clear') journal.onClearSent();
+        twilio.execute(cmd);
+      },
+      close: (code?: number, reason?: string) => twilio.close(code, reason),
+    };
+    runner = new CallRunner({
+      callSid,
+      session,
+      twilio: twilioSide,
+      createModelLink: (onEvent) =>
+        new RealtimeLink({
+          endpoint,
+          clock: this.clock,
+          logger: log,
+          onEvent,
+          ...(recorder ? { tap: (dir: 'model_in' | 'model_out', msg: object) => recorder.model(dir, msg) } : {}),
+        }),
+      control: this.control,
+      clock: this.clock,
+      logger: log,
+      observer: {
+        onEvent: (e) => journal.onEvent(e),
+        onRecord: (r) => journal.onRecord(r),
+        onFinished: () => {
+          this.live.delete(callSid);
+          this.metrics.activeCalls.set(this.live.size);
+          twilio.close(1000, 'call ended');
+          void (recorder?.close() ?? Promise.resolve()).finally(finished);
+          log.info({ outcome: session.outcome, bargeIns: session.bargeInCount }, 'call ended');
+        },
+      },
+    });
+    this.calls.startCall({ callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() });
+    this.live.set(callSid, { runner, session, recorder, done });
+    this.metrics.activeCalls.set(this.live.size);
+    log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
+    runner.dispatch(start);
+  }
+
+  /** Twilio status callbacks (call and stream), recorded against the call. */
+  private onStatus(params: Record<string, string>): void {
+    const callSid = params['CallSid'];
+    if (callSid === undefined) return;
+    const stream = params['StreamEvent'];
+    const status = stream ?? params['CallStatus'];
+    if (status === undefined) return;
+    this.calls.addStatusEvent(callSid, {
+      kind: stream !== undefined ? 'stream' : 'call',
+      status,
+      detail: params['StreamError'] ?? params['CallDuration'] ?? null,
+      atMs: this.clock.now(),
+    });
+  }
+
   /** Stops taking new calls; `/readyz` turns 503 at once. */
   beginDrain(): void {
     this.draining = true;
   }
 
+  /**
+   * Graceful shutdown: stop taking calls, let live ones finish for up to `timeoutMs`, then
+   * end the rest cleanly. Resolves when every call is over.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.beginDrain();
+    const all = () => Promise.all([...this.live.values()].map((c) => c.done)).then(() => undefined);
+    if (this.live.size === 0) return;
+    this.logger.info({ calls: this.live.size, timeoutS: timeoutMs / 1000 }, 'draining: waiting for live calls to end');
+    let timer: ReturnType<Clock['setTimer']> | null = null;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = this.clock.setTimer(timeoutMs, () => resolve('timeout'))));
+    const result = await Promise.race([all(), timedOut]);
+    if (timer !== null) this.clock.clearTimer(timer);
+    if (result === 'timeout') {
+      this.logger.warn({ calls: this.live.size }, 'drain timeout: ending the remaining calls');
+      for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge shutting down' });
+      await all();
+    }
+  }
+
   async close(): Promise<void> {
+    for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
+    await Promise.all([...this.live.values()].map((c) => c.done));
     this.numbers.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.emulator?.close();
+    this.metrics.close();
+    this.calls.close();
   }
 }

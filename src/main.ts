@@ -39,16 +39,28 @@ async function main(): Promise<void> {
     );
   }
 
+  // SIGTERM/SIGINT: readiness turns 503 at once, new calls are politely refused, live calls
+  // continue until they end or DRAIN_TIMEOUT_S passes and are then ended cleanly; exit 0.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'shutting down');
-    bridge.beginDrain();
-    void bridge.close().then(() => {
-      logger.flush();
-      process.exit(0);
-    });
+    logger.info({ signal, activeCalls: bridge.activeCalls, drainTimeoutS: config.drainTimeoutS }, 'shutting down');
+    void bridge
+      .drain(config.drainTimeoutS * 1000)
+      .then(() => bridge.close())
+      .then(
+        () => {
+          logger.info('shutdown complete');
+          logger.flush();
+          process.exit(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'shutdown failed');
+          logger.flush();
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

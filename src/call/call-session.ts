@@ -248,6 +248,9 @@ export class CallSession {
       case 'rest.done':
         this.onRestDone(event.action, event.ok, event.error, out);
         break;
+      case 'call.terminate':
+        this.finish('completed', event.reason, out, true);
+        break;
       default:
         this.onModelEvent(event, out);
         this.watchModel(out);

@@ -41,7 +41,13 @@ export interface RestDoneEvent {
   error: string | null;
 }
 
-export type CallEvent = TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent;
+/** The bridge ends the call itself (shutdown after the drain timeout). */
+export interface TerminateEvent {
+  type: 'call.terminate';
+  reason: string;
+}
+
+export type CallEvent = TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent | TerminateEvent;
 
 /** How a call ended (SPEC §3). */
 export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';

@@ -30,6 +30,8 @@ export interface Config {
   publicUrl: string | null;
   twilioAuthToken: string | null;
   twilioAccountSid: string | null;
+  /** replaces https://api.twilio.com for REST calls (tests, proxies) */
+  twilioApiBaseUrl: string | null;
   openaiApiKey: string | null;
   realtimeModel: string;
   azure: AzureConfig | null;
@@ -110,6 +112,7 @@ const EnvSchema = z.object({
   HOST: optionalText,
   PUBLIC_URL: urlVar(['https:', 'http:'], 'https://abc123.ngrok.app'),
   TWILIO_AUTH_TOKEN: optionalText,
+  TWILIO_API_BASE_URL: urlVar(['https:', 'http:'], 'http://127.0.0.1:9000'),
   TWILIO_ACCOUNT_SID: optionalText.superRefine((v, ctx) => {
     if (v !== null && !/^AC[0-9a-fA-F]{32}$/.test(v)) {
       ctx.addIssue({ code: 'custom', message: 'is not an Account SID; expected AC followed by 32 hex digits (Twilio console → Account info)' });
@@ -134,6 +137,7 @@ const EnvSchema = z.object({
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   PORT: 'set PORT to a free TCP port, e.g. PORT=3000',
   PUBLIC_URL: 'set PUBLIC_URL to the https address Twilio reaches, e.g. your tunnel URL',
+  TWILIO_API_BASE_URL: 'unset it to use https://api.twilio.com, or give the base URL of your proxy',
   TWILIO_ACCOUNT_SID: 'copy the Account SID from the Twilio console, or unset it',
   AZURE_OPENAI_ENDPOINT: 'use the resource endpoint from the Azure portal, e.g. https://my-resource.openai.azure.com',
   REALTIME_URL: 'use the full WebSocket URL of the realtime endpoint',
@@ -195,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     publicUrl: e.PUBLIC_URL === null ? null : e.PUBLIC_URL.replace(/\/+$/, ''),
     twilioAuthToken: e.TWILIO_AUTH_TOKEN,
     twilioAccountSid: e.TWILIO_ACCOUNT_SID,
+    twilioApiBaseUrl: e.TWILIO_API_BASE_URL === null ? null : e.TWILIO_API_BASE_URL.replace(/\/+$/, ''),
     openaiApiKey: e.OPENAI_API_KEY,
     realtimeModel: e.REALTIME_MODEL ?? 'gpt-realtime',
     azure,

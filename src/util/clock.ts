@@ -116,3 +116,11 @@ export class VirtualClock implements Clock {
     this.nowMs = Math.max(this.nowMs, targetMs);
   }
 }
+
+/**
+ * A monotonic high-resolution time in ms, for measuring durations (latency metrics,
+ * benchmarks). Not for call logic, which reads its injected {@link Clock}.
+ */
+export function monotonicMs(): number {
+  return performance.now();
+}

@@ -1,0 +1,163 @@
+/**
+ * The admin API (SPEC §3) and `/metrics`.
+ *
+ * `/api/*` needs `Authorization: Bearer <ADMIN_TOKEN>`; with no ADMIN_TOKEN configured it
+ * answers loopback peers only. Every answer is JSON; errors say what to fix. Records pass
+ * through the shared redactor, so a secret can never leave through the API.
+ */
+import { timingSafeEqual } from 'node:crypto';
+
+import express, { type Request, type Response, type Router } from 'express';
+
+import type { NumbersRegistry } from '../config/numbers.js';
+import { isE164 } from '../config/env.js';
+import type { Redactor } from '../security/redact.js';
+import { isLoopbackAddress } from '../security/twilio-signature.js';
+import { isValidCursor, type CallsRepo } from '../store/calls-repo.js';
+import { ConfigError } from '../util/errors.js';
+import type { BridgeMetrics } from './metrics.js';
+
+export interface AdminDeps {
+  adminToken: string | null;
+  calls: CallsRepo;
+  numbers: NumbersRegistry;
+  redactor: Redactor;
+  metrics: BridgeMetrics;
+}
+
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function fail(res: Response, status: number, error: string): void {
+  res.status(status).json({ error });
+}
+
+/** Parses an ISO date or datetime query value to epoch ms. */
+function parseTime(value: unknown): number | null | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export function adminRoutes(deps: AdminDeps): Router {
+  const router = express.Router();
+
+  router.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.contentType).send(await deps.metrics.render());
+  });
+
+  const api = express.Router();
+  api.use((req: Request, res: Response, next) => {
+    if (deps.adminToken === null) {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        fail(res, 403, 'the admin API answers loopback requests only; set ADMIN_TOKEN to use it from elsewhere');
+        return;
+      }
+      next();
+      return;
+    }
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(.+)$/i.exec(header);
+    if (match === null || !sameSecret(match[1]!.trim(), deps.adminToken)) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      fail(res, 401, 'missing or wrong bearer token; send Authorization: Bearer <ADMIN_TOKEN>');
+      return;
+    }
+    next();
+  });
+  api.use(express.json({ limit: '256kb' }));
+
+  api.get('/calls', (req, res) => {
+    const { to, cursor, limit, since, until } = req.query;
+    const pageSize = limit === undefined ? DEFAULT_PAGE : Number(limit);
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE) {
+      fail(res, 400, `limit must be an integer from 1 to ${MAX_PAGE}`);
+      return;
+    }
+    if (to !== undefined && (typeof to !== 'string' || !isE164(to))) {
+      fail(res, 400, 'to must be an E.164 number such as +15551230001 (URL-encode the + as %2B)');
+      return;
+    }
+    if (cursor !== undefined && (typeof cursor !== 'string' || !isValidCursor(cursor))) {
+      fail(res, 400, 'cursor is not one this API issued; pass the `next` value of the previous page');
+      return;
+    }
+    const sinceMs = parseTime(since);
+    const untilMs = parseTime(until);
+    if (sinceMs === null || untilMs === null) {
+      fail(res, 400, 'since and until must be ISO dates such as 2026-11-25 or 2026-11-25T10:00:00Z');
+      return;
+    }
+    const page = deps.calls.listCalls({
+      limit: pageSize,
+      cursor: (cursor as string | undefined) ?? null,
+      ...(to !== undefined ? { to: to as string } : {}),
+      ...(sinceMs !== undefined ? { sinceMs } : {}),
+      ...(untilMs !== undefined ? { untilMs } : {}),
+    });
+    res.json(deps.redactor.deep(page));
+  });
+
+  api.get('/calls/:callSid', (req, res) => {
+    const record = deps.calls.getCall(req.params.callSid);
+    if (record === null) {
+      fail(res, 404, `no call ${JSON.stringify(req.params.callSid.slice(0, 64))}; list calls with GET /api/calls`);
+      return;
+    }
+    res.json(deps.redactor.deep(record));
+  });
+
+  api.get('/numbers', (_req, res) => {
+    const current = deps.numbers.current();
+    res.json({
+      file: current.file,
+      rejectUnknown: current.rejectUnknown,
+      defaults: current.defaults,
+      numbers: Object.fromEntries(current.byNumber),
+      raw: current.raw,
+    });
+  });
+
+  api.put('/numbers/:number', (req, res) => {
+    const number = req.params.number;
+    if (!isE164(number)) {
+      fail(res, 400, `${JSON.stringify(number)} is not an E.164 number; use e.g. /api/numbers/%2B15551230001`);
+      return;
+    }
+    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+      fail(res, 400, 'send the profile as a JSON object with Content-Type: application/json, e.g. {"voice":"verse"}');
+      return;
+    }
+    try {
+      const profile = deps.numbers.putNumber(number, req.body);
+      res.json({ number, profile });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        fail(res, 400, err.message);
+        return;
+      }
+      throw err;
+    }
+  });
+
+  api.use((_req, res) => fail(res, 404, 'no such admin route; see README "HTTP surface"'));
+  // Malformed JSON bodies and anything unexpected: a JSON error, never an HTML page.
+  api.use((err: unknown, _req: Request, res: Response, _next: express.NextFunction) => {
+    const status = (err as { status?: number }).status;
+    if (status === 400 || (err as { type?: string }).type === 'entity.parse.failed') {
+      fail(res, 400, 'the request body is not valid JSON');
+      return;
+    }
+    fail(res, 500, 'internal error; see the bridge log');
+  });
+
+  router.use('/api', api);
+  return router;
+}

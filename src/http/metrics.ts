@@ -1,0 +1,70 @@
+/**
+ * Prometheus metrics (SPEC §3 `/metrics`) with prom-client. One registry per bridge (not the
+ * global default), so several bridges in one process — tests — keep separate counts.
+ */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Buckets for per-frame processing inside the bridge: tens of µs to tens of ms. */
+const FRAME_BUCKETS_S = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05];
+/** Buckets for conversational latency: 100 ms to 10 s. */
+const TURN_BUCKETS_S = [0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+
+export class BridgeMetrics {
+  readonly registry = new Registry();
+  readonly activeCalls = new Gauge({ name: 'bridge_active_calls', help: 'Calls with an open media stream', registers: [this.registry] });
+  readonly callsTotal = new Counter({ name: 'bridge_calls_total', help: 'Finished calls by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly framesIn = new Counter({ name: 'bridge_frames_in_total', help: 'Caller audio frames received from Twilio', registers: [this.registry] });
+  readonly framesOut = new Counter({ name: 'bridge_frames_out_total', help: 'Assistant audio frames sent to Twilio', registers: [this.registry] });
+  readonly bargeIns = new Counter({ name: 'bridge_barge_ins_total', help: 'Times a caller interrupted the assistant', registers: [this.registry] });
+  readonly modelReconnects = new Counter({ name: 'bridge_model_reconnects_total', help: 'Realtime socket reconnections', registers: [this.registry] });
+  readonly webhookRejections = new Counter({ name: 'bridge_webhook_rejections_total', help: 'Refused webhooks and media streams by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly frameLatency = new Histogram({
+    name: 'bridge_frame_latency_seconds',
+    help: 'Time inside the bridge from a frame arriving to its audio being written to the other socket',
+    labelNames: ['direction'] as const,
+    buckets: FRAME_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly firstAudio = new Histogram({
+    name: 'bridge_first_audio_seconds',
+    help: 'Time from the caller finishing a turn (or the call starting, for a greeting) to the first assistant audio sent',
+    labelNames: ['after'] as const,
+    buckets: TURN_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly bargeInClear = new Histogram({
+    name: 'bridge_barge_in_clear_seconds',
+    help: "Time from the model's speech_started arriving to Twilio clear being sent",
+    buckets: FRAME_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly eventLoopDelayP99 = new Gauge({
+    name: 'bridge_event_loop_delay_p99_seconds',
+    help: 'p99 event-loop delay since the previous scrape',
+    registers: [this.registry],
+  });
+  private readonly loopDelay: IntervalHistogram;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    this.loopDelay.enable();
+  }
+
+  /** Prometheus text format; the event-loop p99 covers the time since the previous scrape. */
+  async render(): Promise<string> {
+    this.eventLoopDelayP99.set(this.loopDelay.percentile(99) / 1e9);
+    this.loopDelay.reset();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    this.loopDelay.disable();
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Keeps the record of one call: turns the session's `record.*` facts into call-record
+ * writes and metrics. It observes and never influences; a storage error is logged and the
+ * call goes on.
+ */
+import type { CallObserver } from '../call/call-runner.js';
+import type { CallEvent, RecordCommand } from '../call/events.js';
+import type { BridgeMetrics } from '../http/metrics.js';
+import type { Logger } from '../util/logger.js';
+import type { CallsRepo } from './calls-repo.js';
+
+export class CallJournal implements CallObserver {
+  private ended = false;
+  private speechStartedAt: number | null = null;
+
+  constructor(
+    private readonly callSid: string,
+    private readonly repo: CallsRepo,
+    private readonly metrics: BridgeMetrics,
+    private readonly logger: Logger,
+    private readonly monotonicMs: () => number,
+  ) {}
+
+  onEvent(event: CallEvent): void {
+    switch (event.type) {
+      case 'model.speechStarted':
+        this.speechStartedAt = this.monotonicMs();
+        break;
+      case 'model.open':
+        if (event.reconnect) this.metrics.modelReconnects.inc();
+        break;
+      default:
+    }
+  }
+
+  /** Called for every `twilio.clear` sent: the barge-in latency inside the bridge. */
+  onClearSent(): void {
+    if (this.speechStartedAt !== null) {
+      this.metrics.bargeInClear.observe((this.monotonicMs() - this.speechStartedAt) / 1000);
+      this.speechStartedAt = null;
+    }
+  }
+
+  onRecord(record: RecordCommand): void {
+    try {
+      switch (record.type) {
+        case 'record.turn':
+          this.repo.addTurn(this.callSid, record);
+          break;
+        case 'record.bargeIn':
+          this.repo.addBargeIn(this.callSid);
+          this.metrics.bargeIns.inc();
+          break;
+        case 'record.firstAudio':
+          this.repo.addLatency(this.callSid, record.latencyMs, record.afterCallerTurn);
+          this.metrics.firstAudio.observe({ after: record.afterCallerTurn ? 'caller_turn' : 'call_start' }, record.latencyMs / 1000);
+          break;
+        case 'record.end':
+          if (this.ended) return;
+          this.ended = true;
+          this.repo.finishCall(this.callSid, record.outcome, record.detail, record.atMs);
+          this.metrics.callsTotal.inc({ outcome: record.outcome });
+          break;
+      }
+    } catch (err) {
+      this.logger.error({ err, record: record.type }, 'call record write failed');
+    }
+  }
+}
