@@ -151,9 +151,9 @@ export class RealtimeEmulator {
 
   /**
    * Takes over an HTTP upgrade (the bridge routes `EMULATOR_PATH` here). Never throws; a
-   * refused handshake gets an HTTP error response.
+   * refused handshake gets an HTTP error response. Bound, so it can be passed as a handler.
    */
-  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     try {
       const required = this.options.requireApiKey;
       const { key, scheme } = presentedKey(req);
@@ -179,7 +179,7 @@ export class RealtimeEmulator {
       this.logger.error({ err }, 'emulator failed to take an upgrade');
       socket.destroy();
     }
-  }
+  };
 
   private accept(ws: WebSocket, req: IncomingMessage, dialect: Dialect, handshake: EmulatorSession['handshake']): void {
     const url = new URL(req.url ?? '/', 'http://emulator');

@@ -25,7 +25,7 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
-import { encodeClientEvent, parseServerEvent, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
+import { encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
 import { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeConnectionError, describeError } from '../util/errors.js';
@@ -344,7 +344,7 @@ export class RealtimeLink {
       return;
     }
     if (typeof value === 'object' && value !== null) this.safeTap('model_out', value);
-    const parsed = parseServerEvent(text, this.endpoint.dialect);
+    const parsed = parseServerEventObject(value, this.endpoint.dialect);
     if (!parsed.ok) {
       this.logger.warn({ reason: parsed.reason }, 'realtime message dropped');
       return;
