@@ -7,7 +7,7 @@
  * it, so retries are deterministic and no test waits out a real delay. The emulator keeps the
  * system clock for its own pacing.
  */
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -196,6 +196,29 @@ describe('RealtimeLink: reconnect', () => {
     expect(link.lastError?.retryable).toBe(false);
     expect(events.all('model.open')).toEqual([]);
     expect(clock.pendingTimers).toBe(0);
+  });
+  it('a handshake that never answers times out on the link clock and is retried', async () => {
+    // A TCP server that accepts and then says nothing: no HTTP response, no WebSocket.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => silent.close(() => resolve())));
+    const sockets: Socket[] = [];
+    silent.on('connection', (s) => sockets.push(s));
+    cleanups.push(() => sockets.forEach((s) => s.destroy()));
+    const port = (silent.address() as { port: number }).port;
+    const { link, clock, events } = makeLink(endpoint(`ws://127.0.0.1:${port}/v1/realtime`), { connectTimeoutMs: 3_000, retry: { maxAttempts: 1 } });
+    link.connect();
+    await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    clock.advance(2_999);
+    expect(link.state).toBe('connecting');
+    clock.advance(1);
+    const closed = await events.next('model.closed');
+    expect(closed.willRetry).toBe(true);
+    clock.advance(closed.retryInMs!);
+    await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+    clock.advance(3_000);
+    const failed = await events.next('model.failed');
+    expect(failed.message).toContain('no handshake answer within 3000 ms');
   });
 });
 
