@@ -46,12 +46,14 @@ export function linearToMulaw(sample: number): number {
 
 const MULAW_TABLE = Int16Array.from({ length: 256 }, (_, b) => mulawToLinear(b));
 
+/** μ-law bytes → linear samples (one per byte). */
 export function decodeMulaw(bytes: Uint8Array): Int16Array {
   const out = new Int16Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = MULAW_TABLE[bytes[i]!]!;
   return out;
 }
 
+/** Linear samples → μ-law bytes (one per sample). */
 export function encodeMulaw(samples: Int16Array): Buffer {
   const out = Buffer.alloc(samples.length);
   for (let i = 0; i < samples.length; i++) out[i] = linearToMulaw(samples[i]!);
@@ -67,6 +69,7 @@ export function pcm16ToSamples(bytes: Uint8Array): Int16Array {
   return out;
 }
 
+/** Samples → little-endian PCM16 bytes. */
 export function samplesToPcm16(samples: Int16Array): Buffer {
   const out = Buffer.alloc(samples.length * 2);
   for (let i = 0; i < samples.length; i++) out.writeInt16LE(samples[i]!, i * 2);

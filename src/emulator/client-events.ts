@@ -22,6 +22,7 @@ export const CLIENT_EVENT_TYPES = [
   'output_audio_buffer.clear',
 ] as const;
 
+/** One of {@link CLIENT_EVENT_TYPES}. */
 export type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
 
 function isObject(value: unknown): value is WireObject {

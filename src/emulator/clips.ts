@@ -47,6 +47,11 @@ export function readWavSamples(file: string): { samples: Int16Array; rateHz: num
   return { samples: encoding === 'pcm16' ? pcm16ToSamples(data) : decodeMulaw(data), rateHz: sampleRateHz };
 }
 
+/**
+ * Named clips (shipped and registered), rendered per format on first use and cached.
+ * Throws at construction when the manifest is unreadable (a broken install), never later
+ * for a known shipped clip; an unknown name renders as null.
+ */
 export class ClipLibrary {
   private readonly sources = new Map<string, ClipSource | { file: string; transcript: string }>();
   private readonly rendered = new Map<string, RenderedClip>();

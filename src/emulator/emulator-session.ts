@@ -69,6 +69,7 @@ interface ConvItem extends ConversationItemView {
   outOfBand: boolean;
 }
 
+/** What the emulator hands a new session (internal wiring; tests get sessions from `nextSession()`). */
 export interface EmulatorSessionInit {
   index: number;
   dialect: Dialect;
@@ -119,6 +120,10 @@ interface InputChunk {
   rateHz: number;
 }
 
+/**
+ * One emulated realtime session (see the file header). Events: `received` and `sent`
+ * ({@link TrafficRecord}), `close` (`{ code, reason }`).
+ */
 export class EmulatorSession extends EventEmitter {
   /** the session id sent in `session.created` (`sess_…`) */
   readonly id: string;

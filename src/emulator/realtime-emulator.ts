@@ -29,6 +29,7 @@ import { EmulatorSession } from './emulator-session.js';
 import type { Pacing, Responder, ResponsePlan } from './responder.js';
 import { wireErrors } from './wire-errors.js';
 
+/** Everything is optional: `new RealtimeEmulator()` is the standalone default. */
 export interface RealtimeEmulatorOptions {
   /** timers for pacing and session expiry; the system clock by default */
   clock?: Clock;
@@ -97,6 +98,7 @@ function safeUrl(req: IncomingMessage): string {
   return `${url.pathname}${url.search}`;
 }
 
+/** The emulator: one per bridge or test; any number of concurrent sessions. */
 export class RealtimeEmulator {
   private readonly clock: Clock;
   private readonly logger: Logger;

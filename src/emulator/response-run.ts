@@ -54,6 +54,7 @@ export interface ResponseHost {
   finished(run: ResponseRun): void;
 }
 
+/** What one response streams and how. */
 export interface ResponseRunInit {
   id: string;
   segments: ResponseSegment[];
@@ -101,6 +102,7 @@ export function textDeltas(text: string): string[] {
   return parts;
 }
 
+/** One response in flight: `start()`, then it finishes by itself, or `cancel()` / `abort()`. */
 export class ResponseRun {
   readonly id: string;
   private readonly host: ResponseHost;

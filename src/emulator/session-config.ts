@@ -60,6 +60,7 @@ const DEFAULT_TURN_DETECTION = {
   interrupt_response: true,
 };
 
+/** A fresh session: GA defaults (PCM16 24 kHz both ways, server VAD, voice alloy, no tools). */
 export function defaultSessionState(init: { id: string; model: string; expiresAtS: number }): SessionConfigState {
   return {
     ga: {

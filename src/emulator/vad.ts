@@ -30,6 +30,7 @@ export interface VadSettings {
   silenceDurationMs: number;
 }
 
+/** A change of turn state, on the input-audio clock (ms of audio pushed). */
 export type VadTransition =
   /** speech began at `onsetMs` (first speech frame) and was confirmed at `detectedAtMs` */
   | { kind: 'speechStarted'; onsetMs: number; detectedAtMs: number }
@@ -62,6 +63,7 @@ export function frameLevelDbfs(samples: Int16Array, start: number, end: number):
   return meanSquare <= 0 ? SILENCE_DBFS : Math.max(SILENCE_DBFS, 10 * Math.log10(meanSquare));
 }
 
+/** The detector; see the file header for the rules and their calibration. Never throws. */
 export class EnergyVad {
   private settings: VadSettings;
   /** samples of the current, incomplete frame */

@@ -23,6 +23,7 @@ function quote(value: unknown): string {
   return `'${(text ?? 'undefined').slice(0, 80)}'`;
 }
 
+/** Builders of the errors the emulator sends, one per situation. */
 export const wireErrors = {
   invalidJson: (): WireError =>
     invalid('invalid_json', "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"),

@@ -82,8 +82,10 @@ const CLOSE_GRACE_MS = 1_000;
 /** Bytes of a refused handshake's body read to find the provider's error code. */
 const MAX_ERROR_BODY_BYTES = 8_192;
 
+/** See the diagram at the top of this file. */
 export type RealtimeLinkState = 'idle' | 'connecting' | 'open' | 'retrying' | 'closed' | 'failed';
 
+/** Construction options; only `endpoint`, `clock`, `logger` and `onEvent` are required. */
 export interface RealtimeLinkOptions {
   endpoint: RealtimeEndpoint;
   clock: Clock;
@@ -117,6 +119,10 @@ const FATAL_HINTS: Readonly<Record<string, string>> = {
   unsupported_country_region_territory: 'the realtime provider does not serve this region',
 };
 
+/**
+ * One realtime connection per call, across reconnects (see the file header). Methods never
+ * throw; everything that happens is reported through `onEvent`.
+ */
 export class RealtimeLink {
   private readonly endpoint: RealtimeEndpoint;
   private readonly clock: Clock;

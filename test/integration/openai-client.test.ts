@@ -6,6 +6,7 @@
 import net from 'node:net';
 
 import OpenAI from 'openai';
+import { OpenAIRealtimeWS as OpenAIRealtimeWSBeta } from 'openai/beta/realtime/ws';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import type { ResponseDoneEvent, SessionCreatedEvent, SessionUpdatedEvent } from 'openai/resources/realtime/realtime';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -82,5 +83,29 @@ describe('openai npm package → emulator (GA)', () => {
     expect(seen.lastIndexOf('response.output_audio.delta')).toBeLessThan(seen.indexOf('response.output_audio.done'));
     // What the SDK sent arrived as GA client events, in order.
     expect(session.received.map((r) => r.type)).toEqual(['session.update', 'conversation.item.create', 'response.create']);
+  });
+
+  it('the SDK\'s beta client (OpenAI-Beta header, flat session) gets the beta dialect: μ-law in and out', async () => {
+    const client = new OpenAI({ apiKey: 'sk-test-not-a-real-key', baseURL: `http://127.0.0.1:${server.port}/v1` });
+    const rt = new OpenAIRealtimeWSBeta({ model: 'gpt-4o-realtime-preview', options: plainTcp(server.port) }, client);
+    const errors: string[] = [];
+    rt.on('error', (err) => errors.push(err.message));
+    const session = await server.emulator.nextSession();
+    await new Promise((resolve) => rt.once('session.created', resolve));
+    expect(session.dialect).toBe('beta');
+
+    rt.send({ type: 'session.update', session: { modalities: ['text', 'audio'], voice: 'alloy', input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw' } });
+    await new Promise((resolve) => rt.once('session.updated', resolve));
+    rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] } });
+    rt.send({ type: 'response.create', response: { modalities: ['text', 'audio'] } });
+    let audioBytes = 0;
+    rt.on('response.audio.delta', (e) => {
+      audioBytes += Buffer.from(e.delta, 'base64').length;
+    });
+    const done = await new Promise<{ response: { status?: string } }>((resolve) => rt.once('response.done', resolve));
+    rt.close();
+    expect(errors).toEqual([]);
+    expect(done.response.status).toBe('completed');
+    expect(audioBytes).toBeGreaterThan(8_000); // more than a second of μ-law 8 kHz
   });
 });
