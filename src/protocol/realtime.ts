@@ -97,8 +97,20 @@ export interface Usage {
 
 /** What the model told us, one per wire server event. */
 export type ModelEvent =
-  | { type: 'model.sessionCreated'; sessionId: string | null; model: string | null; /** epoch ms, when the server says */ expiresAtMs: number | null }
-  | { type: 'model.sessionUpdated' }
+  | {
+      type: 'model.sessionCreated';
+      sessionId: string | null;
+      model: string | null;
+      /** epoch ms, when the server says */
+      expiresAtMs: number | null;
+      /** the server's effective configuration, as far as it maps onto {@link SessionConfig} (added by the codec; optional for builders) */
+      session?: Partial<SessionConfig>;
+    }
+  | {
+      type: 'model.sessionUpdated';
+      /** the effective configuration the server echoed (optional for builders) */
+      session?: Partial<SessionConfig>;
+    }
   | { type: 'model.error'; code: string | null; errorType: string; message: string; /** client event id it answers, when known */ eventId: string | null }
   | { type: 'model.speechStarted'; audioStartMs: number; itemId: string }
   | { type: 'model.speechStopped'; audioEndMs: number; itemId: string }
@@ -134,7 +146,10 @@ export type ModelEvent =
       usage: Usage | null;
     }
   | { type: 'model.rateLimits'; limits: { name: string; limit: number; remaining: number; resetSeconds: number }[] }
-  /** well-formed but not used by the bridge (content_part.*, *.delta we don't need, unknown types) */
+  /**
+   * well-formed but not used by the bridge (content_part.*, *.delta we don't need, unknown types).
+   * `wireType` is the event's type in GA spelling (beta names are translated, unknown names kept).
+   */
   | { type: 'model.other'; wireType: string };
 
 /** What happened to the realtime socket (emitted by the link, not parsed from the wire). */
@@ -145,3 +160,7 @@ export type ModelLinkEvent =
   | { type: 'model.closed'; code: number; reason: string; willRetry: boolean; retryInMs: number | null }
   /** the link gave up: fatal error code or retries exhausted. No more events follow. */
   | { type: 'model.failed'; message: string; providerCode: string | null };
+
+export type { Dialect } from '../config/env.js';
+export { parseServerEvent, parseServerEventObject, encodeClientEvent } from './realtime-codec.js';
+export type { ParseResult } from './realtime-codec.js';

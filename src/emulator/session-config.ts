@@ -1,0 +1,314 @@
+/**
+ * The emulator's session configuration: defaults, validation of `session.update` in either
+ * dialect (unknown fields are rejected the way the real API rejects them, which is what
+ * catches a beta field sent to a GA endpoint), partial merge, and rendering back into the
+ * connection's dialect for `session.created` / `session.updated`.
+ *
+ * The state is kept in GA shape (the canonical dialect); beta-only fields that GA dropped
+ * (`temperature`) are remembered separately so a beta client sees them echoed.
+ */
+import { betaSessionToGa, gaSessionToBeta, type Dialect, type WireObject } from '../protocol/dialects.js';
+
+import type { EmulatorAudioFormat } from './audio-convert.js';
+import { wireErrors, type WireError } from './wire-errors.js';
+
+/** GA session state (wire shape, fully populated). */
+export interface GaSessionState extends WireObject {
+  type: 'realtime';
+  object: 'realtime.session';
+  id: string;
+  model: string;
+  expires_at: number;
+  output_modalities: string[];
+  instructions: string;
+  audio: {
+    input: {
+      format: WireObject;
+      transcription: WireObject | null;
+      noise_reduction: WireObject | null;
+      turn_detection: WireObject | null;
+    };
+    output: { format: WireObject; voice: string; speed: number };
+  };
+  tools: WireObject[];
+  tool_choice: unknown;
+  max_output_tokens: unknown;
+}
+
+/** What the session remembers besides the GA state. */
+export interface SessionConfigState {
+  ga: GaSessionState;
+  /** beta-only fields, echoed to beta clients */
+  betaExtras: { temperature: number };
+}
+
+/** Instructions of a fresh session: says what this model is. */
+export const EMULATOR_INSTRUCTIONS =
+  'You are the local realtime emulator. You play back what the caller says after a short tone, and answer greetings and text with recorded clips.';
+
+/**
+ * Server VAD defaults of a fresh session. `silence_duration_ms` is 500 as in the SDK docs
+ * (2024 sessions showed 200; PROTOCOLS §8.6 says clients should always set it).
+ */
+const DEFAULT_TURN_DETECTION = {
+  type: 'server_vad',
+  threshold: 0.5,
+  prefix_padding_ms: 300,
+  silence_duration_ms: 500,
+  idle_timeout_ms: null,
+  create_response: true,
+  interrupt_response: true,
+};
+
+/** A fresh session: GA defaults (PCM16 24 kHz both ways, server VAD, voice alloy, no tools). */
+export function defaultSessionState(init: { id: string; model: string; expiresAtS: number }): SessionConfigState {
+  return {
+    ga: {
+      type: 'realtime',
+      object: 'realtime.session',
+      id: init.id,
+      model: init.model,
+      expires_at: init.expiresAtS,
+      output_modalities: ['audio'],
+      instructions: EMULATOR_INSTRUCTIONS,
+      audio: {
+        input: {
+          format: { type: 'audio/pcm', rate: 24000 },
+          transcription: null,
+          noise_reduction: null,
+          turn_detection: { ...DEFAULT_TURN_DETECTION },
+        },
+        output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'alloy', speed: 1 },
+      },
+      tools: [],
+      tool_choice: 'auto',
+      max_output_tokens: 'inf',
+      tracing: null,
+      truncation: 'auto',
+      prompt: null,
+      include: null,
+    },
+    betaExtras: { temperature: 0.8 },
+  };
+}
+
+const GA_SESSION_KEYS = new Set([
+  'type', 'model', 'instructions', 'output_modalities', 'audio', 'tools', 'tool_choice', 'max_output_tokens', 'include',
+  'prompt', 'tracing', 'truncation', 'reasoning', 'parallel_tool_calls', 'id', 'object', 'expires_at',
+]);
+const BETA_SESSION_KEYS = new Set([
+  'modalities', 'instructions', 'voice', 'input_audio_format', 'output_audio_format', 'input_audio_transcription',
+  'input_audio_noise_reduction', 'turn_detection', 'tools', 'tool_choice', 'temperature', 'max_response_output_tokens',
+  'speed', 'tracing', 'model', 'include', 'id', 'object', 'expires_at',
+]);
+const INPUT_KEYS = new Set(['format', 'transcription', 'noise_reduction', 'turn_detection']);
+const OUTPUT_KEYS = new Set(['format', 'voice', 'speed']);
+const VAD_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  server_vad: new Set(['type', 'threshold', 'prefix_padding_ms', 'silence_duration_ms', 'idle_timeout_ms', 'create_response', 'interrupt_response']),
+  semantic_vad: new Set(['type', 'eagerness', 'create_response', 'interrupt_response']),
+};
+
+function isObject(value: unknown): value is WireObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The emulator format of a GA format object, or null if it cannot produce it. */
+export function emulatorFormat(format: WireObject): EmulatorAudioFormat | null {
+  if (format['type'] === 'audio/pcm') return 'pcm16';
+  if (format['type'] === 'audio/pcmu') return 'pcmu';
+  return null;
+}
+
+function checkFormat(value: unknown, param: string): WireError | null {
+  if (!isObject(value)) return wireErrors.invalidType(param, 'an object', value);
+  const type = value['type'];
+  if (type !== 'audio/pcm' && type !== 'audio/pcmu' && type !== 'audio/pcma') {
+    return wireErrors.invalidValue(`${param}.type`, type, ['audio/pcm', 'audio/pcmu', 'audio/pcma']);
+  }
+  if (type === 'audio/pcma') return wireErrors.unsupportedByEmulator(`${param}.type`, 'G.711 A-law (audio/pcma)');
+  if (type === 'audio/pcm' && value['rate'] !== undefined && value['rate'] !== 24000) {
+    return wireErrors.invalidValue(`${param}.rate`, value['rate'], ['24000']);
+  }
+  return null;
+}
+
+function checkTurnDetection(value: unknown, param: string): WireError | null {
+  if (value === null) return null;
+  if (!isObject(value)) return wireErrors.invalidType(param, 'an object', value);
+  const type = value['type'];
+  if (typeof type !== 'string' || VAD_KEYS[type] === undefined) return wireErrors.invalidValue(`${param}.type`, type, ['server_vad', 'semantic_vad']);
+  for (const key of Object.keys(value)) if (!VAD_KEYS[type]!.has(key)) return wireErrors.unknownParameter(`${param}.${key}`);
+  const threshold = value['threshold'];
+  if (threshold !== undefined && (typeof threshold !== 'number' || threshold < 0 || threshold > 1)) {
+    return wireErrors.invalidValue(`${param}.threshold`, threshold);
+  }
+  for (const key of ['prefix_padding_ms', 'silence_duration_ms']) {
+    const v = value[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) return wireErrors.invalidType(`${param}.${key}`, 'an integer', v);
+  }
+  for (const key of ['create_response', 'interrupt_response']) {
+    const v = value[key];
+    if (v !== undefined && typeof v !== 'boolean') return wireErrors.invalidType(`${param}.${key}`, 'a boolean', v);
+  }
+  const eagerness = value['eagerness'];
+  if (eagerness !== undefined && !['low', 'medium', 'high', 'auto'].includes(eagerness as string)) {
+    return wireErrors.invalidValue(`${param}.eagerness`, eagerness, ['low', 'medium', 'high', 'auto']);
+  }
+  return null;
+}
+
+function checkTools(value: unknown): WireError | null {
+  if (!Array.isArray(value)) return wireErrors.invalidType('session.tools', 'an array', value);
+  for (let i = 0; i < value.length; i++) {
+    const tool: unknown = value[i];
+    if (!isObject(tool)) return wireErrors.invalidType(`session.tools[${i}]`, 'an object', tool);
+    if (tool['type'] !== 'function') return wireErrors.invalidValue(`session.tools[${i}].type`, tool['type'], ['function']);
+    if (typeof tool['name'] !== 'string' || tool['name'] === '') return wireErrors.missingParameter(`session.tools[${i}].name`);
+  }
+  return null;
+}
+
+/** Validates a GA-shaped partial session. `paramPrefix` names fields the way the wire does. */
+function checkGaSession(session: WireObject): WireError | null {
+  const modalities = session['output_modalities'];
+  if (modalities !== undefined) {
+    if (!Array.isArray(modalities) || modalities.length !== 1 || (modalities[0] !== 'audio' && modalities[0] !== 'text')) {
+      return wireErrors.invalidValue('session.output_modalities', modalities, ['audio', 'text']);
+    }
+  }
+  if (session['instructions'] !== undefined && typeof session['instructions'] !== 'string') {
+    return wireErrors.invalidType('session.instructions', 'a string', session['instructions']);
+  }
+  if (session['tools'] !== undefined) {
+    const e = checkTools(session['tools']);
+    if (e) return e;
+  }
+  const audio = session['audio'];
+  if (audio !== undefined) {
+    if (!isObject(audio)) return wireErrors.invalidType('session.audio', 'an object', audio);
+    for (const key of Object.keys(audio)) if (key !== 'input' && key !== 'output') return wireErrors.unknownParameter(`session.audio.${key}`);
+    const input = audio['input'];
+    if (input !== undefined) {
+      if (!isObject(input)) return wireErrors.invalidType('session.audio.input', 'an object', input);
+      for (const key of Object.keys(input)) if (!INPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.input.${key}`);
+      if (input['format'] !== undefined) {
+        const e = checkFormat(input['format'], 'session.audio.input.format');
+        if (e) return e;
+      }
+      if (input['turn_detection'] !== undefined) {
+        const e = checkTurnDetection(input['turn_detection'], 'session.audio.input.turn_detection');
+        if (e) return e;
+      }
+      const t = input['transcription'];
+      if (t !== undefined && t !== null && (!isObject(t) || typeof t['model'] !== 'string')) {
+        return wireErrors.missingParameter('session.audio.input.transcription.model');
+      }
+    }
+    const output = audio['output'];
+    if (output !== undefined) {
+      if (!isObject(output)) return wireErrors.invalidType('session.audio.output', 'an object', output);
+      for (const key of Object.keys(output)) if (!OUTPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.output.${key}`);
+      if (output['format'] !== undefined) {
+        const e = checkFormat(output['format'], 'session.audio.output.format');
+        if (e) return e;
+      }
+      if (output['voice'] !== undefined && typeof output['voice'] !== 'string') return wireErrors.invalidType('session.audio.output.voice', 'a string', output['voice']);
+    }
+  }
+  return null;
+}
+
+const BETA_FORMATS = ['pcm16', 'g711_ulaw', 'g711_alaw'];
+
+function checkBetaSession(session: WireObject): WireError | null {
+  for (const key of ['input_audio_format', 'output_audio_format']) {
+    const v = session[key];
+    if (v !== undefined && !BETA_FORMATS.includes(v as string)) return wireErrors.invalidValue(`session.${key}`, v, BETA_FORMATS);
+  }
+  const modalities = session['modalities'];
+  if (modalities !== undefined) {
+    const ok =
+      Array.isArray(modalities) &&
+      ((modalities.length === 1 && modalities[0] === 'text') ||
+        (modalities.length === 2 && modalities.includes('text') && modalities.includes('audio')));
+    if (!ok) return wireErrors.invalidValue('session.modalities', modalities, ['text', 'audio']);
+  }
+  if (session['turn_detection'] !== undefined) {
+    const e = checkTurnDetection(session['turn_detection'], 'session.turn_detection');
+    if (e) return e;
+  }
+  const t = session['temperature'];
+  if (t !== undefined && (typeof t !== 'number' || t < 0.6 || t > 1.2)) return wireErrors.invalidValue('session.temperature', t);
+  return null;
+}
+
+/**
+ * Applies a `session.update` session object received in `dialect` to `state`.
+ * @param audioPresent assistant audio has been produced (the voice can no longer change)
+ * @returns the new state, or the error the real API would send (state unchanged)
+ */
+export function applySessionUpdate(
+  state: SessionConfigState,
+  wireSession: unknown,
+  dialect: Dialect,
+  audioPresent: boolean,
+): { ok: true; state: SessionConfigState } | { ok: false; error: WireError } {
+  if (!isObject(wireSession)) return { ok: false, error: wireErrors.invalidType('session', 'an object', wireSession) };
+  const allowed = dialect === 'ga' ? GA_SESSION_KEYS : BETA_SESSION_KEYS;
+  for (const key of Object.keys(wireSession)) {
+    if (!allowed.has(key)) return { ok: false, error: wireErrors.unknownParameter(`session.${key}`) };
+  }
+  if (dialect === 'ga') {
+    const type = wireSession['type'];
+    if (type === undefined) return { ok: false, error: wireErrors.missingParameter('session.type') };
+    if (type === 'transcription') return { ok: false, error: wireErrors.unsupportedByEmulator('session.type', 'transcription-only sessions') };
+    if (type !== 'realtime') return { ok: false, error: wireErrors.invalidValue('session.type', type, ['realtime', 'transcription']) };
+  } else {
+    const e = checkBetaSession(wireSession);
+    if (e) return { ok: false, error: e };
+  }
+  const ga = dialect === 'ga' ? wireSession : betaSessionToGa(wireSession);
+  const error = checkGaSession(ga);
+  if (error) return { ok: false, error };
+
+  const next: SessionConfigState = structuredClone(state);
+  const gaState = next.ga;
+  for (const key of ['instructions', 'output_modalities', 'tools', 'tool_choice', 'max_output_tokens', 'include', 'prompt', 'tracing', 'truncation']) {
+    if (ga[key] !== undefined) gaState[key] = structuredClone(ga[key]);
+  }
+  const audio = ga['audio'];
+  if (isObject(audio)) {
+    const input = audio['input'];
+    if (isObject(input)) {
+      for (const key of ['format', 'transcription', 'noise_reduction'] as const) {
+        if (input[key] !== undefined) (gaState.audio.input as WireObject)[key] = structuredClone(input[key]);
+      }
+      const td = input['turn_detection'];
+      if (td === null) gaState.audio.input.turn_detection = null;
+      else if (isObject(td)) {
+        const base = td['type'] === 'server_vad' ? DEFAULT_TURN_DETECTION : { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true };
+        gaState.audio.input.turn_detection = { ...base, ...structuredClone(td) };
+      }
+    }
+    const output = audio['output'];
+    if (isObject(output)) {
+      if (output['format'] !== undefined) gaState.audio.output.format = structuredClone(output['format']) as WireObject;
+      if (typeof output['speed'] === 'number') gaState.audio.output.speed = output['speed'];
+      if (typeof output['voice'] === 'string' && output['voice'] !== gaState.audio.output.voice) {
+        if (audioPresent) return { ok: false, error: wireErrors.cannotUpdateVoice() };
+        gaState.audio.output.voice = output['voice'];
+      }
+    }
+  }
+  if (dialect === 'beta' && typeof wireSession['temperature'] === 'number') next.betaExtras.temperature = wireSession['temperature'];
+  return { ok: true, state: next };
+}
+
+/** The effective session as `session.created` / `session.updated` carry it in `dialect`. */
+export function renderSession(state: SessionConfigState, dialect: Dialect): WireObject {
+  const ga = structuredClone(state.ga) as WireObject;
+  if (dialect === 'ga') return ga;
+  const beta = gaSessionToBeta(ga);
+  beta['temperature'] = state.betaExtras.temperature;
+  return beta;
+}
