@@ -99,6 +99,11 @@ export class CallRecorder {
     this.options.logger.error({ err, file: this.file }, 'call recording failed; the call continues unrecorded');
   }
 
+  /** Resolves when every flush started so far has reached the file. */
+  whenWritten(): Promise<void> {
+    return this.writing;
+  }
+
   /** Writes what is buffered and stops recording. */
   async close(): Promise<void> {
     if (this.closed) return this.writing;

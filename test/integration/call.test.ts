@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { callerClip, silence, startCallHarness, until } from '../support/call-harness.js';
+import { callerClip, startCallHarness, until } from '../support/call-harness.js';
 
 const NUMBERS = `
 defaults:
@@ -42,13 +42,11 @@ describe('a whole call (greeting, two caller turns, transcripts)', async () => {
     expect(phone.stats.firstAudioAtMs).not.toBeNull();
     expect(phone.stats.firstAudioAtMs!).toBeLessThan(1_500);
     expect(phone.stats.framesReceived).toBeGreaterThan(200);
-    const record = await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json();
+    const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as { outcome: string; turns: { role: string; text: string; truncated: boolean }[] };
     expect(record.outcome).toBe('caller_hung_up');
     const roles = (record.turns as { role: string }[]).map((t) => t.role);
     expect(roles.filter((r) => r === 'caller').length).toBe(2);
     expect(roles.filter((r) => r === 'assistant').length).toBeGreaterThanOrEqual(3);
     expect(roles[0]).toBe('assistant');
-    // Twilio-side protocol: every frame we got was exactly 160 bytes and carried our streamSid.
-    expect(phone.listenerCount('protocolError')).toBe(0);
   });
 });

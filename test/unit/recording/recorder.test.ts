@@ -12,10 +12,6 @@ import { tempDir } from '../../support/tmp.js';
 
 const header = { callSid: 'CA0123456789abcdef0123456789abcdef', profile: '+15551230001', dialect: 'ga' as const, audioMode: 'pcm16' as const, bridgeVersion: '0.1.0' };
 
-async function settle(): Promise<void> {
-  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
-}
-
 describe('CallRecorder', () => {
   it('writes a header and one line per message with t and dir; redacts tokens and configured secrets', async () => {
     const dir = tempDir();
@@ -45,11 +41,11 @@ describe('CallRecorder', () => {
     const clock = new VirtualClock();
     const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
     rec.twilio('twilio_in', '{"event":"media","media":{"timestamp":"0","payload":""}}');
-    await settle();
+    await rec.whenWritten();
     const file = path.join(dir, `${header.callSid}.jsonl`);
     expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(1); // header only: not flushed yet
     clock.advance(1_000);
-    await settle();
+    await rec.whenWritten();
     const parsed = parseRecording(readFileSync(file, 'utf8'));
     expect(parsed.ok && parsed.recording.lines.length).toBe(1);
     // a half-written last line (crash mid-append) is tolerated by the reader
