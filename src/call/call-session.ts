@@ -112,11 +112,19 @@ interface ActiveResponse {
   greeting: boolean;
 }
 
-/** The assistant's words per item, so the record can store what the caller actually heard. */
+/**
+ * The assistant's words per item. A turn is stored once the caller has heard it: in full
+ * when its audio has played out, cut to what was heard at a barge-in or at the end of the call.
+ */
 interface AssistantTurn {
+  /** transcript deltas so far */
   text: string;
+  /** the final transcript, once `transcript.done` arrived */
+  transcript: string | null;
   /** ms of audio received from the model for this item */
   receivedMs: number;
+  /** every frame of the item has played (its marks came back) */
+  playedOut: boolean;
   settled: boolean;
 }
 
@@ -311,9 +319,13 @@ export class CallSession {
       return;
     }
     if (result.kind === 'stale') return;
+    for (const item of this.ledger.prune()) {
+      const turn = this.turn(item.itemId);
+      turn.playedOut = true;
+      if (turn.transcript !== null) this.settleAssistantTurn(item.itemId, null, out);
+    }
     this.checkGreetingPlayed(out);
     this.checkEnd(out);
-    this.ledger.prune();
   }
 
   private onDtmf(digit: string, out: CallCommand[]): void {
@@ -454,9 +466,13 @@ export class CallSession {
       case 'model.transcriptDelta':
         if (!this.discarded.has(e.responseId)) this.turn(e.itemId).text += e.delta;
         break;
-      case 'model.transcriptDone':
-        this.settleAssistantTurn(e.itemId, e.transcript, null, out);
+      case 'model.transcriptDone': {
+        const turn = this.turn(e.itemId);
+        turn.transcript = e.transcript;
+        // Stored once heard; an item without audio (or already played out) is heard now.
+        if (turn.playedOut || turn.receivedMs === 0) this.settleAssistantTurn(e.itemId, null, out);
         break;
+      }
       case 'model.functionCallDone':
         this.onFunctionCall(e.responseId, e.itemId, e.callId, e.name, e.arguments, out);
         break;
@@ -574,11 +590,11 @@ export class CallSession {
       handled.add(item.itemId);
       if (item.playedMs <= 0) {
         out.push({ type: 'model.deleteItem', itemId: item.itemId });
-        this.settleAssistantTurn(item.itemId, null, 0, out);
+        this.settleAssistantTurn(item.itemId, 0, out);
       } else {
         const audioEndMs = Math.floor(Math.min(item.sentMs, item.playedMs + this.tuning.truncationCushionMs));
         out.push({ type: 'model.truncate', itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs });
-        this.settleAssistantTurn(item.itemId, null, audioEndMs, out);
+        this.settleAssistantTurn(item.itemId, audioEndMs, out);
         truncated++;
       }
     }
@@ -597,34 +613,46 @@ export class CallSession {
   private turn(itemId: string): AssistantTurn {
     let t = this.assistantTurns.get(itemId);
     if (t === undefined) {
-      t = { text: '', receivedMs: 0, settled: false };
+      t = { text: '', transcript: null, receivedMs: 0, playedOut: false, settled: false };
       this.assistantTurns.set(itemId, t);
     }
     return t;
   }
 
   /**
-   * Records an assistant turn once: in full when its transcript is done, or cut to what the
-   * caller heard (`heardMs`) at a barge-in. The server deletes the transcript of truncated
-   * audio, so the stored text is cut in proportion to the audio heard, at a word boundary.
+   * Records an assistant turn once: in full (`heardMs` null), or cut to what the caller heard.
+   * The server deletes the transcript of truncated audio, so the stored text is cut in
+   * proportion to the audio heard, at a word boundary.
    */
-  private settleAssistantTurn(itemId: string, transcript: string | null, heardMs: number | null, out: CallCommand[]): void {
+  private settleAssistantTurn(itemId: string, heardMs: number | null, out: CallCommand[]): void {
     const t = this.turn(itemId);
     if (t.settled) return;
     t.settled = true;
-    let text = (transcript ?? t.text).trim();
+    let text = (t.transcript ?? t.text).trim();
+    // Keep the entry as a tombstone (late transcript events must not store it twice), without its text.
+    t.text = '';
+    t.transcript = null;
     let truncated = false;
-    if (heardMs !== null) {
+    if (heardMs !== null && heardMs < t.receivedMs) {
       truncated = true;
-      const fraction = t.receivedMs > 0 ? Math.min(1, heardMs / t.receivedMs) : 0;
+      const fraction = t.receivedMs > 0 ? heardMs / t.receivedMs : 0;
       const cut = Math.floor(text.length * fraction);
       const boundary = text.lastIndexOf(' ', cut);
-      text = fraction >= 1 ? text : `${text.slice(0, boundary > 0 ? boundary : cut).trim()}`;
+      text = text.slice(0, boundary > 0 ? boundary : cut).trim();
       if (text !== '') text += ' …';
     }
-    if (text === '' || text === '…') return;
+    if (text === '') return;
     this.history.push({ role: 'assistant', text });
     out.push({ type: 'record.turn', role: 'assistant', text, truncated, atMs: this.clock.now() });
+  }
+
+  /** At the end of the call: store what the caller heard of turns still playing. */
+  private settleRemainingTurns(out: CallCommand[]): void {
+    for (const [itemId, t] of [...this.assistantTurns]) {
+      if (t.settled) continue;
+      const played = this.ledger.playedMsOf(itemId);
+      this.settleAssistantTurn(itemId, t.playedOut || played === null ? null : played, out);
+    }
   }
 
   // ── responses and tools ────────────────────────────────────────────────────
@@ -765,6 +793,7 @@ export class CallSession {
     for (const name of ALL_TIMERS) out.push({ type: 'timer.cancel', name });
     out.push({ type: 'model.close' });
     this.modelOpen = false;
+    this.settleRemainingTurns(out);
     out.push({ type: 'record.end', outcome, atMs: this.clock.now(), detail });
     if (closeTwilio && this.twilioOpen) {
       out.push({ type: 'twilio.close', code: 1000, reason: outcome });

@@ -42,6 +42,9 @@ export type MarkResult =
   | { kind: 'stale' }
   | { kind: 'unknown' };
 
+/** Echoes of cleared marks are kept to be recognised as stale; beyond this many, old ones are forgotten. */
+const MAX_STALE_MARKS = 512;
+
 export class PlaybackLedger {
   private generation = 0;
   private seq = 0;
@@ -147,9 +150,27 @@ export class PlaybackLedger {
     this.items = new Map();
   }
 
-  /** Drops fully played, complete items so a long call keeps the ledger small. */
-  prune(): void {
-    for (const [k, i] of this.items) if (i.complete && i.playedMs >= i.sentMs) this.items.delete(k);
-    for (const [name, m] of this.marks) if (m.generation !== this.generation && this.marks.size > 512) this.marks.delete(name);
+  /**
+   * Drops fully played, complete items so a long call keeps the ledger small, and returns
+   * them (the caller has now heard each of them in full).
+   */
+  prune(): LedgerItem[] {
+    const done: LedgerItem[] = [];
+    for (const [k, i] of this.items) {
+      if (i.complete && i.playedMs >= i.sentMs) {
+        this.items.delete(k);
+        done.push(i);
+      }
+    }
+    if (this.marks.size > MAX_STALE_MARKS) {
+      for (const [name, m] of this.marks) if (m.generation !== this.generation) this.marks.delete(name);
+    }
+    return done;
+  }
+
+  /** ms of `itemId` confirmed played, or null when the ledger no longer (or never) tracked it. */
+  playedMsOf(itemId: string): number | null {
+    for (const i of this.items.values()) if (i.itemId === itemId) return i.playedMs;
+    return null;
   }
 }

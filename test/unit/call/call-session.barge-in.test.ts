@@ -158,6 +158,33 @@ describe('CallSession barge-in (SPEC §6.5)', () => {
   });
 });
 
+describe('stored assistant turns are what the caller heard', () => {
+  it('an answer whose transcript is done is stored only once its audio has played out', () => {
+    const h = liveSession();
+    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 200), transcriptDone('r1', 'i1', 'We open at nine.'), audioDone('r1', 'i1'), responseDone('r1')]);
+    expect(cmds.filter((c) => c.type === 'record.turn')).toEqual([]);
+    const names = markNames(cmds);
+    const stored = names.flatMap((n) => h.feed(mark(n))).filter((c) => c.type === 'record.turn');
+    expect(stored).toEqual([expect.objectContaining({ role: 'assistant', text: 'We open at nine.', truncated: false })]);
+  });
+
+  it('an answer sent in full, then interrupted during playout, is stored cut, not in full', () => {
+    const h = liveSession();
+    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 1000), transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'), audioDone('r1', 'i1'), responseDone('r1')]);
+    echoUpTo(h, markNames(cmds), 450);
+    const turns = h.feed(speechStarted()).filter((c) => c.type === 'record.turn');
+    expect(turns).toEqual([expect.objectContaining({ role: 'assistant', truncated: true, text: 'one two three four …' })]);
+  });
+
+  it('at hang-up, a turn still playing is stored as far as it was heard', () => {
+    const h = liveSession();
+    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 1000), transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'), audioDone('r1', 'i1'), responseDone('r1')]);
+    echoUpTo(h, markNames(cmds), 480);
+    const turns = h.feed({ type: 'twilio.stop' }).filter((c) => c.type === 'record.turn');
+    expect(turns).toEqual([expect.objectContaining({ truncated: true, text: 'one two three four five …' })]);
+  });
+});
+
 describe('greeting_interruptible: false', () => {
   it('speech during the greeting is ignored; once it has played, barge-in works and the server may interrupt again', () => {
     const h = liveSession({ profile: { greeting: 'Hello there.', greetingInterruptible: false } });
