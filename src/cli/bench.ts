@@ -25,6 +25,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'audio',
     runner: 'runAudioBench',
   },
+  'barge-in': {
+    description: 'barge-in figures: clear latency and truncation error over randomized interruption points (real speech, ~70 s)',
+    module: 'barge-in',
+    runner: 'runBargeInBench',
+  },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
     module: 'filter-design',
