@@ -21,4 +21,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM drains live calls (DRAIN_TIMEOUT_S) before exiting; give it the time it needs.
 STOPSIGNAL SIGTERM
-CMD ["node_modules/.bin/tsx", "src/main.ts"]
+# node itself runs the bridge (tsx as a loader), so signals reach it directly: the tsx CLI
+# would run it in a child process behind a signal relay.
+CMD ["node", "--import", "tsx", "src/main.ts"]

@@ -1,6 +1,7 @@
 /**
- * Runs the real entry point (`tsx src/main.ts`, as `npm start` does) as a child process and
- * reads its JSON log lines, for start-up, crash and shutdown tests.
+ * Runs the real entry point as a child process exactly as `npm start` does
+ * (`node --import tsx src/main.ts`: one process, so SIGKILL and SIGTERM reach the bridge
+ * itself) and reads its JSON log lines, for start-up, crash and shutdown tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -8,7 +9,6 @@ import path from 'node:path';
 import { afterAll } from 'vitest';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
-const TSX = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
 
 export interface BridgeProcess {
   child: ChildProcess;
@@ -20,7 +20,7 @@ export interface BridgeProcess {
 }
 
 export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_ROOT): BridgeProcess {
-  const child = spawn(TSX, ['src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
