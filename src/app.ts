@@ -22,7 +22,7 @@ import { healthRoutes } from './http/health-routes.js';
 import { mediaUpgradeHandler, type AcceptedStream } from './http/media-upgrade.js';
 import { BridgeMetrics } from './http/metrics.js';
 import { createHttpServer, refuseUpgrade, type UpgradeHandler } from './http/server.js';
-import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
+import { MEDIA_PATH, redirectTwiml, twilioRoutes } from './http/twilio-routes.js';
 import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TwilioLink } from './links/twilio-link.js';
@@ -117,7 +117,18 @@ export class Bridge {
     const isDraining = () => bridge.draining;
     const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
     app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
-    app.use(twilioRoutes({ signature, lookup: (to) => numbers.lookup(to), tokens, logger, isDraining, onRejected, onStatus: (p) => bridge.onStatus(p) }));
+    app.use(
+      twilioRoutes({
+        signature,
+        lookup: (to) => numbers.lookup(to),
+        tokens,
+        logger,
+        isDraining,
+        onRejected,
+        onStatus: (p) => bridge.onStatus(p),
+        ...(config.drainRedirectUrl !== null ? { drainingTwiml: redirectTwiml(config.drainRedirectUrl) } : {}),
+      }),
+    );
     app.use(adminRoutes({ adminToken: config.adminToken, calls, numbers, redactor, metrics }));
     app.use((_req, res) => {
       res.status(404).json({ error: 'not found' });
@@ -249,6 +260,7 @@ export class Bridge {
       observer: {
         onEvent: (e) => journal.onEvent(e),
         onRecord: (r) => journal.onRecord(r),
+        onAudioHandled: (direction, ms) => this.metrics.frameLatency.observe({ direction }, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
           this.metrics.activeCalls.set(this.live.size);

@@ -9,7 +9,7 @@
  *   outcome `error` — both sockets closed — and never reaches the process or another call.
  */
 import type { ModelCommand, ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
-import type { Clock, TimerHandle } from '../util/clock.js';
+import { monotonicMs, type Clock, type TimerHandle } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { CallSession } from './call-session.js';
@@ -42,6 +42,8 @@ export interface CallObserver {
   onRecord?(record: RecordCommand): void;
   /** the call is over (after its `record.end`) */
   onFinished?(): void;
+  /** an audio event (caller frame or model delta) and all its commands took `durationMs` inside the bridge */
+  onAudioHandled?(direction: 'caller_to_model' | 'model_to_caller', durationMs: number): void;
 }
 
 export interface CallRunnerOptions {
@@ -80,9 +82,15 @@ export class CallRunner {
     try {
       while (this.pending.length > 0 && !this.finished) {
         const next = this.pending.shift()!;
-        this.options.observer?.onEvent?.(next);
+        const observer = this.options.observer;
+        const startedMs = observer?.onAudioHandled !== undefined ? monotonicMs() : 0;
+        observer?.onEvent?.(next);
         const commands = this.options.session.handle(next);
         for (const cmd of commands) this.execute(cmd);
+        if (observer?.onAudioHandled !== undefined) {
+          if (next.type === 'twilio.media') observer.onAudioHandled('caller_to_model', monotonicMs() - startedMs);
+          else if (next.type === 'model.audioDelta') observer.onAudioHandled('model_to_caller', monotonicMs() - startedMs);
+        }
         if (this.options.session.phaseName === 'ended') this.finish();
       }
     } catch (err) {

@@ -45,6 +45,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How long SIGTERM waits for live calls before ending them. */
   drainTimeoutS: number;
+  /** While draining, new calls are redirected here (another instance) instead of refused. */
+  drainRedirectUrl: string | null;
   /** No TWILIO_AUTH_TOKEN: unsigned requests are accepted, from loopback only. */
   localMode: boolean;
 }
@@ -132,6 +134,7 @@ const EnvSchema = z.object({
   ADMIN_TOKEN: optionalText,
   LOG_LEVEL: enumVar(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   DRAIN_TIMEOUT_S: integerVar(0, 86_400, 'DRAIN_TIMEOUT_S=600'),
+  DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -145,6 +148,7 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   RECORD_CALLS: 'use RECORD_CALLS=1 to record calls or RECORD_CALLS=0 not to',
   LOG_LEVEL: 'use e.g. LOG_LEVEL=info',
   DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
+  DRAIN_REDIRECT_URL: "use the voice webhook URL of another bridge instance, or unset it to refuse new calls politely while draining",
 };
 
 function isOn(value: string | null): boolean | null {
@@ -211,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     adminToken: e.ADMIN_TOKEN,
     logLevel: (e.LOG_LEVEL ?? 'info') as LogLevel,
     drainTimeoutS: e.DRAIN_TIMEOUT_S === null ? 600 : Number(e.DRAIN_TIMEOUT_S),
+    drainRedirectUrl: e.DRAIN_REDIRECT_URL,
     localMode,
   };
 }

@@ -47,6 +47,13 @@ function politeRefusal(): string {
   return vr.toString();
 }
 
+/** TwiML sending new calls to another bridge (DRAIN_REDIRECT_URL) while this one drains. */
+export function redirectTwiml(url: string): string {
+  const vr = new twilio.twiml.VoiceResponse();
+  vr.redirect({ method: 'POST' }, url);
+  return vr.toString();
+}
+
 function formParams(body: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (body === null || typeof body !== 'object') return out;

@@ -76,8 +76,27 @@ describe('admin API and metrics', async () => {
     expect(after.get('bridge_active_calls')).toBe(0);
     expect(after.get('bridge_first_audio_seconds_count{after="call_start"}')).toBe(1);
     expect(after.get('bridge_first_audio_seconds_count{after="caller_turn"}')).toBeGreaterThanOrEqual(1);
+    expect(after.get('bridge_frame_latency_seconds_count{direction="caller_to_model"}')!).toBeGreaterThan(100);
+    expect(after.get('bridge_frame_latency_seconds_count{direction="model_to_caller"}')!).toBeGreaterThan(0);
+    // 99 % of caller frames are handled inside the bridge in under 10 ms
+    const within10ms = after.get('bridge_frame_latency_seconds_bucket{le="0.01",direction="caller_to_model"}')!;
+    expect(within10ms / after.get('bridge_frame_latency_seconds_count{direction="caller_to_model"}')!).toBeGreaterThan(0.99);
     expect(after.has('process_cpu_user_seconds_total')).toBe(true);
     expect(after.has('bridge_event_loop_delay_p99_seconds')).toBe(true);
+  });
+
+  it('POST /twilio/status records stream and call status callbacks against the call', async () => {
+    const sid = `CA${'e'.repeat(32)}`;
+    h.bridge.calls.startCall({ callSid: sid, from: '+15550001111', to: '+15551230001', profile: 'defaults', startedAtMs: Date.now() });
+    const post = (body: Record<string, string>) =>
+      fetch(`${h.url}/twilio/status`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(body).toString() });
+    expect((await post({ CallSid: sid, StreamSid: 'MZ1', StreamEvent: 'stream-error', StreamError: 'Stream - Protocol - Invalid Message', Timestamp: new Date().toISOString() })).status).toBe(204);
+    expect((await post({ CallSid: sid, CallStatus: 'completed', CallDuration: '42' })).status).toBe(204);
+    const record = (await (await api(`/api/calls/${sid}`)).json()) as { statusEvents: { kind: string; status: string; detail: string | null }[] };
+    expect(record.statusEvents.map((e) => [e.kind, e.status, e.detail])).toEqual([
+      ['stream', 'stream-error', 'Stream - Protocol - Invalid Message'],
+      ['call', 'completed', '42'],
+    ]);
   });
 
   it('lists calls newest first with a cursor and filters by number and date', async () => {

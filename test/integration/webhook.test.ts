@@ -141,6 +141,16 @@ describe('POST /twilio/voice in local mode (no auth token)', async () => {
   });
 });
 
+describe('draining with DRAIN_REDIRECT_URL', async () => {
+  const { url, bridge } = await startTestBridge({ env: { DRAIN_REDIRECT_URL: 'https://bridge-2.example.test/twilio/voice' } });
+  it('new calls are redirected to the other instance instead of refused', async () => {
+    bridge.beginDrain();
+    const res = await post(`${url}/twilio/voice`, form(callParams('+15551230001')));
+    expect(res.body).toContain('<Redirect method="POST">https://bridge-2.example.test/twilio/voice</Redirect>');
+    expect(res.body).not.toContain('<Stream');
+  });
+});
+
 describe('health', async () => {
   const { url, bridge } = await startTestBridge();
   it('/healthz is 200; /readyz turns 503 when draining', async () => {
