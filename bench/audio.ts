@@ -21,6 +21,7 @@ import { decodeMulaw, encodeMulaw } from '../src/audio/g711.js';
 import { fitTones, sineFit } from '../src/audio/measure.js';
 import { Downsampler24kTo8k, RESAMPLER_DELAY_MS, Upsampler8kTo24k } from '../src/audio/resampler.js';
 import {
+  concatInt16,
   highBandTones,
   renderTones,
   seededRandom,
@@ -304,15 +305,7 @@ const SPEECH = speechShapedTones(1);
 const HIGH_BAND = highBandTones(2);
 const db = (ratio: number): number => 20 * Math.log10(ratio);
 
-function concat(parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+const concat = concatInt16;
 
 function splitSizes(seed: number, min: number, max: number): number[] {
   const random = seededRandom(seed);

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Bridge } from '../src/app.js';
+import { seededRandom } from '../src/audio/signals.js';
 import { parseWav } from '../src/audio/wav.js';
 import { loadConfig } from '../src/config/env.js';
 import type { EmulatorSession } from '../src/emulator/emulator-session.js';
@@ -38,18 +39,6 @@ function clip(name: string): Buffer {
 }
 
 const silence = (ms: number) => Buffer.alloc(Math.round(ms) * 8, 0xff);
-
-/** Deterministic PRNG (mulberry32) so a run can be repeated. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Sample {
   call: number;
@@ -82,7 +71,7 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
   });
   const calls = Number(values.calls);
   const perCall = Number(values['per-call']);
-  const random = rng(Number(values.seed));
+  const random = seededRandom(Number(values.seed));
 
   const dir = mkdirTemp();
   writeFileSync(path.join(dir, 'numbers.yaml'), NUMBERS);

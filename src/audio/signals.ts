@@ -23,6 +23,17 @@ export function sineAmplitude(levelDbfs: number): number {
   return FULL_SCALE * 10 ** (levelDbfs / 20);
 }
 
+/** Concatenates PCM chunks into one array. */
+export function concatInt16(parts: readonly Int16Array[]): Int16Array {
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
 /**
  * Small seeded PRNG (mulberry32): uniform in [0, 1). Deterministic for a seed; not for
  * anything but test signals.

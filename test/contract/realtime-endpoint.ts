@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { concatInt16 } from '../../src/audio/signals.js';
 import { readWavSamples } from '../../src/emulator/clips.js';
 import { encodeMulaw, samplesToPcm16, upsample8kTo24k } from '../../src/emulator/audio-convert.js';
 import type { ResponsePlan } from '../../src/emulator/responder.js';
@@ -79,13 +80,7 @@ function noiseOnly(): Int16Array {
   const parts = spans.map(([a, b]) => noisy.subarray(a * 8, b * 8));
   // Guard the premise: the clean clip really is quiet there.
   for (const [a, b] of spans) for (let i = a * 8; i < b * 8; i++) if (Math.abs(clean[i]!) > 200) throw new Error(`clean clip not silent at ${i / 8} ms`);
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatInt16(parts);
 }
 
 const BASE_SESSION: SessionConfig = {

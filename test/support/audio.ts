@@ -6,16 +6,7 @@
 import fc from 'fast-check';
 import { seededRandom } from '../../src/audio/signals.js';
 
-/** Concatenates typed arrays of one kind. */
-export function concatInt16(parts: readonly Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) {
-    out.set(p, offset);
-    offset += p.length;
-  }
-  return out;
-}
+export { concatInt16 } from '../../src/audio/signals.js';
 
 /** Concatenates byte arrays into one Buffer. */
 export function concatBytes(parts: readonly Uint8Array[]): Buffer {
