@@ -66,6 +66,8 @@ export class Bridge {
   private draining = false;
   private endpoint: RealtimeEndpoint | null = null;
   private readonly live = new Map<string, LiveCall>();
+  /** calls that ended but whose recording is still being written: `close()` waits for them */
+  private readonly finishing = new Set<Promise<void>>();
   private readonly apologyMulaw: Buffer;
   private emulator: RealtimeEmulator | null = null;
 
@@ -268,7 +270,9 @@ export class Bridge {
           this.live.delete(callSid);
           this.metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
-          void (recorder?.close() ?? Promise.resolve()).finally(finished);
+          const written = (recorder?.close() ?? Promise.resolve()).finally(finished);
+          this.finishing.add(written);
+          void written.finally(() => this.finishing.delete(written));
           log.info({ outcome: session.outcome, bargeIns: session.bargeInCount }, 'call ended');
         },
       },
@@ -323,6 +327,8 @@ export class Bridge {
   async close(): Promise<void> {
     for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));
+    // A call that just ended may still be flushing its recording; exiting now would cut it.
+    await Promise.all([...this.finishing]);
     this.numbers.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
