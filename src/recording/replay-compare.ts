@@ -4,8 +4,8 @@
  * their order, the barge-in decisions, the session configuration and other request payloads,
  * and the audio by signal-to-noise ratio — never byte for byte.
  *
- * - Sequences: runs of Twilio `media` (with the `mark`s between them; a pause of 500 ms
- *   starts a new run) and runs of
+ * - Sequences: runs of Twilio `media` (with the `mark`s between them; each response starts
+ *   a new run) and runs of
  *   `input_audio_buffer.append` collapse to one token with a frame / ms count; every other
  *   message is a token of its kind. The two token lists are aligned (Myers diff on kinds);
  *   unaligned tokens are reported as missing or unexpected, aligned runs whose length differs
@@ -92,11 +92,11 @@ interface Token {
 }
 
 /**
- * Twilio audio is sent in bursts (the model streams faster than real time), one or more per
- * response; a pause this long between two messages starts a new run, so each answer is
- * compared on its own rather than the whole call as one run.
+ * A new response (`response.created` from the model) ends the Twilio media run, so each
+ * answer is compared on its own rather than the whole call as one run. The boundary is taken
+ * from the conversation, not from pauses in sending, which shift with load.
  */
-const MEDIA_RUN_GAP_MS = 500;
+const RUN_BREAKS = new Set(['response.created']);
 
 const DECISIONS = new Set(['clear', 'socket.close', 'response.cancel', 'conversation.item.truncate', 'conversation.item.delete']);
 
@@ -105,18 +105,18 @@ function base64Bytes(b64: unknown): number {
   return Buffer.byteLength(b64, 'base64');
 }
 
-/** Collapses a direction's lines into tokens (see the file header). */
+/** Collapses a direction's lines into tokens (see the file header); `lines` may hold all four directions. */
 export function tokenize(lines: readonly RecordingLine[], dir: 'twilio_out' | 'model_in', modelBytesPerMs: number): Token[] {
   const tokens: Token[] = [];
   let run: Token | null = null;
-  let lastT = 0;
   for (const l of lines) {
-    if (l.dir !== dir) continue;
+    if (l.dir !== dir) {
+      if (dir === 'twilio_out' && l.dir === 'model_out' && RUN_BREAKS.has(messageKind(l.dir, l.msg))) run = null;
+      continue;
+    }
     const kind = messageKind(dir, l.msg);
-    const previousT = lastT;
-    lastT = l.t;
     if (dir === 'twilio_out' && (kind === 'media' || kind === 'mark')) {
-      if (run === null || l.t - previousT > MEDIA_RUN_GAP_MS) {
+      if (run === null) {
         run = { kind: 'media', t: l.t, amount: 0, marks: 0, line: null };
         tokens.push(run);
       }

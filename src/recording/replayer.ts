@@ -104,6 +104,7 @@ function apologyClip(): Uint8Array {
 }
 
 interface Scheduled {
+  /** absolute clock time, ms */
   t: number;
   order: number;
   seq: number;
@@ -190,7 +191,9 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   let runner: CallRunner | null = null;
   let restInFlight = 0;
 
-  const schedule = (t: number, order: number, fire: () => void) => queue.push(Math.max(t, now()), order, fire);
+  // The queue holds absolute clock times, so "due" compares the very numbers the clock was
+  // advanced to (origin + t − origin is not always t in floating point).
+  const schedule = (t: number, order: number, fire: () => void) => queue.push(Math.max(origin + t, clock.now()), order, fire);
   const deliver = (event: CallEvent) => runner?.dispatch(event);
 
   const twilio = new ReplayTwilio(
@@ -280,18 +283,23 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   });
 
   const recordedMs = lines.at(-1)?.t ?? 0;
-  const endT = recordedMs + (options.tailMs ?? DEFAULT_TAIL_MS);
+  const endAt = origin + recordedMs + (options.tailMs ?? DEFAULT_TAIL_MS);
   let steps = 0;
+  // Each step delivers a line or fires a timer; far more steps than that is a loop.
+  const maxSteps = 100 * lines.length + 100_000;
   while (!runner.isFinished) {
     const nextInput = queue.peek()?.t;
-    const due = clock.nextDueMs();
-    const nextTimer = due === undefined ? undefined : due - origin;
+    const nextTimer = clock.nextDueMs();
     const next = nextInput === undefined ? nextTimer : nextTimer === undefined ? nextInput : Math.min(nextInput, nextTimer);
-    if (next === undefined || next > endT) break;
-    clock.advanceTo(origin + next);
-    while ((queue.peek()?.t ?? Infinity) <= now() && !runner.isFinished) queue.pop()!.fire();
+    if (next === undefined || next > endAt) break;
+    clock.advanceTo(next);
+    while ((queue.peek()?.t ?? Infinity) <= clock.now() && !runner.isFinished) queue.pop()!.fire();
     for (let turns = 0; restInFlight > 0 && !runner.isFinished && turns < 100; turns++) await Promise.resolve();
-    if (options.onProgress !== undefined && ++steps % 256 === 0) options.onProgress(Math.min(1, now() / Math.max(1, recordedMs)));
+    if (++steps > maxSteps) {
+      problems.push(`the replay stopped making progress at +${Math.round(now())} ms (a bug in the replayer or the session)`);
+      break;
+    }
+    if (options.onProgress !== undefined && steps % 256 === 0) options.onProgress(Math.min(1, now() / Math.max(1, recordedMs)));
   }
   model.finish();
   options.onProgress?.(1);

@@ -28,7 +28,7 @@ describe('call recording', () => {
     const model = emulator.nextSession();
     await phone.dial();
     const session = await model;
-    await until(() => session.sent.some((e) => e.type === 'response.done'), 5_000, 'an answer');
+    await until(() => session.sent.some((e) => e.type === 'response.done') && phone.stats.marksEchoed > 0, 5_000, 'an answer, heard');
     await phone.hangUp();
     await until(() => bridge.activeCalls === 0, 3_000, 'the call to end');
     await bridge.close();

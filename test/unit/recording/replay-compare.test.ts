@@ -51,8 +51,9 @@ describe('diffKinds (Myers)', () => {
 });
 
 describe('tokenize and compareDirection', () => {
-  it('collapses media and marks into runs, split by a pause of more than 500 ms', () => {
-    const lines = [media(0), media(1), mark(1, 'm1'), media(2), media(600), mark(600, 'm2'), clear(700)];
+  it('collapses media and marks into runs, one per response', () => {
+    const created: RecordingLine = { t: 500, dir: 'model_out', msg: { type: 'response.created', response: { id: 'r2' } } };
+    const lines = [media(0), media(1), mark(1, 'm1'), media(2), created, media(600), mark(600, 'm2'), clear(700)];
     expect(tokenize(lines, 'twilio_out', 8).map((t) => [t.kind, t.amount, t.marks])).toEqual([
       ['media', 3, 1],
       ['media', 1, 1],
