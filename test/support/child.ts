@@ -21,6 +21,8 @@ export interface BridgeProcess {
 
 export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_ROOT): BridgeProcess {
   const child = spawn(TSX, ['src/main.ts'], {
+    // its own process group, so the cleanup below reaches the node process tsx starts too
+    detached: true,
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +56,14 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   afterAll(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // SIGKILL to tsx alone would orphan the bridge it runs (still listening, still recording).
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
   });
   return {
     child,
