@@ -76,8 +76,10 @@ export interface AudioComparison {
   dir: 'twilio_out' | 'model_in';
   recordedMs: number;
   replayedMs: number;
-  /** +Infinity when the samples are identical; null when both are empty */
+  /** +Infinity when the samples match exactly (over the overlap); null when both are empty */
   snrDb: number | null;
+  /** byte for byte the same audio */
+  identical: boolean;
   lagMs: number;
 }
 
@@ -348,9 +350,9 @@ export function compareAudio(
   const b = audioOf(replayed, dir, modelAudio);
   const recordedMs = (a.pcm.length / a.rateHz) * 1000;
   const replayedMs = (b.pcm.length / b.rateHz) * 1000;
-  const comparison: AudioComparison = { dir, recordedMs, replayedMs, snrDb: null, lagMs: 0 };
+  const comparison: AudioComparison = { dir, recordedMs, replayedMs, snrDb: null, lagMs: 0, identical: a.bytes.equals(b.bytes) };
   if (a.pcm.length === 0 && b.pcm.length === 0) return { comparison, differences: [] };
-  if (a.bytes.equals(b.bytes)) {
+  if (comparison.identical) {
     comparison.snrDb = Infinity;
     return { comparison, differences: [] };
   }

@@ -334,9 +334,10 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   };
 }
 
-function fmtDb(db: number | null): string {
-  if (db === null) return 'no audio';
-  return db === Infinity ? 'identical' : `${db.toFixed(1)} dB`;
+function fmtAudio(a: AudioComparison): string {
+  if (a.snrDb === null) return 'no audio';
+  if (a.identical) return 'identical';
+  return `SNR ${a.snrDb === Infinity ? '∞' : a.snrDb.toFixed(1)} dB`;
 }
 
 /** The report as text: one line per difference (`+3520 ms twilio_out: …`), then a summary. */
@@ -347,7 +348,7 @@ export function formatReport(report: ReplayReport): string {
   for (const p of report.problems) out.push(`problem: ${p}`);
   for (const d of report.differences) out.push(`+${Math.round(d.t)} ms ${d.dir}: ${d.text}`);
   const t = report.tolerances;
-  const audio = report.audio.map((a) => `${a.dir} ${(a.replayedMs / 1000).toFixed(2)} s ${fmtDb(a.snrDb)}`).join(', ');
+  const audio = report.audio.map((a) => `${a.dir} ${(a.replayedMs / 1000).toFixed(2)} s ${fmtAudio(a)}`).join(', ');
   out.push(
     `${report.ok ? 'no differences' : `${report.differences.length + report.problems.length} difference(s)`} beyond tolerance ` +
       `(media ±${t.mediaFrames} frames and ±${t.marks} marks per run, appends ±${t.appendMs} ms, decisions ±${t.decisionMs} ms, audio_end_ms ±${t.truncateMs} ms, audio ≥ ${t.minSnrDb} dB)`,
