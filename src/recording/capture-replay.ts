@@ -24,6 +24,7 @@ import { phoneScript, turnsFromRecording, type ModelTurn, type TwilioCapture } f
 /** An unlisted number, so the numbers file's `defaults` profile answers. */
 export const CAPTURE_DEFAULT_TO = '+15550100100';
 
+/** All optional. */
 export interface CaptureReplayOptions {
   /** the called number (picks the profile); default {@link CAPTURE_DEFAULT_TO} */
   to?: string;
@@ -38,6 +39,7 @@ export interface CaptureReplayOptions {
   onProgress?: (mediaMs: number, totalMs: number) => void;
 }
 
+/** What the model saw of a capture, and the bridge's recording of the call. */
 export interface CaptureReplayReport {
   turns: ModelTurn[];
   /** the bridge's own recording of the replayed call (replayable with `npm run replay`) */
@@ -69,6 +71,10 @@ function until(clock: SystemClock, predicate: () => boolean, timeoutMs: number, 
   });
 }
 
+/**
+ * Streams a capture through an in-process bridge and the emulator (see the file header).
+ * @throws Error when the call cannot be placed or the bridge writes no readable recording
+ */
 export async function replayCapture(capture: TwilioCapture, options: CaptureReplayOptions = {}): Promise<CaptureReplayReport> {
   const clock = new SystemClock();
   const wallStart = clock.now();

@@ -21,6 +21,7 @@ const FRAME_BYTES = 160;
 /** What a file holds, judged by its first line. */
 export type RecordingFileKind = 'recording' | 'twilio-capture' | 'unknown';
 
+/** A bridge recording starts with its header line; a capture with a Twilio message (`event`). */
 export function detectFileKind(text: string): RecordingFileKind {
   const first = text.split('\n').find((l) => l.trim() !== '');
   if (first === undefined) return 'unknown';
@@ -109,6 +110,7 @@ export interface PhoneScript {
   endMs: number;
 }
 
+/** Lays the capture's frames on the phone's 20 ms grid by their media timestamps. */
 export function phoneScript(capture: TwilioCapture): PhoneScript {
   const present = new Set<number>();
   let lastIndex = 0;

@@ -25,22 +25,7 @@
 import type { RecordingLine } from '../protocol/recording.js';
 import { messageKind } from '../protocol/recording.js';
 
-/** Client event kinds the gates count (model_in `type`s, wire spelling, the same in both dialects). */
-export const GATED_CLIENT_KINDS = [
-  'session.update',
-  'response.create',
-  'response.cancel',
-  'conversation.item.create',
-  'conversation.item.truncate',
-  'conversation.item.delete',
-  'conversation.item.retrieve',
-  'input_audio_buffer.commit',
-  'input_audio_buffer.clear',
-  'link.connect',
-  'link.reconnect',
-  'link.close',
-] as const;
-
+/** Why a recorded line may be released (see the table in the file header). */
 export type Gate =
   /** the `index`-th (0-based) client event of `clientKind`; recorded at `recordedT` */
   | { kind: 'client'; clientKind: string; index: number; recordedT: number }

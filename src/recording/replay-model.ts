@@ -49,6 +49,7 @@ export interface ReplayModelStats {
   dropped: number;
 }
 
+/** The virtual realtime link of a replay (see the file header). */
 export class ReplayModelLink implements ModelLink {
   readonly stats: ReplayModelStats = { released: 0, delayed: 0, withheld: 0, dropped: 0 };
   private state: LinkState = 'idle';

@@ -120,6 +120,7 @@ function readRecordedMarks(lines: readonly RecordingLine[]): Map<string, Recorde
   return marks;
 }
 
+/** The virtual Twilio media socket of a replay (see the file header). */
 export class ReplayTwilio implements TwilioSide {
   private readonly recordedMarks: Map<string, RecordedMark>;
   private readonly pending: PendingMark[] = [];
