@@ -90,7 +90,7 @@ export async function replayCapture(capture: TwilioCapture, options: CaptureRepl
     const bridge = await Bridge.start({ config, logger: options.logger ?? silentLogger(), watchNumbers: false, emulator });
     let phone: SimulatedPhone;
     try {
-      const script = phoneScript(capture);
+      const script = phoneScript(capture, options.lingerMs ?? 0);
       phone = new SimulatedPhone({
         bridgeUrl: bridge.localUrl,
         to: options.to ?? CAPTURE_DEFAULT_TO,
@@ -102,16 +102,20 @@ export async function replayCapture(capture: TwilioCapture, options: CaptureRepl
         timeScale: speed,
       });
       await phone.dial();
-      const endMs = script.endMs + (options.lingerMs ?? 0);
+      const endMs = script.endMs;
       await until(
         clock,
         () => {
           options.onProgress?.(Math.min(endMs, phone.nowMs()), endMs);
-          return (phone.nowMs() >= endMs && phone.stats.framesSent >= capture.frames.length) || !phone.isOpen;
+          return (phone.nowMs() >= endMs + 20 && phone.stats.framesSent >= capture.frames.length) || !phone.isOpen;
         },
         endMs / speed + 10_000,
         'the capture to be sent',
       );
+      // The model must have heard the whole capture before the caller hangs up (the bridge
+      // closes the model socket at `stop`): at high speed on a busy machine it can lag.
+      const audioMs = endMs - Math.round(capture.frames[0]!.timestampMs / 20) * 20;
+      await until(clock, () => !phone.isOpen || (emulator.sessions.at(-1)?.inputAudioMs ?? 0) >= audioMs - 20, 10_000, 'the model to receive the capture').catch(() => undefined);
       if (phone.isOpen) {
         if (capture.stopped) await phone.hangUp();
         else phone.drop();

@@ -103,15 +103,15 @@ export function parseTwilioCapture(text: string): CaptureParse {
 export interface PhoneScript {
   /** μ-law 8 kHz from media time 0, silence where the capture has no frame */
   callerAudio: Buffer;
-  /** frame indexes the capture does not have (Twilio did not send them): not sent */
+  /** frame indexes within the capture that it does not have (Twilio did not send them): not sent */
   dropFrame: (index: number) => boolean;
   dtmf: { digit: string; atMs: number }[];
-  /** media time just after the last captured frame */
+  /** media time just after the last captured frame and the linger */
   endMs: number;
 }
 
-/** Lays the capture's frames on the phone's 20 ms grid by their media timestamps. */
-export function phoneScript(capture: TwilioCapture): PhoneScript {
+/** Lays the capture's frames on the phone's 20 ms grid by their media timestamps; `lingerMs` of silence follow. */
+export function phoneScript(capture: TwilioCapture, lingerMs = 0): PhoneScript {
   const present = new Set<number>();
   let lastIndex = 0;
   for (const f of capture.frames) {
@@ -126,9 +126,11 @@ export function phoneScript(capture: TwilioCapture): PhoneScript {
   }
   return {
     callerAudio: audio,
-    dropFrame: (index) => !present.has(index),
+    // inside the capture, a missing frame is one Twilio did not send; after it, silence for
+    // `lingerMs`, then nothing (the capture is over; the phone hangs up once the model has it all)
+    dropFrame: (index) => (index <= lastIndex && !present.has(index)) || index > lastIndex + Math.round(lingerMs / FRAME_MS),
     dtmf: capture.dtmf,
-    endMs: (lastIndex + 1) * FRAME_MS,
+    endMs: (lastIndex + 1 + Math.round(lingerMs / FRAME_MS)) * FRAME_MS,
   };
 }
 

@@ -14,8 +14,11 @@
  * jitter of a few ms, and near a barge-in those ms decide which mark was the last one echoed
  * (a 60 ms step in `audio_end_ms`); the recording is the evidence of what Twilio did. (A mark
  * sent *earlier* now than recorded still matches: the recorded send time is when the bridge's
- * socket took it, which under load can lag the decision.) Everything else is simulated, at the
- * playout rate the recording shows (1× for Twilio; a simulated phone may run faster).
+ * socket took it, which under load can lag the decision.) Such an echo also anchors the
+ * simulated playout: the audio queued after the mark plays from the recorded echo on. A mark
+ * whose recorded echo came from a `clear` was not played by then, so it is not echoed as
+ * played before that time. Everything else is simulated, at the playout rate the recording
+ * shows (1× for Twilio; a simulated phone may run faster).
  */
 import type { TwilioSide } from '../call/call-runner.js';
 import type { CallEvent, TwilioCommand } from '../call/events.js';
@@ -180,11 +183,19 @@ export class ReplayTwilio implements TwilioSide {
     const floorT = Math.max(t, this.pending.at(-1)?.dueT ?? t);
     const mark: PendingMark = { name, dueT: Math.max(floorT, this.playEndT), cancelled: false };
     let order = SIMULATED_ORDER;
-    if (recorded !== undefined && recorded.echoT !== null && !recorded.cleared && t <= recorded.sentT + LATE_SEND_SLACK_MS && recorded.echoT >= floorT) {
-      mark.dueT = recorded.echoT;
+    const sameMark = recorded !== undefined && recorded.echoT !== null && t <= recorded.sentT + LATE_SEND_SLACK_MS && recorded.echoT >= floorT;
+    if (sameMark && !recorded.cleared) {
+      // Twilio played everything before this mark by then: the simulated playout continues from there.
+      mark.dueT = recorded.echoT!;
+      this.playEndT = recorded.echoT!;
       order = recorded.echoLine ?? SIMULATED_ORDER;
       this.echoedFromRecording++;
     } else {
+      if (sameMark) {
+        // The recording's echo came from a clear: the audio before this mark had not played by then.
+        mark.dueT = Math.max(mark.dueT, recorded.echoT!);
+        this.playEndT = Math.max(this.playEndT, recorded.echoT!);
+      }
       this.echoedSimulated++;
     }
     this.pending.push(mark);

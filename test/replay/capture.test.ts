@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 
 import { detectFileKind, parseTwilioCapture, phoneScript } from '../../src/recording/capture.js';
 import { replayCapture } from '../../src/recording/capture-replay.js';
-import { replayRecording } from '../../src/recording/replayer.js';
+import { formatReport, replayRecording } from '../../src/recording/replayer.js';
 
 const CAPTURE = path.join(import.meta.dirname, '../fixtures/captures/twilio-inbound-stream1.jsonl');
 
@@ -44,12 +44,15 @@ describe('Twilio-side capture replay', () => {
     // the utterances are at ~4.2 s and ~8.5 s of the capture (its audio clock starts at 135 ms)
     expect(report.turns[0]!.speechStartMs + report.firstFrameMs).toBeGreaterThan(3_500);
     expect(report.turns[1]!.speechStartMs + report.firstFrameMs).toBeGreaterThan(7_500);
-    // The bridge's own recording of the call is a complete, replayable recording. (It ran at
-    // 8× real time, where one recorded ms is 8 ms of audio, so its replay is not compared
-    // here; at --speed 1 it replays exactly.)
+    // The bridge's own recording of the call replays. It ran at 8× real time, where one
+    // recorded ms is 8 ms of audio, so a truncate may land one 60 ms mark away; anything
+    // else must replay exactly (at --speed 1 everything does).
     const replay = await replayRecording(report.recording);
     expect(replay.problems).toEqual([]);
-    expect(replay.outcome).toBe('caller_hung_up');
-    expect(replay.model.withheld + replay.model.dropped).toBeLessThanOrEqual(1);
+    const beyondOneMark = replay.differences.filter((d) => {
+      const m = /^truncate \S+ audio_end_ms (\d+) \(recorded (\d+),/.exec(d.text);
+      return m === null || Math.abs(Number(m[1]) - Number(m[2])) > 60;
+    });
+    expect(beyondOneMark, formatReport(replay)).toEqual([]);
   });
 });
