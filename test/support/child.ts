@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-import { afterAll } from 'vitest';
+import { whenDone } from './cleanup.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 const TSX = path.join(PROJECT_ROOT, 'node_modules/.bin/tsx');
@@ -55,7 +55,7 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  afterAll(() => {
+  whenDone(() => {
     // SIGKILL to tsx alone would orphan the bridge it runs (still listening, still recording).
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {
