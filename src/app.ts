@@ -13,7 +13,7 @@ import express from 'express';
 
 import { parseWav } from './audio/wav.js';
 import { CallRunner } from './call/call-runner.js';
-import { CallSession, type SessionTuning } from './call/call-session.js';
+import { CallSession, DEFAULT_TUNING, type SessionTuning } from './call/call-session.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
@@ -27,7 +27,7 @@ import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from '.
 import { RealtimeLink } from './links/realtime-link.js';
 import { TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
-import { CallRecorder } from './recording/recorder.js';
+import { CallRecorder, recordedProfile } from './recording/recorder.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
 import { isLoopbackAddress } from './security/twilio-signature.js';
@@ -66,6 +66,8 @@ export class Bridge {
   private draining = false;
   private endpoint: RealtimeEndpoint | null = null;
   private readonly live = new Map<string, LiveCall>();
+  /** calls that ended but whose recording is still being written: `close()` waits for them */
+  private readonly finishing = new Set<Promise<void>>();
   private readonly apologyMulaw: Buffer;
   private emulator: RealtimeEmulator | null = null;
 
@@ -204,7 +206,17 @@ export class Bridge {
           clock: this.clock,
           redactor: this.redactor,
           logger: log,
-          header: { callSid, profile: profile.key, dialect: endpoint.dialect, audioMode: profile.modelAudio, bridgeVersion: BRIDGE_VERSION },
+          header: {
+            callSid,
+            profile: profile.key,
+            dialect: endpoint.dialect,
+            audioMode: profile.modelAudio,
+            bridgeVersion: BRIDGE_VERSION,
+            // what `npm run replay` rebuilds the session from (not today's numbers file)
+            profileConfig: recordedProfile(profile),
+            canUseRest: this.control !== null,
+            tuning: { ...DEFAULT_TUNING, ...this.options.tuning },
+          },
         })
       : null;
     const session = new CallSession({
@@ -228,6 +240,7 @@ export class Bridge {
       logger: log,
       onEvent: (event) => {
         if (event.type === 'twilio.media') this.metrics.framesIn.inc();
+        if (event.type === 'twilio.closed') recorder?.twilioClosed(event.code);
         runner?.dispatch(event);
       },
       ...(recorder ? { tap: (dir: 'twilio_in' | 'twilio_out', text: string) => recorder.twilio(dir, text) } : {}),
@@ -238,6 +251,7 @@ export class Bridge {
       execute: (cmd: Parameters<TwilioLink['execute']>[0]) => {
         if (cmd.type === 'twilio.media') metrics.framesOut.inc();
         if (cmd.type === 'twilio.clear') journal.onClearSent();
+        if (cmd.type === 'twilio.close') recorder?.twilioClose(cmd.code, cmd.reason);
         twilio.execute(cmd);
       },
       close: (code?: number, reason?: string) => twilio.close(code, reason),
@@ -246,14 +260,17 @@ export class Bridge {
       callSid,
       session,
       twilio: twilioSide,
-      createModelLink: (onEvent) =>
-        new RealtimeLink({
+      createModelLink: (onEvent) => {
+        const link = new RealtimeLink({
           endpoint,
           clock: this.clock,
           logger: log,
-          onEvent,
+          onEvent: recorder ? recorder.linkEvents(onEvent) : onEvent,
           ...(recorder ? { tap: (dir: 'model_in' | 'model_out', msg: object) => recorder.model(dir, msg) } : {}),
-        }),
+        });
+        // the recorder also notes the link's lifecycle, so a dropped socket can be replayed
+        return recorder ? recorder.modelLink(link) : link;
+      },
       control: this.control,
       clock: this.clock,
       logger: log,
@@ -265,7 +282,9 @@ export class Bridge {
           this.live.delete(callSid);
           this.metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
-          void (recorder?.close() ?? Promise.resolve()).finally(finished);
+          const written = (recorder?.close() ?? Promise.resolve()).finally(finished);
+          this.finishing.add(written);
+          void written.finally(() => this.finishing.delete(written));
           log.info({ outcome: session.outcome, bargeIns: session.bargeInCount }, 'call ended');
         },
       },
@@ -320,6 +339,8 @@ export class Bridge {
   async close(): Promise<void> {
     for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));
+    // A call that just ended may still be flushing its recording; exiting now would cut it.
+    await Promise.all([...this.finishing]);
     this.numbers.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -10,11 +10,66 @@
  * `t` is ms since the call started (the injected clock); `dir` is `twilio_in` (Twilio →
  * bridge), `twilio_out` (bridge → Twilio), `model_in` (bridge → model) or `model_out`
  * (model → bridge). Secrets are redacted before a line is written.
+ *
+ * Besides wire messages, a recording holds *lifecycle lines*: what happened to a socket,
+ * which no wire message says but a replay needs (a model socket that dropped and came back,
+ * the bridge hanging up). They use the same `{t, dir, msg}` shape with a `type` / `event`
+ * that no wire message has ({@link LIFECYCLE_TYPES}):
+ *
+ * | dir | msg | meaning |
+ * |---|---|---|
+ * | `model_in` | `{"type":"link.connect"}`, `{"type":"link.reconnect","reason"}`, `{"type":"link.close"}` | the bridge asked the realtime link to open / replace / close its socket |
+ * | `model_out` | `{"type":"link.open","reconnect"}`, `{"type":"link.closed","code","reason","willRetry","retryInMs"}`, `{"type":"link.failed","message","providerCode"}` | the realtime link reported its socket open / closed / given up |
+ * | `twilio_in` | `{"event":"socket.closed","code"}` | Twilio's media socket closed (caller gone) |
+ * | `twilio_out` | `{"event":"socket.close","code","reason"}` | the bridge closed Twilio's media socket (hang-up tool, end of call) |
+ *
+ * Format versions: 1 = wire lines only; 2 = lifecycle lines, and the header carries the
+ * profile and tuning in force (`profileConfig`, `canUseRest`, `tuning`), so a replay does
+ * not depend on today's numbers file. Version 1 files still parse.
  */
 import { z } from 'zod';
 
 export const RECORDING_FORMAT = 'phone-bridge-recording';
-export const RECORDING_VERSION = 1;
+export const RECORDING_VERSION = 2;
+
+/** `type` (model side) / `event` (Twilio side) values of lifecycle lines (see the file header). */
+export const LIFECYCLE_TYPES = {
+  model_in: ['link.connect', 'link.reconnect', 'link.close'],
+  model_out: ['link.open', 'link.closed', 'link.failed'],
+  twilio_in: ['socket.closed'],
+  twilio_out: ['socket.close'],
+} as const;
+
+/** The kind of a recorded message: `type` on the model side, `event` on the Twilio side ('' when absent). */
+export function messageKind(dir: Direction, msg: Record<string, unknown>): string {
+  const kind = dir === 'model_in' || dir === 'model_out' ? msg['type'] : msg['event'];
+  return typeof kind === 'string' ? kind : '';
+}
+
+/** True for a lifecycle line (not a wire message). */
+export function isLifecycleLine(dir: Direction, msg: Record<string, unknown>): boolean {
+  return (LIFECYCLE_TYPES[dir] as readonly string[]).includes(messageKind(dir, msg));
+}
+
+/**
+ * The profile a call ran with, as recorded in the header (the numbers-file profile minus its
+ * key, in the bridge's own field names; see `config/numbers.ts` `Profile`).
+ */
+export const RecordedProfileSchema = z.object({
+  instructions: z.string(),
+  voice: z.string(),
+  greeting: z.string().nullable(),
+  greetingInterruptible: z.boolean(),
+  turnDetection: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('server_vad'), threshold: z.number(), prefixPaddingMs: z.number(), silenceDurationMs: z.number() }),
+    z.object({ type: z.literal('semantic_vad'), eagerness: z.enum(['low', 'medium', 'high', 'auto']) }),
+  ]),
+  transcription: z.object({ model: z.string(), language: z.string().optional() }).nullable(),
+  tools: z.array(z.string()),
+  transferTo: z.string().nullable(),
+  modelAudio: z.enum(['pcm16', 'pcmu']),
+});
+export type RecordedProfile = z.infer<typeof RecordedProfileSchema>;
 
 export const DIRECTIONS = ['twilio_in', 'twilio_out', 'model_in', 'model_out'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -31,8 +86,12 @@ export const RecordingHeaderSchema = z.object({
   startedAt: z.string(),
   /** what the call exercises, for fixtures ("barge-in mid-answer") */
   scenario: z.string().optional(),
-  /** session tuning in force when recorded (the replayer compares against it) */
+  /** session tuning in force when recorded (the replayer runs with it unless told otherwise) */
   tuning: z.record(z.string(), z.number()).optional(),
+  /** v2: the profile in force (replay rebuilds the session from it) */
+  profileConfig: RecordedProfileSchema.optional(),
+  /** v2: Twilio REST credentials were configured (hang-up and transfer go through REST) */
+  canUseRest: z.boolean().optional(),
 });
 export type RecordingHeader = z.infer<typeof RecordingHeaderSchema>;
 

@@ -11,7 +11,10 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import { RECORDING_FORMAT, RECORDING_VERSION, type Direction, type RecordingHeader } from '../protocol/recording.js';
+import type { ModelLink } from '../call/call-runner.js';
+import type { Profile } from '../config/numbers.js';
+import type { ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
+import { RECORDING_FORMAT, RECORDING_VERSION, type Direction, type RecordedProfile, type RecordingHeader } from '../protocol/recording.js';
 import type { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -25,6 +28,12 @@ export interface RecorderOptions {
   redactor: Redactor;
   logger: Logger;
   header: Omit<RecordingHeader, 'type' | 'format' | 'version' | 'startedAt'>;
+}
+
+/** The header's copy of a profile: everything but its key (which the header has as `profile`). */
+export function recordedProfile(profile: Profile): RecordedProfile {
+  const { key: _key, ...rest } = profile;
+  return { ...rest, tools: [...rest.tools], turnDetection: { ...rest.turnDetection }, transcription: rest.transcription === null ? null : { ...rest.transcription } };
 }
 
 /** A safe file name for a CallSid (Twilio's are alphanumeric; anything else is replaced). */
@@ -74,7 +83,60 @@ export class CallRecorder {
     this.add(dir, msg);
   }
 
+  /**
+   * Wraps the realtime link's event handler so the link's lifecycle (open, closed, failed)
+   * is recorded as `model_out` lifecycle lines, in order with the wire messages.
+   */
+  linkEvents(onEvent: (event: ModelEvent | ModelLinkEvent) => void): (event: ModelEvent | ModelLinkEvent) => void {
+    return (event) => {
+      switch (event.type) {
+        case 'model.open':
+          this.add('model_out', { type: 'link.open', reconnect: event.reconnect });
+          break;
+        case 'model.closed':
+          this.add('model_out', { type: 'link.closed', code: event.code, reason: event.reason, willRetry: event.willRetry, retryInMs: event.retryInMs });
+          break;
+        case 'model.failed':
+          this.add('model_out', { type: 'link.failed', message: event.message, providerCode: event.providerCode });
+          break;
+        default:
+          break;
+      }
+      onEvent(event);
+    };
+  }
+
+  /** Wraps the realtime link so the bridge's connect / reconnect / close requests are recorded as `model_in` lifecycle lines. */
+  modelLink(link: ModelLink): ModelLink {
+    return {
+      connect: () => {
+        this.add('model_in', { type: 'link.connect' });
+        link.connect();
+      },
+      send: (cmd) => link.send(cmd),
+      reconnect: (reason) => {
+        this.add('model_in', { type: 'link.reconnect', reason });
+        link.reconnect(reason);
+      },
+      close: () => {
+        this.add('model_in', { type: 'link.close' });
+        link.close();
+      },
+    };
+  }
+
+  /** Twilio's media socket closed (a `twilio_in` lifecycle line). */
+  twilioClosed(code: number): void {
+    this.add('twilio_in', { event: 'socket.closed', code });
+  }
+
+  /** The bridge closes Twilio's media socket (a `twilio_out` lifecycle line). */
+  twilioClose(code: number, reason: string): void {
+    this.add('twilio_out', { event: 'socket.close', code, reason });
+  }
+
   private add(dir: Direction, msg: unknown): void {
+    if (this.closed || this.failed) return;
     const t = Math.round((this.options.clock.now() - this.startMs) * 10) / 10;
     this.buffer.push(`{"t":${t},"dir":"${dir}","msg":${JSON.stringify(this.options.redactor.deep(msg))}}`);
     if (this.timer === null) {

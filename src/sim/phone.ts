@@ -221,6 +221,13 @@ export class SimulatedPhone extends EventEmitter {
     this.ws?.terminate();
   }
 
+  /** ms of assistant audio received and not yet played (Twilio's playout buffer). */
+  get queuedMs(): number {
+    let ms = 0;
+    for (const entry of this.queue) if (entry.kind === 'audio') ms += FRAME_MS;
+    return ms;
+  }
+
   /** What the caller heard so far: μ-law 8 kHz, time-aligned, silence where nothing played. */
   heardAudio(): Buffer {
     return Buffer.concat(this.heard);

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
-import { afterAll } from 'vitest';
+import { whenDone } from './cleanup.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -21,6 +21,8 @@ export interface BridgeProcess {
 
 export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_ROOT): BridgeProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    // its own process group, so the cleanup below reaches anything it starts
+    detached: true,
     cwd,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -53,8 +55,15 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  afterAll(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  whenDone(() => {
+    // SIGKILL to tsx alone would orphan the bridge it runs (still listening, still recording).
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }
   });
   return {
     child,

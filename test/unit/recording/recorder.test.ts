@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { parseRecording } from '../../../src/protocol/recording.js';
+import { RECORDING_VERSION, isLifecycleLine, parseRecording } from '../../../src/protocol/recording.js';
 import { CallRecorder } from '../../../src/recording/recorder.js';
 import { Redactor } from '../../../src/security/redact.js';
 import { VirtualClock } from '../../../src/util/clock.js';
@@ -27,7 +27,7 @@ describe('CallRecorder', () => {
     expect(text).not.toContain('sk-live-secret-123');
     const parsed = parseRecording(text);
     if (!parsed.ok) throw new Error(parsed.reason);
-    expect(parsed.recording.header).toMatchObject({ type: 'header', version: 1, ...header });
+    expect(parsed.recording.header).toMatchObject({ type: 'header', version: RECORDING_VERSION, ...header });
     expect(parsed.recording.lines.map((l) => [l.t, l.dir])).toEqual([
       [0, 'twilio_in'],
       [20, 'model_in'],
@@ -50,5 +50,48 @@ describe('CallRecorder', () => {
     expect(parsed.ok && parsed.recording.lines.length).toBe(1);
     // a half-written last line (crash mid-append) is tolerated by the reader
     expect(parseRecording(`${readFileSync(file, 'utf8')}{"t":3,"dir":"twil`).ok).toBe(true);
+  });
+
+  it('records the model link lifecycle and Twilio socket closes as lifecycle lines, in order with the wire', async () => {
+    const dir = tempDir();
+    const clock = new VirtualClock();
+    const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
+    const seen: string[] = [];
+    const calls: string[] = [];
+    const link = rec.modelLink({
+      connect: () => calls.push('connect'),
+      send: () => true,
+      reconnect: (reason) => calls.push(`reconnect ${reason}`),
+      close: () => calls.push('close'),
+    });
+    const onEvent = rec.linkEvents((e) => seen.push(e.type));
+    link.connect();
+    clock.advance(5);
+    onEvent({ type: 'model.open', reconnect: false });
+    rec.model('model_out', { type: 'session.created', session: {} });
+    onEvent({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
+    onEvent({ type: 'model.speechStarted', audioStartMs: 0, itemId: 'item_1' });
+    link.reconnect('stalled');
+    rec.twilioClosed(1005);
+    rec.twilioClose(1000, 'hang_up_tool');
+    link.close();
+    await rec.close();
+    expect(calls).toEqual(['connect', 'reconnect stalled', 'close']);
+    expect(seen).toEqual(['model.open', 'model.closed', 'model.speechStarted']);
+    const parsed = parseRecording(readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const lines = parsed.recording.lines;
+    expect(lines.map((l) => [l.dir, l.msg['type'] ?? l.msg['event']])).toEqual([
+      ['model_in', 'link.connect'],
+      ['model_out', 'link.open'],
+      ['model_out', 'session.created'],
+      ['model_out', 'link.closed'],
+      ['model_in', 'link.reconnect'],
+      ['twilio_in', 'socket.closed'],
+      ['twilio_out', 'socket.close'],
+      ['model_in', 'link.close'],
+    ]);
+    expect(lines.map((l) => isLifecycleLine(l.dir, l.msg))).toEqual([true, true, false, true, true, true, true, true]);
+    expect(lines[3]!.msg).toEqual({ type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
   });
 });

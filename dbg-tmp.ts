@@ -1,0 +1,15 @@
+import { readFileSync } from 'node:fs';
+import { parseRecording } from './src/protocol/recording.js';
+import { replayRecording } from './src/recording/replayer.js';
+const p = parseRecording(readFileSync(process.argv[2]!, 'utf8')); if (!p.ok) throw new Error(p.reason);
+const r = await replayRecording(p.recording);
+const rec = p.recording.lines;
+const recOut = rec.filter((l) => l.dir === 'model_out');
+const nowOut = r.replayed.filter((l) => l.dir === 'model_out');
+for (let i = 0; i < Math.min(recOut.length, nowOut.length); i++) if (Math.abs(recOut[i]!.t - nowOut[i]!.t) > 0.5) console.log('model_out', i, recOut[i]!.msg['type'], recOut[i]!.t, '->', nowOut[i]!.t);
+const echo = (ls: typeof rec) => ls.filter((l) => l.dir === 'twilio_in' && l.msg['event'] === 'mark' && l.t > 1600 && l.t < 2600).map((l) => `${(l.msg['mark'] as any).name}@${l.t}`);
+console.log('REC', echo(rec).join(' '));
+console.log('NOW', echo(r.replayed).join(' '));
+const sent = (ls: typeof rec) => ls.filter((l) => l.dir === 'twilio_out' && l.msg['event'] === 'mark' && l.t > 600 && l.t < 2600).map((l) => `${(l.msg['mark'] as any).name}@${l.t}`);
+console.log('RECsent', sent(rec).slice(-12).join(' '));
+console.log('NOWsent', sent(r.replayed).slice(-12).join(' '));
