@@ -59,7 +59,9 @@ export function resolveRealtimeEndpoint(config: Config, emulatorUrl: string): Re
   }
 
   const dialect = withDialect('ga');
-  return { kind: 'emulator', url: emulatorUrl, headers: {}, dialect, label: `local realtime emulator at ${emulatorUrl} (${dialect}); set OPENAI_API_KEY or AZURE_OPENAI_* to use a real model` };
+  // The emulator picks its dialect from the handshake, like the services did before 2026.
+  const headers: Record<string, string> = dialect === 'beta' ? { 'OpenAI-Beta': 'realtime=v1' } : {};
+  return { kind: 'emulator', url: emulatorUrl, headers, dialect, label: `local realtime emulator at ${emulatorUrl} (${dialect}); set OPENAI_API_KEY or AZURE_OPENAI_* to use a real model` };
 }
 
 /** OpenAI → `Authorization: Bearer` (+ `OpenAI-Beta` in beta); Azure → `api-key`. With REALTIME_URL the configured key is sent the same way. */

@@ -94,6 +94,11 @@ describe('provider resolution (SPEC §2)', () => {
     expect(e.headers).toEqual({ Authorization: 'Bearer sk-test-abcdef' });
   });
 
+  it('the built-in emulator is asked for the beta dialect when REALTIME_DIALECT=beta', () => {
+    expect(resolveRealtimeEndpoint(loadConfig({ REALTIME_DIALECT: 'beta' }, cwd), EMU)).toMatchObject({ kind: 'emulator', dialect: 'beta', headers: { 'OpenAI-Beta': 'realtime=v1' } });
+    expect(resolveRealtimeEndpoint(loadConfig({}, cwd), EMU).headers).toEqual({});
+  });
+
   it('never quotes a secret value back in an error', () => {
     expect(() => loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_KEY: 'topsecret-key', PORT: 'x' }, cwd)).toThrow(/PORT/);
     try {
