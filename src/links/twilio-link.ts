@@ -71,7 +71,7 @@ export class TwilioLink {
 
   /** Feeds a frame that arrived before this link existed (the `start` the gate already read). */
   tapInbound(text: string): void {
-    this.options.tap?.('twilio_in', text);
+    this.safeTap('twilio_in', text);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -87,7 +87,7 @@ export class TwilioLink {
         this.reject(parsed.reason);
         return;
       }
-      this.options.tap?.('twilio_in', text);
+      this.safeTap('twilio_in', text);
       if (parsed.event.type === 'twilio.media') this.framesIn++;
       this.options.onEvent(parsed.event);
     } catch (err) {
@@ -173,6 +173,16 @@ export class TwilioLink {
   private write(text: string): void {
     if (this.options.ws.readyState !== this.options.ws.OPEN) return;
     this.options.ws.send(text);
-    this.options.tap?.('twilio_out', text);
+    this.safeTap('twilio_out', text);
+  }
+
+  /** The recorder observes and never influences: if it throws, the frame is still handled. */
+  private safeTap(dir: 'twilio_in' | 'twilio_out', text: string): void {
+    if (this.options.tap === undefined) return;
+    try {
+      this.options.tap(dir, text);
+    } catch (err) {
+      this.options.logger.error({ err }, 'twilio tap threw');
+    }
   }
 }
