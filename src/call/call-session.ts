@@ -412,13 +412,19 @@ export class CallSession {
     // Any event proves the model is alive.
     this.awaitingAck = false;
     switch (e.type) {
-      case 'model.sessionCreated':
-        if (e.expiresAtMs !== null) {
+      case 'model.sessionCreated': {
+        // An expiry already past (0, a skewed clock) says nothing usable: the provider's
+        // session_expired and close still trigger the link's reconnect. A session shorter than
+        // the lead is renewed half-way through — renewing "now" got the same expiry again and
+        // reconnected every second.
+        const remainingMs = e.expiresAtMs === null ? 0 : e.expiresAtMs - this.clock.now();
+        if (remainingMs > 0) {
           this.expiresAtMs = e.expiresAtMs;
-          const delayMs = Math.max(1_000, e.expiresAtMs - this.clock.now() - this.tuning.sessionRenewLeadMs);
-          out.push({ type: 'timer.set', name: 'sessionRenew', delayMs });
+          const lead = this.tuning.sessionRenewLeadMs;
+          out.push({ type: 'timer.set', name: 'sessionRenew', delayMs: Math.max(1_000, remainingMs > 2 * lead ? remainingMs - lead : remainingMs / 2) });
         }
         break;
+      }
       case 'model.error':
         this.onModelError(e.code, e.message, out);
         break;
