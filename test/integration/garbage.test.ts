@@ -11,8 +11,9 @@ import { describe, expect, it } from 'vitest';
 
 import { MEDIA_MAX_PAYLOAD_BYTES } from '../../src/http/media-upgrade.js';
 import { startCallHarness, until } from '../support/call-harness.js';
-import { startHealthyCall } from '../support/healthy-call.js';
+import { expectUndisturbed, startHealthyCall } from '../support/healthy-call.js';
 import { MediaStream } from '../support/media-stream.js';
+import { writeStats } from '../support/run-stats.js';
 
 const NUMBERS = `
 defaults:
@@ -23,6 +24,8 @@ defaults:
   transcription: { model: whisper-1 }
   tools: [hang_up]
 numbers:
+  "+15551230001":
+    greeting: null
   "+15551239999":
     greeting: null
 `;
@@ -79,7 +82,7 @@ describe('garbage on one call does not disturb another', async () => {
     healthy.startWindow();
     let rounds = 0;
     let frames = 0;
-    while (healthy.model.sent.filter((r) => r.type === 'response.done').length < 2 || rounds < 50) {
+    while (!healthy.model.sent.some((r) => r.type === 'response.done') || rounds < 50) {
       for (const [data, binary] of garbageRound(bad.streamSid, rounds)) {
         bad.send(data, binary);
         frames++;
@@ -107,15 +110,10 @@ describe('garbage on one call does not disturb another', async () => {
     expect((await garbageModel.closed).code).toBe(1000);
 
     const flow = await healthy.report();
-    // The healthy call did not notice: appends kept coming every frame period (the worst gap
-    // on a loaded two-core runner was ~60 ms; 250 ms would be an audible dropout), every
-    // frame the phone sent reached the model, and everything the model said reached the phone.
-    expect(flow.maxAppendGapMs).toBeLessThan(250);
-    expect(flow.appendedMs).toBeGreaterThanOrEqual(flow.sentMs - 20);
-    expect(flow.appendedMs).toBeLessThanOrEqual(flow.sentMs + 60);
-    expect(flow.responses).toBeGreaterThanOrEqual(1);
-    expect(flow.assistantStreamedMs).toBeGreaterThan(1_000);
-    expect(Math.abs(flow.assistantReceivedMs - flow.assistantStreamedMs)).toBeLessThanOrEqual(20 * (flow.responses + 1));
+    writeStats('garbage', { frames, rounds, flow });
+    // The healthy call did not notice: caller audio kept reaching its model frame by frame and
+    // whole, and everything the model said reached its phone (bounds in expectUndisturbed).
+    expectUndisturbed(flow, 'garbage on the other call');
     expect(healthy.phone.isOpen).toBe(true);
 
     // The garbage call's record is written, naming the close.
@@ -136,11 +134,12 @@ describe('garbage on one call does not disturb another', async () => {
 
   it('a text frame that is not UTF-8 closes its socket with 1007, and the record names that code (not 1006)', async () => {
     const bad = new MediaStream({ bridgeUrl: h.url, to: GARBAGE });
+    const calls = h.bridge.activeCalls;
     await bad.dial();
-    await until(() => h.bridge.activeCalls === 1, 2_000, 'the call to start');
+    await until(() => h.bridge.activeCalls === calls + 1, 2_000, 'the call to start');
     bad.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), false);
     expect((await bad.closed).code).toBe(1007);
-    await until(() => h.bridge.activeCalls === 0, 2_000, 'the call to end');
+    await until(() => h.bridge.activeCalls === calls, 2_000, 'the call to end');
     const record = (await (await fetch(`${h.url}/api/calls/${bad.callSid}`)).json()) as { outcome: string; detail: string | null };
     expect(record).toMatchObject({ outcome: 'caller_hung_up', detail: 'media socket closed (1007)' });
   });

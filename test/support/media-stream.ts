@@ -33,6 +33,8 @@ export class MediaStream {
   readonly accountSid = `AC${'0'.repeat(32)}`;
   /** outbound `media` frames the bridge sent to this stream */
   mediaReceived = 0;
+  /** `performance.now()` when the first of them arrived */
+  firstMediaAt: number | null = null;
   /** every `mark` name the bridge sent */
   readonly marksReceived: string[] = [];
   /** resolves when the socket has closed, with the bridge's code and reason */
@@ -166,6 +168,7 @@ export class MediaStream {
   private onMessage(data: Buffer): void {
     const text = data.toString();
     if (text.startsWith('{"event":"media"')) {
+      this.firstMediaAt ??= performance.now();
       this.mediaReceived++;
       return;
     }
