@@ -160,6 +160,12 @@ export class MediaStream {
     return this.closed;
   }
 
+  /** Closes the socket with a close frame but without a `stop` first. */
+  close(code = 1000): Promise<StreamClose> {
+    this.ws?.close(code);
+    return this.closed;
+  }
+
   /** Network failure: the TCP connection is destroyed, no `stop`, no close frame. */
   drop(): void {
     this.ws?.terminate();
