@@ -89,7 +89,7 @@ describe.each(['ga', 'beta'] as const)('fuzz: generated server events on a call\
       // answer before a hang-up plays out quickly).
       const call: FuzzedCall = { phone: h.phone({ to: FUZZED_NUMBERS[calls.length % 2]!, timeScale: 8 }), sessions: [], events: 0, fatalInjected: false, hangUpInjected: false };
       await call.phone.dial();
-      await until(() => unclaimed() !== undefined, 3_000, 'the fuzzed call\'s model session');
+      await until(() => unclaimed() !== undefined, 10_000, `the fuzzed call's model session; ${reproduceHint(FILE)}`);
       claim(unclaimed()!, call);
       calls.push(call);
       return call;
@@ -111,7 +111,7 @@ describe.each(['ga', 'beta'] as const)('fuzz: generated server events on a call\
           while (logIndex < h.logs.lines.length) if (h.logs.lines[logIndex++]!['code'] === code) return true;
           return !session.isOpen;
         },
-        5_000,
+        15_000,
         `sync point ${code}; ${reproduceHint(FILE)}`,
       );
     };
@@ -140,7 +140,7 @@ describe.each(['ga', 'beta'] as const)('fuzz: generated server events on a call\
       // The model socket closed: the link reconnects (a new session for this call) or the
       // call ends (the phone's socket closes). Nothing else may happen.
       const next = await Promise.race([
-        until(() => unclaimed() !== undefined, 10_000, 'a reconnect').then(() => 'reconnect' as const),
+        until(() => unclaimed() !== undefined, 15_000, 'a reconnect').then(() => 'reconnect' as const),
         call.phone.closed().then(() => 'ended' as const),
       ]).catch(() => null);
       if (next === 'reconnect' && call.phone.isOpen) {
@@ -148,9 +148,15 @@ describe.each(['ga', 'beta'] as const)('fuzz: generated server events on a call\
         reconnects++;
         continue;
       }
-      expect(next, `the fuzzed call neither reconnected nor ended after its model socket closed; ${context()}`).toBe('ended');
-      // An ended call leaves no model socket open (SPEC §6.7: at once).
-      expect(await within(session.closed, 1_000), `model socket still open after the call ended; ${context()}`).not.toBeNull();
+      expect(next, `the fuzzed call neither reconnected nor ended after its model socket closed; ${context()}`).not.toBeNull();
+      // Ended (a session may still have appeared: a reconnect in flight when the call ended
+      // is cut off at once — it belongs to this call, not the next).
+      await within(call.phone.closed(), 5_000);
+      expect(call.phone.isOpen, `the fuzzed call's model socket closed and a new one opened, yet the call ended; ${context()}`).toBe(false);
+      for (let s = unclaimed(); s !== undefined; s = unclaimed()) claim(s, call);
+      // An ended call leaves no model socket open (SPEC §6.7: at once; faults-twilio.test.ts
+      // holds the 1 s bound — here the runner may be loaded, so only "not left open").
+      for (const s of call.sessions) expect(await within(s.closed, 3_000), `model socket still open after the call ended; ${context()}`).not.toBeNull();
       call = await dial();
     }
     const fuzzMs = performance.now() - started;
@@ -158,13 +164,13 @@ describe.each(['ga', 'beta'] as const)('fuzz: generated server events on a call\
     // The call still open at the end carries on: its caller audio still reaches its model.
     const lastSession = call.sessions[call.sessions.length - 1]!;
     const before = lastSession.inputAudioMs;
-    await until(() => lastSession.inputAudioMs > before, 2_000, `the last fuzzed call to keep appending audio; ${context()}`);
+    await until(() => lastSession.inputAudioMs > before, 5_000, `the last fuzzed call to keep appending audio; ${context()}`);
     await call.phone.hangUp();
 
     const flow = await healthy.report();
     expectUndisturbed(flow, reproduceHint(FILE));
     await healthy.hangUp();
-    await until(() => h.bridge.activeCalls === 0, 3_000, 'every call to end');
+    await until(() => h.bridge.activeCalls === 0, 5_000, 'every call to end');
 
     // Every fuzzed call has its record, ended by what was injected into it (or by our hang-up).
     const outcomes: Record<string, number> = {};

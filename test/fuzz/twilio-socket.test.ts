@@ -84,7 +84,7 @@ describe('fuzz: generated frames on a Twilio media socket', async () => {
       if (!expected.ends && call.frames % BATCH !== 0) continue;
       await call.stream.flush();
       if (expected.ends) {
-        const closed = await within(call.stream.closed, 3_000);
+        const closed = await within(call.stream.closed, 5_000);
         expect(closed, `the stream did not close after a '${frame.label}' frame; ${context()}`).not.toBeNull();
         expect(closed!.code, `close code after a '${frame.label}' frame (reason ${JSON.stringify(closed!.reason)}); ${context()}`).toBe(expected.code);
         call.expectedEnd = expected;
@@ -100,7 +100,7 @@ describe('fuzz: generated frames on a Twilio media socket', async () => {
     // The call still open at the end carries on: valid audio reaches its model.
     const before = call.model.inputAudioMs;
     call.stream.sendMedia((mediaClockMs += 20), Buffer.alloc(160, 0x7f));
-    await until(() => call.model.inputAudioMs > before, 2_000, `the last fuzzed call to keep appending audio; ${context()}`);
+    await until(() => call.model.inputAudioMs > before, 5_000, `the last fuzzed call to keep appending audio; ${context()}`);
     const last = await call.stream.hangUp();
     expect(last.code).toBe(1000);
 
@@ -108,7 +108,7 @@ describe('fuzz: generated frames on a Twilio media socket', async () => {
     const flow = await healthy.report();
     expectUndisturbed(flow, reproduceHint('test/fuzz/twilio-socket.test.ts'));
     await healthy.hangUp();
-    await until(() => h.bridge.activeCalls === 0, 3_000, 'every call to end');
+    await until(() => h.bridge.activeCalls === 0, 5_000, 'every call to end');
 
     // Every fuzzed call has its record, ended the way its last frame said; its model socket is closed.
     for (const c of calls) {
