@@ -59,7 +59,11 @@ export interface SessionTuning {
   maxBufferedInputMs: number;
   /** Largest `media.timestamp` gap filled with silence; a bigger jump is a clock reset, not lost frames. */
   maxGapFillMs: number;
-  /** The model owes an answer (a response in progress or an acknowledgement) and has sent nothing for this long → reconnect. */
+  /**
+   * The model owes an answer (a response in progress or an acknowledgement) and has sent
+   * nothing for this long → reconnect. A live model silent this long with nothing owed is
+   * probed (an unchanged `session.update`), so a stall is found even while the caller talks.
+   */
   modelStallTimeoutMs: number;
   /** Renew the model session this long before the provider's `expires_at`. */
   sessionRenewLeadMs: number;
@@ -424,13 +428,19 @@ export class CallSession {
     // Any event proves the model is alive.
     this.awaitingAck = false;
     switch (e.type) {
-      case 'model.sessionCreated':
-        if (e.expiresAtMs !== null) {
+      case 'model.sessionCreated': {
+        // An expiry already past (0, a skewed clock) says nothing usable: the provider's
+        // session_expired and close still trigger the link's reconnect. A session shorter than
+        // the lead is renewed half-way through — renewing "now" got the same expiry again and
+        // reconnected every second.
+        const remainingMs = e.expiresAtMs === null ? 0 : e.expiresAtMs - this.clock.now();
+        if (remainingMs > 0) {
           this.expiresAtMs = e.expiresAtMs;
-          const delayMs = Math.max(1_000, e.expiresAtMs - this.clock.now() - this.tuning.sessionRenewLeadMs);
-          out.push({ type: 'timer.set', name: 'sessionRenew', delayMs });
+          const lead = this.tuning.sessionRenewLeadMs;
+          out.push({ type: 'timer.set', name: 'sessionRenew', delayMs: Math.max(1_000, remainingMs > 2 * lead ? remainingMs - lead : remainingMs / 2) });
         }
         break;
+      }
       case 'model.error':
         this.onModelError(e.code, e.message, out);
         break;
@@ -827,6 +837,12 @@ export class CallSession {
           out.push({ type: 'log', level: 'warn', msg: 'model stalled; reconnecting', fields: { silentMs: this.tuning.modelStallTimeoutMs } });
           out.push({ type: 'model.reconnect', reason: 'model stalled' });
           this.onModelClosed(true, 0, out);
+        } else if (this.modelOpen && this.phase.name === 'live') {
+          // Silent with nothing owed: fine while the caller is silent, a stall if the caller is
+          // talking (no speech_started will ever come). Ask for an answer — the unchanged
+          // session (answered by session.updated) — so a stalled model is found a timeout later.
+          this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+          out.push({ type: 'timer.set', name: 'modelStall', delayMs: this.tuning.modelStallTimeoutMs });
         }
         break;
     }
@@ -842,7 +858,7 @@ export class CallSession {
   /** (Re)arms or cancels the stall timer after a model event. */
   private watchModel(out: CallCommand[]): void {
     if (this.phase.name === 'ended') return;
-    if (this.modelOpen && (this.awaitingAck || this.activeResponse !== null)) {
+    if (this.modelOpen && (this.awaitingAck || this.activeResponse !== null || this.phase.name === 'live')) {
       out.push({ type: 'timer.set', name: 'modelStall', delayMs: this.tuning.modelStallTimeoutMs });
     } else {
       out.push({ type: 'timer.cancel', name: 'modelStall' });

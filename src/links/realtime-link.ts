@@ -81,6 +81,15 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 const CLOSE_GRACE_MS = 1_000;
 /** Bytes of a refused handshake's body read to find the provider's error code. */
 const MAX_ERROR_BODY_BYTES = 8_192;
+/**
+ * Dropped server messages are logged one by one for the first few, then one in this many
+ * (with the running count), like the Twilio link: a server that sends garbage in a loop
+ * must not flood the log.
+ */
+const DROPPED_LOG_EVERY = 1_000;
+const DROPPED_LOG_FIRST = 5;
+/** Distinct unknown event types logged per link; a server inventing types cannot grow the set without bound. */
+const MAX_UNKNOWN_TYPES_LOGGED = 64;
 
 /** See the diagram at the top of this file. */
 export type RealtimeLinkState = 'idle' | 'connecting' | 'open' | 'retrying' | 'closed' | 'failed';
@@ -150,6 +159,7 @@ export class RealtimeLink {
   private lastProblem: Failure | null = null;
   private reconnectRequested = false;
   private readonly unknownTypesLogged = new Set<string>();
+  private droppedMessages = 0;
   private failure: RealtimeConnectionError | null = null;
 
   constructor(options: RealtimeLinkOptions) {
@@ -338,7 +348,7 @@ export class RealtimeLink {
   private onMessage(ws: WebSocket, data: RawData, isBinary: boolean): void {
     if (ws !== this.ws || this.currentState !== 'open' || this.fatal !== null) return;
     if (isBinary) {
-      this.logger.warn('realtime binary frame dropped');
+      this.dropped({ reason: 'binary frame' });
       return;
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
@@ -346,19 +356,19 @@ export class RealtimeLink {
     try {
       value = JSON.parse(text);
     } catch {
-      this.logger.warn({ bytes: text.length }, 'realtime message dropped: not JSON');
+      this.dropped({ reason: 'not JSON', bytes: text.length });
       return;
     }
     if (typeof value === 'object' && value !== null) this.safeTap('model_out', value);
     const parsed = parseServerEventObject(value, this.endpoint.dialect);
     if (!parsed.ok) {
-      this.logger.warn({ reason: parsed.reason }, 'realtime message dropped');
+      this.dropped({ reason: parsed.reason });
       return;
     }
     const event = parsed.event;
     switch (event.type) {
       case 'model.other':
-        if (!this.unknownTypesLogged.has(event.wireType)) {
+        if (this.unknownTypesLogged.size < MAX_UNKNOWN_TYPES_LOGGED && !this.unknownTypesLogged.has(event.wireType)) {
           this.unknownTypesLogged.add(event.wireType);
           this.logger.debug({ wireType: event.wireType }, 'realtime event not used by the bridge');
         }
@@ -384,6 +394,12 @@ export class RealtimeLink {
         break;
     }
     this.emit(event);
+  }
+
+  /** Logs a dropped server message: the first few, then sampled (see {@link DROPPED_LOG_EVERY}). */
+  private dropped(fields: { reason: string; bytes?: number }): void {
+    const count = ++this.droppedMessages;
+    if (count <= DROPPED_LOG_FIRST || count % DROPPED_LOG_EVERY === 0) this.logger.warn({ ...fields, count }, 'realtime message dropped');
   }
 
   private onUnexpectedResponse(ws: WebSocket, _req: unknown, res: IncomingMessage): void {

@@ -22,6 +22,18 @@ export const HIGH_WATER_BYTES = 48 * 1024;
 /** How often a non-empty queue checks whether the socket has drained. */
 const DRAIN_POLL_MS = 10;
 
+/**
+ * Close codes `ws` sends when it closes the socket itself over a frame it refuses (by the
+ * documented `err.code` of its 'error' event). Its 'close' event then says 1006, because the
+ * peer's close frame is never read; the call record should say why the bridge closed.
+ */
+const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
+  WS_ERR_UNSUPPORTED_MESSAGE_LENGTH: 1009,
+  WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH: 1009,
+  WS_ERR_INVALID_UTF8: 1007,
+  WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
+};
+
 export type TwilioTap = (dir: 'twilio_in' | 'twilio_out', text: string) => void;
 
 export interface TwilioLinkOptions {
@@ -40,6 +52,8 @@ export class TwilioLink {
   private drainTimer: TimerHandle | null = null;
   private closed = false;
   private badMessages = 0;
+  /** the close code `ws` sent when it refused a frame (see {@link WS_ERROR_CLOSE_CODES}) */
+  private refusedWith: number | null = null;
   /** frames received and sent (metrics) */
   framesIn = 0;
   framesOut = 0;
@@ -49,12 +63,15 @@ export class TwilioLink {
     const { ws } = options;
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.onClose(code));
-    ws.on('error', (err) => options.logger.warn({ err: { message: err.message } }, 'twilio socket error'));
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) this.refusedWith = WS_ERROR_CLOSE_CODES[err.code] ?? 1002;
+      options.logger.warn({ err: { message: err.message, code: err.code } }, 'twilio socket error');
+    });
   }
 
   /** Feeds a frame that arrived before this link existed (the `start` the gate already read). */
   tapInbound(text: string): void {
-    this.options.tap?.('twilio_in', text);
+    this.safeTap('twilio_in', text);
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -70,7 +87,7 @@ export class TwilioLink {
         this.reject(parsed.reason);
         return;
       }
-      this.options.tap?.('twilio_in', text);
+      this.safeTap('twilio_in', text);
       if (parsed.event.type === 'twilio.media') this.framesIn++;
       this.options.onEvent(parsed.event);
     } catch (err) {
@@ -92,7 +109,7 @@ export class TwilioLink {
     this.closed = true;
     this.queue.length = 0;
     if (this.drainTimer !== null) this.options.clock.clearTimer(this.drainTimer);
-    this.options.onEvent({ type: 'twilio.closed', code });
+    this.options.onEvent({ type: 'twilio.closed', code: code === 1006 && this.refusedWith !== null ? this.refusedWith : code });
   }
 
   /** Executes one Twilio command. Never throws. */
@@ -156,6 +173,16 @@ export class TwilioLink {
   private write(text: string): void {
     if (this.options.ws.readyState !== this.options.ws.OPEN) return;
     this.options.ws.send(text);
-    this.options.tap?.('twilio_out', text);
+    this.safeTap('twilio_out', text);
+  }
+
+  /** The recorder observes and never influences: if it throws, the frame is still handled. */
+  private safeTap(dir: 'twilio_in' | 'twilio_out', text: string): void {
+    if (this.options.tap === undefined) return;
+    try {
+      this.options.tap(dir, text);
+    } catch (err) {
+      this.options.logger.error({ err }, 'twilio tap threw');
+    }
   }
 }

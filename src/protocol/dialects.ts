@@ -23,6 +23,11 @@ export type { Dialect } from '../config/env.js';
 /** A JSON object as it crosses the wire. */
 export type WireObject = Record<string, unknown>;
 
+/** `map[key]` for the map's own keys only: wire strings such as "constructor" must not reach Object.prototype. */
+function own<V>(map: Readonly<Record<string, V>>, key: string): V | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 /** Server event types renamed in GA (beta → GA). */
 const SERVER_TYPE_BETA_TO_GA: Readonly<Record<string, string>> = {
   'response.audio.delta': 'response.output_audio.delta',
@@ -43,13 +48,13 @@ const SERVER_TYPE_GA_TO_BETA: Readonly<Record<string, string | null>> = {
 
 /** The canonical (GA) name of a server event type seen on the wire in `dialect`. */
 export function gaServerEventType(wireType: string, dialect: Dialect): string {
-  return dialect === 'beta' ? (SERVER_TYPE_BETA_TO_GA[wireType] ?? wireType) : wireType;
+  return dialect === 'beta' ? (own(SERVER_TYPE_BETA_TO_GA, wireType) ?? wireType) : wireType;
 }
 
 /** The wire name of a GA server event type in `dialect`; `null` when that dialect has no such event. */
 export function wireServerEventType(gaType: string, dialect: Dialect): string | null {
   if (dialect === 'ga') return gaType;
-  const mapped = SERVER_TYPE_GA_TO_BETA[gaType];
+  const mapped = own(SERVER_TYPE_GA_TO_BETA, gaType);
   return mapped === undefined ? gaType : mapped;
 }
 
@@ -199,7 +204,7 @@ function mapAssistantContent(item: WireObject, map: Readonly<Record<string, stri
     ...item,
     content: item['content'].map((part: unknown) => {
       if (!isObject(part) || typeof part['type'] !== 'string') return part;
-      const mapped = map[part['type']];
+      const mapped = own(map, part['type']);
       return mapped === undefined ? part : { ...part, type: mapped };
     }),
   };

@@ -435,7 +435,8 @@ export function parseServerEventObject(value: unknown, dialect: Dialect): ParseR
   }
   const ga = serverEventToGa(wire, dialect);
   const type = ga['type'] as string;
-  const mapper = MAPPERS[type];
+  // Own keys only: a type such as "constructor" or "__proto__" must not find Object.prototype's members.
+  const mapper = Object.hasOwn(MAPPERS, type) ? MAPPERS[type] : undefined;
   if (mapper === undefined) return { ok: true, event: { type: 'model.other', wireType: type } };
   const result = mapper(ga);
   if (typeof result === 'string') return { ok: false, reason: `${type}: ${result}` };

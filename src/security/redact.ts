@@ -49,6 +49,14 @@ export function isSecretKey(key: string): boolean {
 /** Shortest secret value worth scrubbing by value; shorter ones would blank out ordinary words. */
 const MIN_SCRUB_LENGTH = 6;
 
+/**
+ * Nesting kept by {@link Redactor.deep}; deeper values become {@link TOO_DEEP}. Real wire
+ * messages and call records nest about 10 levels (a tool's JSON schema); a socket can send
+ * JSON nested thousands deep, which would overflow the stack of a recursive copy.
+ */
+export const MAX_REDACT_DEPTH = 64;
+export const TOO_DEEP = '[too deep]';
+
 export class Redactor {
   private readonly secrets: string[];
 
@@ -66,21 +74,28 @@ export class Redactor {
     return out;
   }
 
-  /** A deep copy of `value` with secret keys and secret values replaced. Cycles become `[circular]`. */
+  /**
+   * A deep copy of `value` with secret keys and secret values replaced. Cycles become
+   * `[circular]`; anything nested deeper than {@link MAX_REDACT_DEPTH} becomes {@link TOO_DEEP}.
+   * Never throws on parsed JSON, whatever its shape.
+   */
   deep<T>(value: T): T {
-    return this.walk(value, new WeakSet()) as T;
+    return this.walk(value, new WeakSet(), 0) as T;
   }
 
-  private walk(value: unknown, seen: WeakSet<object>): unknown {
+  private walk(value: unknown, seen: WeakSet<object>, depth: number): unknown {
     if (typeof value === 'string') return this.text(value);
     if (value === null || typeof value !== 'object') return value;
     if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return value;
     if (seen.has(value)) return '[circular]';
+    if (depth >= MAX_REDACT_DEPTH) return TOO_DEEP;
     seen.add(value);
-    if (Array.isArray(value)) return value.map((v) => this.walk(v, seen));
+    if (Array.isArray(value)) return value.map((v) => this.walk(v, seen, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      out[k] = isSecretKey(k) ? (v === null || v === undefined || v === '' ? v : REDACTED) : this.walk(v, seen);
+      const copy = isSecretKey(k) ? (v === null || v === undefined || v === '' ? v : REDACTED) : this.walk(v, seen, depth + 1);
+      // defineProperty, not assignment: a `__proto__` key (legal in JSON) stays a plain key.
+      Object.defineProperty(out, k, { value: copy, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }

@@ -12,10 +12,22 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the Unix epoch (may be fractional on a virtual clock). */
   now(): number;
-  /** Runs `fn` once after `delayMs` (clamped to ≥ 0). */
+  /** Runs `fn` once after `delayMs` (clamped to 0…{@link MAX_TIMER_DELAY_MS}; NaN counts as 0). */
   setTimer(delayMs: number, fn: () => void): TimerHandle;
   /** Cancels a timer; unknown or already-fired handles are ignored. */
   clearTimer(handle: TimerHandle): void;
+}
+
+/**
+ * Longest delay a Node timer can hold (2^31 − 1 ms ≈ 24.8 days). Node fires a longer one after
+ * 1 ms (with a TimeoutOverflowWarning), so a "far future" delay — say a session expiry a
+ * provider puts 40 days ahead — would fire at once; it is clamped here instead.
+ */
+export const MAX_TIMER_DELAY_MS = 2 ** 31 - 1;
+
+/** A delay as a Node timer can take it: 0…{@link MAX_TIMER_DELAY_MS}, NaN → 0. */
+function timerDelay(delayMs: number): number {
+  return delayMs > 0 ? Math.min(delayMs, MAX_TIMER_DELAY_MS) : 0;
 }
 
 /** The real clock: `Date.now()` and Node timers. Timers are unref'd so they never hold the process open. */
@@ -32,7 +44,7 @@ export class SystemClock implements Clock {
     const timer = setTimeout(() => {
       this.timers.delete(id);
       fn();
-    }, Math.max(0, delayMs));
+    }, timerDelay(delayMs));
     timer.unref();
     this.timers.set(id, timer);
     return { id };

@@ -215,11 +215,18 @@ describe('recovery and teardown', () => {
     expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({ type: 'model.reconnect', reason: 'model stalled' });
   });
 
-  it('an idle model is not a stall', () => {
+  it('an idle model is not a stall: it is probed (unchanged session.update), and reconnected only if the probe goes unanswered', () => {
     const h = liveSession();
     const cmds = h.feedAll([responseCreated('r1'), responseDone('r1')]);
-    expect(cmds.at(-1)).toEqual({ type: 'timer.cancel', name: 'modelStall' });
-    expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toEqual([]);
+    expect(cmds.at(-1)).toEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
+    const probe = h.feed({ type: 'timer.fired', name: 'modelStall' });
+    expect(wire(probe)).toEqual([{ type: 'model.updateSession', session: h.session.sessionConfig() }]);
+    expect(probe).toContainEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
+    // answered: alive, nothing happens but the next watch
+    expect(wire(h.feed({ type: 'model.sessionUpdated', session: {} }))).toEqual([]);
+    // unanswered (a model stalled while the caller talks): reconnect
+    h.feed({ type: 'timer.fired', name: 'modelStall' });
+    expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({ type: 'model.reconnect', reason: 'model stalled' });
   });
 
   it('Twilio stop closes the model socket at once and records the caller hanging up', () => {
