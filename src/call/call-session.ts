@@ -62,7 +62,9 @@ export interface SessionTuning {
   /**
    * The model owes an answer (a response in progress or an acknowledgement) and has sent
    * nothing for this long → reconnect. A live model silent this long with nothing owed is
-   * probed (an unchanged `session.update`), so a stall is found even while the caller talks.
+   * probed (a `session.update` that changes nothing — not the full config: re-sending the
+   * voice after audio has played, or VAD settings mid-utterance, is not harmless on every
+   * deployment), so a stall is found even while the caller talks.
    */
   modelStallTimeoutMs: number;
   /** Renew the model session this long before the provider's `expires_at`. */
@@ -355,11 +357,16 @@ export class CallSession {
     this.modelOpen = true;
     this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
     if (reconnect) {
-      // Restore the conversation so far as text, so the model knows what was said.
-      for (const turn of this.history.slice(-MAX_HISTORY_TURNS)) {
+      // Restore the conversation so far as text, so the model knows what was said: the turns
+      // already heard, then what the assistant is still saying (its audio keeps playing).
+      const playing = [...this.assistantTurns.values()]
+        .filter((t) => !t.settled && (t.transcript ?? t.text).trim() !== '')
+        .map((t) => ({ role: 'assistant' as const, text: (t.transcript ?? t.text).trim() }));
+      const restored = [...this.history, ...playing].slice(-MAX_HISTORY_TURNS);
+      for (const turn of restored) {
         out.push({ type: 'model.createItem', item: { kind: 'message', role: turn.role, text: turn.text } });
       }
-      out.push({ type: 'log', level: 'info', msg: 'model session restored', fields: { turns: Math.min(this.history.length, MAX_HISTORY_TURNS) } });
+      out.push({ type: 'log', level: 'info', msg: 'model session restored', fields: { turns: restored.length } });
     }
     for (const audio of this.inputBuffer) out.push({ type: 'model.appendAudio', audio });
     this.inputBuffer = [];
@@ -841,7 +848,7 @@ export class CallSession {
           // Silent with nothing owed: fine while the caller is silent, a stall if the caller is
           // talking (no speech_started will ever come). Ask for an answer — the unchanged
           // session (answered by session.updated) — so a stalled model is found a timeout later.
-          this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+          this.sendToModel({ type: 'model.probe' }, out);
           out.push({ type: 'timer.set', name: 'modelStall', delayMs: this.tuning.modelStallTimeoutMs });
         }
         break;

@@ -514,6 +514,8 @@ function commandToGa(cmd: ModelCommand): WireObject {
   switch (cmd.type) {
     case 'model.updateSession':
       return { type: 'session.update', session: sessionConfigToGa(cmd.session) };
+    case 'model.probe':
+      return { type: 'session.update', session: { type: 'realtime' } };
     case 'model.appendAudio':
       return { type: 'input_audio_buffer.append', audio: Buffer.from(cmd.audio.buffer, cmd.audio.byteOffset, cmd.audio.byteLength).toString('base64') };
     case 'model.commitAudio':

@@ -66,6 +66,11 @@ export type ModelCommand =
   | { type: 'model.appendAudio'; audio: Uint8Array }
   | { type: 'model.commitAudio' }
   | { type: 'model.clearAudio' }
+  /**
+   * Liveness probe: a `session.update` that changes nothing (GA: only `session.type`; beta: an
+   * empty session). The server answers `session.updated`; voice, formats and VAD are untouched.
+   */
+  | { type: 'model.probe' }
   | { type: 'model.createResponse'; instructions?: string }
   | { type: 'model.cancelResponse'; responseId?: string }
   | { type: 'model.truncate'; itemId: string; contentIndex: number; audioEndMs: number }

@@ -190,7 +190,25 @@ describe('recovery and teardown', () => {
     expect(appends(reopened).map((b) => b[0])).toEqual([9, 8]);
   });
 
-  it('the model giving up plays the apology, then ends the call cleanly with outcome error', () => {
+  it('a reconnect during playback also restores what the assistant is still saying', () => {
+    const h = liveSession();
+    h.feedAll([
+      { type: 'model.inputTranscriptDone', itemId: 'u1', contentIndex: 0, transcript: 'When do you open?' },
+      responseCreated('r1'),
+      delta('r1', 'a1', 400),
+      { type: 'model.transcriptDone', responseId: 'r1', itemId: 'a1', contentIndex: 0, transcript: 'At nine.' },
+      audioDone('r1', 'a1'),
+      responseDone('r1'),
+    ]);
+    h.feed({ type: 'model.closed', code: 1001, reason: '', willRetry: true, retryInMs: 250 });
+    const items = wire(h.feed({ type: 'model.open', reconnect: true })).filter((c) => c.type === 'model.createItem');
+    expect(items.map((c) => (c as { item: { role: string; text: string } }).item)).toEqual([
+      { kind: 'message', role: 'user', text: 'When do you open?' },
+      { kind: 'message', role: 'assistant', text: 'At nine.' },
+    ]);
+  });
+
+    it('the model giving up plays the apology, then ends the call cleanly with outcome error', () => {
     const h = liveSession({ canUseRest: false, apologyMs: 300 });
     const cmds = h.feed({ type: 'model.failed', message: 'invalid_api_key', providerCode: 'invalid_api_key' });
     const f = frames(cmds);
@@ -215,12 +233,12 @@ describe('recovery and teardown', () => {
     expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({ type: 'model.reconnect', reason: 'model stalled' });
   });
 
-  it('an idle model is not a stall: it is probed (unchanged session.update), and reconnected only if the probe goes unanswered', () => {
+  it('an idle model is not a stall: it is probed (a session.update that changes nothing), and reconnected only if the probe goes unanswered', () => {
     const h = liveSession();
     const cmds = h.feedAll([responseCreated('r1'), responseDone('r1')]);
     expect(cmds.at(-1)).toEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
     const probe = h.feed({ type: 'timer.fired', name: 'modelStall' });
-    expect(wire(probe)).toEqual([{ type: 'model.updateSession', session: h.session.sessionConfig() }]);
+    expect(wire(probe)).toEqual([{ type: 'model.probe' }]);
     expect(probe).toContainEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
     // answered: alive, nothing happens but the next watch
     expect(wire(h.feed({ type: 'model.sessionUpdated', session: {} }))).toEqual([]);

@@ -137,3 +137,10 @@ describe('dialects: beta is an adapter of GA', () => {
     expect(serverEventFromGa({ type: 'response.output_audio.delta', delta: 'AA==' }, 'beta')).toEqual({ type: 'response.audio.delta', delta: 'AA==' });
   });
 });
+
+describe('model.probe', () => {
+  it('is a session.update that changes nothing, in both dialects', () => {
+    expect(encodeClientEvent({ type: 'model.probe' }, 'ga')).toEqual({ type: 'session.update', session: { type: 'realtime' } });
+    expect(encodeClientEvent({ type: 'model.probe' }, 'beta')).toEqual({ type: 'session.update', session: {} });
+  });
+});
