@@ -14,6 +14,7 @@ import { z } from 'zod';
 
 import type { Dialect } from '../config/env.js';
 
+import { decodeStrictBase64 } from './base64.js';
 import { clientEventFromGa, serverEventToGa, type WireObject } from './dialects.js';
 import type {
   ItemSummary,
@@ -184,12 +185,9 @@ export function summarizeItem(item: ItemWire): ItemSummary {
   };
 }
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Strict base64 → bytes, or null when the text is not canonical padded base64. */
+/** Strict base64 → bytes, or null when the text is not canonical padded base64 (see `base64.ts`). */
 export function decodeBase64(text: string): Buffer | null {
-  if (text.length % 4 !== 0 || !BASE64.test(text)) return null;
-  return Buffer.from(text, 'base64');
+  return decodeStrictBase64(text);
 }
 
 /** Effective GA session → the parts of {@link SessionConfig} it determines. */
