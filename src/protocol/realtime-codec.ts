@@ -561,3 +561,13 @@ export function encodeClientEvent(cmd: ModelCommand, dialect: Dialect, eventId?:
   const wire = clientEventFromGa(ga, dialect);
   return eventId === undefined ? wire : { event_id: eventId, ...wire };
 }
+
+/**
+ * The wire text of `input_audio_buffer.append` (the same in both dialects): exactly
+ * `JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect))`, without
+ * building the object and without JSON.stringify re-scanning the base64 for characters to
+ * escape (it has none). The bridge sends one per caller frame, 50 a second per call.
+ */
+export function encodeAppendAudioText(audio: Uint8Array): string {
+  return `{"type":"input_audio_buffer.append","audio":"${Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64')}"}`;
+}
