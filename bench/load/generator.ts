@@ -123,26 +123,25 @@ class Generator {
   }
 
   /**
-   * Winds down: no new answers, caller audio stops; once the answers in flight are streamed
-   * and `settleMs` has passed, what was sent and what arrived are compared. Then every phone
-   * hangs up and the model sockets are expected to close.
+   * Counts what was lost: what each call had sent (both ways) is noted, the calls go on
+   * streaming for `settleMs`, and whatever was sent before the note and has still not arrived
+   * is lost. Then every phone hangs up and the model sockets are expected to close.
    */
   async stop(settleMs: number): Promise<StopStats> {
-    this.model.stopping = true;
-    for (const phone of this.fleet.phones) phone.streaming = false;
-    for (let waited = 0; this.model.activeResponses > 0 && waited < 10_000; waited += 50) await sleep(50);
-    await sleep(settleMs);
     const probes = this.fleet.phones.map((p) => p.probe);
+    const snapshots = probes.map((p) => p.snapshot());
+    await sleep(settleMs);
+    const losses = probes.map((p, i) => p.lostSince(snapshots[i]!));
     const sum = (f: (p: CallProbe) => number) => probes.reduce((acc, p) => acc + f(p), 0);
     const phoneSum = (f: (p: LeanPhone) => number) => this.fleet.phones.reduce((acc, p) => acc + f(p), 0);
     const counters = this.model.counters;
     const stats: StopStats = {
       callerFramesSent: sum((p) => p.framesSent),
       callerFramesToModel: sum((p) => p.modelFrames),
-      lostUp: sum((p) => p.lostUp),
+      lostUp: losses.reduce((acc, l) => acc + l.up, 0),
       excessUp: sum((p) => p.excessModelFrames),
       assistantFramesHeard: sum((p) => p.framesHeard),
-      lostDown: sum((p) => p.lostDown),
+      lostDown: losses.reduce((acc, l) => acc + l.down, 0),
       unexpectedDown: sum((p) => p.unexpectedFrames),
       marksEchoed: phoneSum((p) => p.counters.marksEchoed),
       clears: phoneSum((p) => p.counters.clears),
@@ -156,6 +155,7 @@ class Generator {
       callsDroppedByBridge: phoneSum((p) => (p.droppedByBridge ? 1 : 0)),
       modelSocketsLeftOpen: 0,
     };
+    this.model.stopping = true;
     this.model.hangingUp = true;
     await Promise.race([Promise.all(this.fleet.phones.map((p) => p.hangUp())), sleep(5_000)]);
     for (let waited = 0; this.model.openConnections > 0 && waited < 3_000; waited += 50) await sleep(50);

@@ -46,6 +46,11 @@ export class Measurements {
   }
 }
 
+export interface ProbeSnapshot {
+  framesSent: number;
+  framesAnnounced: number;
+}
+
 export class CallProbe {
   /** performance.now() of each caller frame's send, by frame index modulo the ring */
   private readonly sendTimes = new Float64Array(SEND_RING_FRAMES);
@@ -121,13 +126,22 @@ export class CallProbe {
     if (m.recording && availableAt >= m.windowStartMs) m.down.add(nowMs - availableAt);
   }
 
-  /** Caller frames sent that the model has not received. */
-  get lostUp(): number {
-    return Math.max(0, this.framesSent - this.modelFrames);
+  /** What has been sent so far, both ways: compare it with {@link lostSince} once in-flight frames had time to arrive. */
+  snapshot(): ProbeSnapshot {
+    return { framesSent: this.framesSent, framesAnnounced: this.expectedTail };
   }
 
-  /** Assistant frames the model sent audio for that the phone has not received. */
-  get lostDown(): number {
-    return this.expectedTail - this.expectedHead + this.expectedOverflow;
+  /**
+   * Frames sent before `snapshot` that have not arrived: caller frames the model has not
+   * received, and assistant frames the model sent audio for that the phone has not received.
+   * Frames sent after the snapshot are in flight, not lost; the calls keep streaming (Twilio
+   * never stops sending media during a call), so a bridge that holds a frame back to batch it
+   * is not charged for it.
+   */
+  lostSince(snapshot: ProbeSnapshot): { up: number; down: number } {
+    return {
+      up: Math.max(0, snapshot.framesSent - this.modelFrames),
+      down: Math.max(0, snapshot.framesAnnounced - this.expectedHead) + this.expectedOverflow,
+    };
   }
 }

@@ -55,11 +55,13 @@ describe('CallProbe', () => {
     const m = window();
     const probe = new CallProbe(0, m);
     for (let k = 0; k < 4; k++) probe.frameSent(k * 20);
+    const sent = probe.snapshot();
     probe.audioReceived(960 * 2, 960, 45); // frames 0 and 1 in one append
     probe.audioReceived(500, 960, 70); // half a frame: nothing completes
     probe.audioReceived(460, 960, 71); // frame 2 completes
+    probe.frameSent(80); // in flight after the snapshot: not lost
     expect(probe.modelFrames).toBe(3);
-    expect(probe.lostUp).toBe(1);
+    expect(probe.lostSince(sent).up).toBe(1);
     expect(m.up.summary()).toMatchObject({ count: 3, p50Ms: 31, maxMs: 45, late: 0 });
   });
 
@@ -95,13 +97,16 @@ describe('CallProbe', () => {
     const probe = new CallProbe(0, m);
     probe.framesAvailable(2, 100);
     probe.framesAvailable(1, 150);
+    const sent = probe.snapshot();
+    probe.framesAvailable(1, 160); // in flight after the snapshot: not lost
     probe.frameHeard(101);
     probe.frameHeard(103);
-    expect(probe.lostDown).toBe(1);
+    expect(probe.lostSince(sent).down).toBe(1);
     probe.frameHeard(152);
-    probe.frameHeard(153); // nothing accounts for this one
-    expect(probe.lostDown).toBe(0);
+    expect(probe.lostSince(sent).down).toBe(0);
+    probe.frameHeard(161);
+    probe.frameHeard(170); // nothing accounts for this one
     expect(probe.unexpectedFrames).toBe(1);
-    expect(m.down.summary()).toMatchObject({ count: 3, p50Ms: 2, maxMs: 3 });
+    expect(m.down.summary()).toMatchObject({ count: 4, p50Ms: 1, maxMs: 3 });
   });
 });
