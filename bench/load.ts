@@ -466,14 +466,14 @@ function machineLine(m: MachineInfo): string {
 
 export function renderLoadTable(results: readonly StepResult[]): string {
   const lines = [
-    '| calls | mode | caller→model p50 / p99 (ms) | model→caller p50 / p99 (ms) | server CPU ms per call-s | server core | RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) | generator core | result |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| calls | mode | caller→model p50 / p99 (ms) | of which in the bridge: newest frame per append p50 / p99 (ms) | model→caller p50 / p99 (ms) | server CPU ms per call-s | server core | RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) | generator core | result |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const w = r.window;
     const gen = `${(r.generatorCoreShare * 100).toFixed(0)} %${r.generatorSaturated ? ' (saturated)' : ''}`;
     lines.push(
-      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} | ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} | ${(r.serverCoreShare * 100).toFixed(0)} % | ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} | ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
+      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} | ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.upNewest.p50Ms, 2)} / ${fmt(w.upNewest.p99Ms, 2)} | ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} | ${(r.serverCoreShare * 100).toFixed(0)} % | ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} | ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -587,7 +587,7 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
     results.push(result);
     bar.newline();
     process.stderr.write(
-      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} (max ${fmt(result.window.up.maxMs, 0)}) ms, down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s (${(result.serverCoreShare * 100).toFixed(0)} % core), generator ${(result.generatorCoreShare * 100).toFixed(0)} % (loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ${result.verdict}\n`,
+      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} (newest ${fmt(result.window.upNewest.p99Ms, 2)}, max ${fmt(result.window.up.maxMs, 0)}) ms, down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s (${(result.serverCoreShare * 100).toFixed(0)} % core), generator ${(result.generatorCoreShare * 100).toFixed(0)} % (loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ${result.verdict}\n`,
     );
     if (result.serverWarnings.length > 0) process.stderr.write(`  server warnings (${result.serverWarnings.length}): ${result.serverWarnings.slice(0, 3).join('\n  ')}\n`);
     if (o.cpuProfDir !== null) {

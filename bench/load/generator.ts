@@ -114,6 +114,7 @@ class Generator {
     return {
       windowS: (performance.now() - this.windowStartedAt) / 1000,
       up: this.measurements.up.summary(),
+      upNewest: this.measurements.upNewest.summary(),
       down: this.measurements.down.summary(),
       generatorCpuS: (cpu.user + cpu.system) / 1e6,
       generatorLoopP99Ms: this.loopDelay.percentile(99) / 1e6,

@@ -26,8 +26,10 @@ export type ToGenerator =
 
 export interface WindowStats {
   windowS: number;
-  /** caller → model */
+  /** caller → model, every frame */
   up: LatencySummary;
+  /** caller → model, the newest frame of each append (without the wait for a batch) */
+  upNewest: LatencySummary;
   /** model → caller */
   down: LatencySummary;
   /** generator CPU seconds (user + system) in the window */

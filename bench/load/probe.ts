@@ -23,7 +23,10 @@ const EXPECT_RING_FRAMES = 4096;
 
 /** The window and the latency samples of one generator run (one mode). */
 export class Measurements {
+  /** every caller frame */
   readonly up: LatencySamples;
+  /** the newest caller frame of each append: the bridge's own delay, without the time a frame waits for its batch */
+  readonly upNewest: LatencySamples;
   readonly down: LatencySamples;
   /** frames sent (or made available) at or after this time are measured */
   windowStartMs = Number.POSITIVE_INFINITY;
@@ -31,11 +34,13 @@ export class Measurements {
 
   constructor(lateMs: number) {
     this.up = new LatencySamples(lateMs);
+    this.upNewest = new LatencySamples(lateMs);
     this.down = new LatencySamples(lateMs);
   }
 
   startWindow(nowMs: number): void {
     this.up.reset();
+    this.upNewest.reset();
     this.down.reset();
     this.windowStartMs = nowMs;
     this.recording = true;
@@ -88,6 +93,11 @@ export class CallProbe {
     this.modelBytes += byteLength;
     const frames = Math.floor(this.modelBytes / frameBytes);
     const m = this.m;
+    const newest = Math.min(frames, this.framesSent) - 1;
+    if (m.recording && newest >= this.modelFrames && newest >= this.framesSent - SEND_RING_FRAMES) {
+      const sentAt = this.sendTimes[newest % SEND_RING_FRAMES]!;
+      if (sentAt >= m.windowStartMs) m.upNewest.add(nowMs - sentAt);
+    }
     for (let k = this.modelFrames; k < frames; k++) {
       if (k >= this.framesSent) {
         this.excessModelFrames++;

@@ -110,3 +110,16 @@ describe('CallProbe', () => {
     expect(m.down.summary()).toMatchObject({ count: 4, p50Ms: 1, maxMs: 3 });
   });
 });
+
+describe('CallProbe: the newest frame of each append', () => {
+  it('measures the bridge delay without the wait for a batch', () => {
+    const m = new Measurements(100);
+    m.startWindow(0);
+    const probe = new CallProbe(0, m);
+    probe.frameSent(0);
+    probe.frameSent(20);
+    probe.audioReceived(320, 160, 21); // frames 0 and 1 together, 1 ms after frame 1
+    expect(m.up.summary()).toMatchObject({ count: 2, maxMs: 21 });
+    expect(m.upNewest.summary()).toMatchObject({ count: 1, p50Ms: 1 });
+  });
+});
