@@ -100,7 +100,7 @@ const LOAD_USAGE = `usage: npm run bench -- load [options]
   --nice N                        nice value of server and generator (default -10 where permitted;
                                   the VM is shared: without it other work takes the cores)
   --no-stop                       keep sweeping a mode after lost frames or a p99 past --late-ms
-  --cpu-prof DIR                  profile the server (node --cpu-prof) and print its hot functions
+  --cpu-prof DIR                  profile server and generator (node --cpu-prof), print the hot functions
   --node-arg FLAG                 an extra node flag for the server, e.g. --trace-gc (repeatable)
   --quick                         --calls 25,100 --steady 8 --warmup 2
   --no-write                      no files in bench/results, README untouched
@@ -335,7 +335,7 @@ async function openSession(mode: ModelAudioFormat, o: CommonOptions, pinning: Pi
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-load-'));
   const numbersFile = path.join(dir, 'numbers.yaml');
   writeFileSync(numbersFile, numbersYaml());
-  const generator = new GeneratorProcess(pinning);
+  const generator = new GeneratorProcess(pinning, cpuProfDir);
   try {
     const { modelPort } = await generator.request({ type: 'init', config: generatorConfig(mode, o) }, 'ready');
     const server = await startServer({
@@ -563,7 +563,7 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
   if (pinning === null) return 1;
   const machine = machineInfo(pinning);
   const date = new Date().toISOString().slice(0, 10);
-  if (o.cpuProfDir !== null) mkdirSync(o.cpuProfDir, { recursive: true });
+  if (o.cpuProfDir !== null) mkdirSync(path.join(o.cpuProfDir, 'generator'), { recursive: true });
 
   const plan = o.steps.flatMap((calls) => o.modes.map((mode) => ({ calls, mode, seconds: stepSeconds(calls, o, o.steadyS) })));
   const bar = new ProgressBar(plan.reduce((a, p) => a + p.seconds, 0));
@@ -572,7 +572,7 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
   let doneS = 0;
   for (const step of plan) {
     if (stopped[step.mode] !== undefined) continue;
-    const before = new Set(o.cpuProfDir !== null ? readdirSync(o.cpuProfDir) : []);
+    const before = new Set(o.cpuProfDir !== null ? [...readdirSync(o.cpuProfDir), ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`)] : []);
     let result: StepResult;
     try {
       result = await runStep(step.mode, step.calls, o, pinning, { progress: (s, label) => bar.update(doneS + Math.min(s, step.seconds), label) });
@@ -591,9 +591,9 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
     );
     if (result.serverWarnings.length > 0) process.stderr.write(`  server warnings (${result.serverWarnings.length}): ${result.serverWarnings.slice(0, 3).join('\n  ')}\n`);
     if (o.cpuProfDir !== null) {
-      const fresh = readdirSync(o.cpuProfDir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
-      for (const f of fresh) {
-        const named = path.join(o.cpuProfDir, `server-${step.mode}-${step.calls}-${f}`);
+      const all = [...readdirSync(o.cpuProfDir), ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`)];
+      for (const f of all.filter((name) => name.endsWith('.cpuprofile') && !before.has(name))) {
+        const named = path.join(o.cpuProfDir, `${f.startsWith('generator/') ? 'generator' : 'server'}-${step.mode}-${step.calls}-${path.basename(f)}`);
         writeFileSync(named, readFileSync(path.join(o.cpuProfDir, f)));
         rmSync(path.join(o.cpuProfDir, f));
         process.stderr.write(`\nprofile ${named}:\n${renderProfileSummary(summarizeCpuProfile(named, 30, PROJECT_ROOT))}\n`);

@@ -175,8 +175,10 @@ export class GeneratorProcess {
   private waiters: { type: FromGenerator['type']; resolve: (m: FromGenerator) => void; reject: (e: Error) => void }[] = [];
   onProgress: ((dialed: number, failed: number) => void) | null = null;
 
-  constructor(pinning: Pinning) {
-    const [cmd, args] = command(pinning, GENERATOR_CORE, ['--import', 'tsx', 'bench/load/generator.ts']);
+  /** @param cpuProfDir profile the generator too (`node --cpu-prof`): its profiles go to `<cpuProfDir>/generator/` */
+  constructor(pinning: Pinning, cpuProfDir: string | null = null) {
+    const prof = cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfDir, 'generator')}`] : [];
+    const [cmd, args] = command(pinning, GENERATOR_CORE, [...prof, '--import', 'tsx', 'bench/load/generator.ts']);
     this.child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
     track(this.child, pinning);
     this.child.on('message', (msg: FromGenerator) => this.onMessage(msg));

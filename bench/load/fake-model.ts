@@ -98,6 +98,13 @@ class ModelConnection {
       counters.badClientEvents++;
       return;
     }
+    // The bridge's appends, byte for byte as it writes them, are counted without decoding
+    // the text: the prefix, one closing quote at the end, and the base64 length in between.
+    const end = data.length - 2;
+    if (end > APPEND_PREFIX.length && data[end] === QUOTE && data[end + 1] === CLOSE_BRACE && data.indexOf(QUOTE, APPEND_PREFIX.length) === end && data.subarray(0, APPEND_PREFIX.length).equals(APPEND_PREFIX)) {
+      this.probe?.audioReceived(base64BytesIn(data, APPEND_PREFIX.length, end), this.format === 'pcm16' ? 960 : 160, now);
+      return;
+    }
     let event: { type?: unknown; audio?: unknown; session?: { audio?: { input?: { format?: { type?: unknown } } } }; item_id?: unknown; content_index?: unknown; audio_end_ms?: unknown };
     try {
       event = JSON.parse(data.toString('utf8')) as typeof event;
@@ -212,6 +219,18 @@ class ModelConnection {
       `{"type":"response.done","event_id":"${nextId('event')}","response":{"object":"realtime.response","id":"${r.id}","status":"${status}","status_details":${details},"output":[${item}],"usage":{"total_tokens":180,"input_tokens":80,"output_tokens":100,"input_token_details":{"text_tokens":20,"audio_tokens":60,"cached_tokens":0},"output_token_details":{"text_tokens":25,"audio_tokens":75}}}}`,
     );
   }
+}
+
+const APPEND_PREFIX = Buffer.from('{"type":"input_audio_buffer.append","audio":"');
+const QUOTE = 0x22;
+const CLOSE_BRACE = 0x7d;
+const EQUALS = 0x3d;
+
+/** Decoded length of the padded base64 in `bytes[start, end)`. */
+function base64BytesIn(bytes: Buffer, start: number, end: number): number {
+  const n = end - start;
+  const padding = n > 0 && bytes[end - 1] === EQUALS ? (bytes[end - 2] === EQUALS ? 2 : 1) : 0;
+  return Math.floor(n / 4) * 3 - padding;
 }
 
 /** Decoded length of canonical padded base64, without decoding it. */

@@ -17,6 +17,8 @@ import { LeanPhone, PhoneFleet } from './lean-phone.js';
 import { buildMaterial, type Material } from './material.js';
 import { CallProbe, Measurements } from './probe.js';
 
+/** How often the model side looks for answers to start and deltas to send. */
+const MODEL_TICK_MS = 5;
 /** How long a dialled call may take to reach the model before it counts as failed. */
 const MODEL_CONNECT_TIMEOUT_MS = 10_000;
 
@@ -56,10 +58,15 @@ class Generator {
       },
       this.config.mode,
     );
+    let modelTickAt = 0;
     this.ticker = setInterval(() => {
       const now = performance.now();
       this.fleet.tick(now);
-      this.model.tick(now);
+      // Answers are paced in deltas of 10-100 ms: the model side needs no 1 ms resolution.
+      if (now - modelTickAt >= MODEL_TICK_MS) {
+        modelTickAt = now;
+        this.model.tick(now);
+      }
     }, this.config.tickMs);
     return this.model.port;
   }

@@ -87,6 +87,11 @@ export class LeanPhone {
   streaming = false;
   private ws: WebSocket | null = null;
   private startedAt = 0;
+
+  /** performance.now() when the stream started (after dial); frames fall due every 20 ms from here */
+  get startedAtMs(): number {
+    return this.startedAt;
+  }
   private seq = 0;
   private slots = 0;
   private readonly queue = new PlayoutQueue();
@@ -273,15 +278,40 @@ export class LeanPhone {
   }
 }
 
-/** All phones of a generator, ticked from one interval instead of one timer per phone. */
-export class PhoneFleet {
-  readonly phones: LeanPhone[] = [];
+/** What the fleet needs of a phone. */
+export interface FleetMember {
+  /** frames and playout slots fall due at this time + 20 ms · k */
+  readonly startedAtMs: number;
+  tick(nowMs: number): void;
+}
 
-  add(phone: LeanPhone): void {
+/**
+ * All phones of a generator, ticked from one interval instead of one timer per phone. A
+ * phone's frames and playout slots fall due every 20 ms at a fixed phase (its start time), so
+ * phones are kept in 20 buckets by start time modulo 20 ms and a tick visits only the buckets
+ * whose millisecond has fully passed since the last tick: each phone is looked at once per
+ * 20 ms, at most 1 ms after it is due, however many phones there are.
+ */
+export class PhoneFleet<P extends FleetMember = LeanPhone> {
+  readonly phones: P[] = [];
+  private readonly buckets: P[][] = Array.from({ length: FRAME_MS }, () => []);
+  /** the last millisecond whose bucket was visited */
+  private visitedMs = -1;
+
+  /** Adds a phone that has dialled (its start time is known). */
+  add(phone: P): void {
     this.phones.push(phone);
+    this.buckets[Math.floor(phone.startedAtMs) % FRAME_MS]!.push(phone);
   }
 
   tick(nowMs: number): void {
-    for (const phone of this.phones) phone.tick(nowMs);
+    // Visit millisecond m once now >= m + 1, so a phone due anywhere inside m is due by now.
+    const last = Math.floor(nowMs) - 1;
+    if (this.visitedMs < 0) this.visitedMs = last - FRAME_MS;
+    const from = Math.max(this.visitedMs + 1, last - FRAME_MS + 1);
+    for (let m = from; m <= last; m++) {
+      for (const phone of this.buckets[m % FRAME_MS]!) phone.tick(nowMs);
+    }
+    this.visitedMs = Math.max(this.visitedMs, last);
   }
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { base64ByteLength } from '../../../bench/load/fake-model.js';
 import { CallProbe, Measurements, SEND_RING_FRAMES } from '../../../bench/load/probe.js';
+import { PhoneFleet } from '../../../bench/load/lean-phone.js';
 import { LatencySamples, percentile } from '../../../bench/load/stats.js';
 
 describe('percentile (nearest rank)', () => {
@@ -121,5 +122,25 @@ describe('CallProbe: the newest frame of each append', () => {
     probe.audioReceived(320, 160, 21); // frames 0 and 1 together, 1 ms after frame 1
     expect(m.up.summary()).toMatchObject({ count: 2, maxMs: 21 });
     expect(m.upNewest.summary()).toMatchObject({ count: 1, p50Ms: 1 });
+  });
+});
+
+describe('PhoneFleet', () => {
+  it('after every tick, no phone is still owed a frame due more than 1 ms ago (stalls included)', () => {
+    const fleet = new PhoneFleet<{ startedAtMs: number; tick(now: number): void; due: number }>();
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 60; i++) {
+      const startedAtMs = 1000 + rand() * 100;
+      // as LeanPhone: everything due by now, in order
+      fleet.add({ startedAtMs, due: startedAtMs + 20, tick(now: number) { while (now >= this.due) this.due += 20; } });
+    }
+    let now = 1100;
+    while (now < 3000) {
+      now += 0.6 + rand() * 1.2 + (rand() < 0.01 ? 30 : 0); // 0.6-1.8 ms, now and then a 30 ms stall
+      fleet.tick(now);
+      // milliseconds before floor(now) have been visited: nothing due in them is left
+      for (const p of fleet.phones) expect(p.due).toBeGreaterThanOrEqual(Math.floor(now));
+    }
   });
 });
