@@ -28,7 +28,7 @@ import type { ModelAudioFormat } from '../src/protocol/realtime.js';
 import { checkPinning, freePort, GeneratorProcess, pinSelf, PROJECT_ROOT, startServer, type Pinning, type ServerProcess } from './load/children.js';
 import { renderProfileSummary, summarizeCpuProfile } from './load/cpu-profile.js';
 import type { GeneratorConfig, StopStats, WindowStats } from './load/ipc.js';
-import { procAvailable, processCpuSeconds, processRssBytes } from './load/proc-stats.js';
+import { procAvailable, processCpuSeconds, processRssBytes, processRunQueueWaitSeconds } from './load/proc-stats.js';
 import { ProgressBar } from './load/progress.js';
 
 const MODES: readonly ModelAudioFormat[] = ['pcm16', 'pcmu'];
@@ -287,6 +287,8 @@ export interface StepResult {
   cpuMsPerCallSecond: number;
   /** server CPU as a share of its core */
   serverCoreShare: number;
+  /** share of the window the server's main thread was runnable but not running (other work on its core) */
+  serverWaitShare: number;
   rssIdleMb: number;
   rssLoadedMb: number;
   rssPerCallMb: number;
@@ -392,6 +394,7 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
     await scrapeMetrics(s.server.url); // resets the event-loop histogram
     await s.generator.request({ type: 'window-start' }, 'window-started');
     const cpu0 = processCpuSeconds(pid);
+    const wait0 = processRunQueueWaitSeconds(pid);
     const t0 = performance.now();
     let rssPeak = 0;
     const steadyStart = rampS + o.warmupS;
@@ -400,6 +403,7 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
       hooks.progress(steadyStart + o.steadyS - left, `${mode} ×${calls}: measuring, ${Math.ceil(left)} s left`);
     });
     const cpu1 = processCpuSeconds(pid);
+    const wait1 = processRunQueueWaitSeconds(pid);
     const t1 = performance.now();
     const rssLoaded = processRssBytes(pid);
     const { stats: window } = await s.generator.request({ type: 'window-end' }, 'window');
@@ -434,6 +438,7 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
       serverCpuS,
       cpuMsPerCallSecond: (serverCpuS * 1000) / (active * windowS),
       serverCoreShare: serverCpuS / windowS,
+      serverWaitShare: (wait1 - wait0) / windowS,
       rssIdleMb: rssIdle / MB,
       rssLoadedMb: rssLoaded / MB,
       rssPerCallMb: (rssLoaded - rssIdle) / MB / active,
@@ -466,14 +471,14 @@ function machineLine(m: MachineInfo): string {
 
 export function renderLoadTable(results: readonly StepResult[]): string {
   const lines = [
-    '| calls | mode | caller→model p50 / p99 (ms) | of which in the bridge: newest frame per append p50 / p99 (ms) | model→caller p50 / p99 (ms) | server CPU ms per call-s | server core | RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) | generator core | result |',
+    '| calls | mode | caller→model p50 / p99 (ms) | of which in the bridge: newest frame per append p50 / p99 (ms) | model→caller p50 / p99 (ms) | server CPU ms per call-s | server core (runnable, not running) | RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) | generator core | result |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const w = r.window;
     const gen = `${(r.generatorCoreShare * 100).toFixed(0)} %${r.generatorSaturated ? ' (saturated)' : ''}`;
     lines.push(
-      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} | ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.upNewest.p50Ms, 2)} / ${fmt(w.upNewest.p99Ms, 2)} | ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} | ${(r.serverCoreShare * 100).toFixed(0)} % | ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} | ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
+      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} | ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.upNewest.p50Ms, 2)} / ${fmt(w.upNewest.p99Ms, 2)} | ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} | ${(r.serverCoreShare * 100).toFixed(0)} % (waited ${(r.serverWaitShare * 100).toFixed(0)} %) | ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} | ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -587,7 +592,7 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
     results.push(result);
     bar.newline();
     process.stderr.write(
-      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} (newest ${fmt(result.window.upNewest.p99Ms, 2)}, max ${fmt(result.window.up.maxMs, 0)}) ms, down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s (${(result.serverCoreShare * 100).toFixed(0)} % core), generator ${(result.generatorCoreShare * 100).toFixed(0)} % (loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ${result.verdict}\n`,
+      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} (newest ${fmt(result.window.upNewest.p99Ms, 2)}, max ${fmt(result.window.up.maxMs, 0)}) ms, down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s (${(result.serverCoreShare * 100).toFixed(0)} % core, waited ${(result.serverWaitShare * 100).toFixed(1)} %), generator ${(result.generatorCoreShare * 100).toFixed(0)} % (loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ${result.verdict}\n`,
     );
     if (result.serverWarnings.length > 0) process.stderr.write(`  server warnings (${result.serverWarnings.length}): ${result.serverWarnings.slice(0, 3).join('\n  ')}\n`);
     if (o.cpuProfDir !== null) {
@@ -698,11 +703,13 @@ export async function runSoakBench(args: readonly string[]): Promise<number> {
     `Machine: ${machineLine(machine)}.`,
     `${o.calls} ${o.mode} calls for ${o.minutes} min on one server (ramp ${o.rampPerS}/s; an answer of ${o.answerS} s every ${o.answerEveryS} s per call).`,
     '',
-    '| RSS idle (MB) | RSS at minute 2 (MB) | RSS at the end (MB) | change | peak (MB) | CPU ms per call-s (min 2 → end) | caller→model p50 / p99 (ms) | model→caller p50 / p99 (ms) | worst event-loop p99 per sample (ms) | lost (up / down) | late (up / down) | generator core |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ${fmt(rssIdleMb)} | ${fmt(minute2.rssMb)} | ${fmt(end.rssMb)} | ${changePct >= 0 ? '+' : ''}${fmt(changePct)} % | ${fmt(peak)} | ${fmt(cpuMsPerCallSecond, 2)} | ${fmt(window.up.p50Ms, 2)} / ${fmt(window.up.p99Ms, 2)} | ${fmt(window.down.p50Ms, 2)} / ${fmt(window.down.p99Ms, 2)} | ${fmt(loopP99)} | ${stop.lostUp} / ${stop.lostDown} | ${window.up.late} / ${window.down.late} | ${((window.generatorCpuS / window.windowS) * 100).toFixed(0)} % |`,
+    '| RSS idle (MB) | RSS at minute 2 (MB) | RSS at the end (MB) | change | peak (MB) | CPU ms per call-s (min 2 → end) | caller→model p50 / p99 (ms) | of which in the bridge p50 / p99 (ms) | model→caller p50 / p99 (ms) | worst event-loop p99 per sample (ms) | lost (up / down) | late (up / down) | generator core |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| ${fmt(rssIdleMb)} | ${fmt(minute2.rssMb)} | ${fmt(end.rssMb)} | ${changePct >= 0 ? '+' : ''}${fmt(changePct)} % | ${fmt(peak)} | ${fmt(cpuMsPerCallSecond, 2)} | ${fmt(window.up.p50Ms, 2)} / ${fmt(window.up.p99Ms, 2)} | ${fmt(window.upNewest.p50Ms, 2)} / ${fmt(window.upNewest.p99Ms, 2)} | ${fmt(window.down.p50Ms, 2)} / ${fmt(window.down.p99Ms, 2)} | ${fmt(loopP99)} | ${stop.lostUp} / ${stop.lostDown} | ${window.up.late} / ${window.down.late} | ${((window.generatorCpuS / window.windowS) * 100).toFixed(0)} % |`,
     '',
-    `RSS per minute (MB): ${samples.filter((x, i) => i === 0 || Math.floor(x.atS / 60) !== Math.floor(samples[i - 1]!.atS / 60)).map((x) => `${(x.atS / 60).toFixed(1)} min ${x.rssMb.toFixed(0)}`).join(', ')}.`,
+    `RSS by minute (MB): ${Array.from({ length: Math.floor(end.atS / 60) + 1 }, (_v, m) => at(m * 60))
+      .map((x) => `${(x.atS / 60).toFixed(0)}: ${x.rssMb.toFixed(0)}`)
+      .join(', ')}; every ${o.sampleS} s in the JSON.`,
     `Acceptance: RSS at the end within 10 % of minute 2: ${Math.abs(changePct) <= 10 ? 'met' : 'NOT met'} (${changePct >= 0 ? '+' : ''}${fmt(changePct)} %).`,
     '',
   ];

@@ -47,3 +47,13 @@ export function processRssBytes(pid: number): number {
   if (match === null) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(match[1]) * 1024;
 }
+
+/**
+ * Seconds the main thread of `pid` has spent runnable but waiting for a CPU (field 2 of
+ * /proc/<pid>/schedstat). Over a window this shows how much other work (other processes on
+ * the core, the process's own GC and compiler threads) kept the event loop from running.
+ */
+export function processRunQueueWaitSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/schedstat`, 'utf8').trim().split(' ');
+  return Number(fields[1]) / 1e9;
+}
