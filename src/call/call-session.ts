@@ -153,10 +153,10 @@ export class CallSession {
   private modelOpen = false;
   private twilioOpen = true;
   private inputBuffer: Uint8Array[] = [];
-  /** Caller audio waiting for the rest of its append (see {@link SessionTuning.callerFramesPerAppend}). */
+  /** Caller μ-law waiting for the rest of its append (see {@link SessionTuning.callerFramesPerAppend}). */
   private appendBatch: Buffer[] = [];
   private appendBatchBytes = 0;
-  private readonly appendBytes: number;
+  private readonly appendMulawBytes: number;
   private inputBufferedMs = 0;
   private droppedInputMs = 0;
   private nextMediaTimestampMs: number | null = null;
@@ -188,7 +188,7 @@ export class CallSession {
     this.modelToCaller = createModelToCaller(this.profile.modelAudio);
     this.markIntervalFrames = Math.max(1, Math.round(this.tuning.markIntervalMs / FRAME_MS));
     this.modelBytesPerMs = this.profile.modelAudio === 'pcm16' ? 48 : MULAW_BYTES_PER_MS;
-    this.appendBytes = Math.max(1, this.tuning.callerFramesPerAppend) * FRAME_MS * this.modelBytesPerMs;
+    this.appendMulawBytes = Math.max(1, this.tuning.callerFramesPerAppend) * FRAME_MS * MULAW_BYTES_PER_MS;
     // A greeting that must not be interrupted also must not be cancelled by the server's VAD.
     this.interruptResponse = !(this.profile.greeting !== null && !this.profile.greetingInterruptible);
   }
@@ -302,19 +302,18 @@ export class CallSession {
   }
 
   private sendCallerAudio(mulaw: Buffer, out: CallCommand[]): void {
-    const audio = this.callerToModel.push(mulaw);
-    if (audio.length === 0) return;
     if (this.modelOpen) {
-      this.appendBatch.push(audio);
-      this.appendBatchBytes += audio.length;
-      if (this.appendBatchBytes >= this.appendBytes) {
-        const batch = this.appendBatch;
-        out.push({ type: 'model.appendAudio', audio: batch.length === 1 ? batch[0]! : Buffer.concat(batch, this.appendBatchBytes) });
-        this.appendBatch = [];
-        this.appendBatchBytes = 0;
-      }
+      // Batched as μ-law and transcoded once per append: chunking does not change the output,
+      // and one transcode allocates one buffer instead of one per frame plus a concatenation.
+      this.appendBatch.push(mulaw);
+      this.appendBatchBytes += mulaw.length;
+      if (this.appendBatchBytes < this.appendMulawBytes) return;
+      const audio = this.callerToModel.push(this.takeAppendBatch());
+      if (audio.length > 0) out.push({ type: 'model.appendAudio', audio });
       return;
     }
+    const audio = this.callerToModel.push(mulaw);
+    if (audio.length === 0) return;
     // Not connected (yet, or again): keep the audio in order, bounded.
     this.inputBuffer.push(audio);
     this.inputBufferedMs += audio.length / this.modelBytesPerMs;
@@ -325,6 +324,15 @@ export class CallSession {
       if (this.droppedInputMs === 0) out.push({ type: 'log', level: 'warn', msg: 'caller audio dropped while the model is unavailable', fields: { bufferMs: this.tuning.maxBufferedInputMs } });
       this.droppedInputMs += ms;
     }
+  }
+
+  /** The μ-law waiting for its append, as one buffer; the batch is empty afterwards. */
+  private takeAppendBatch(): Buffer {
+    const batch = this.appendBatch;
+    const bytes = this.appendBatchBytes;
+    this.appendBatch = [];
+    this.appendBatchBytes = 0;
+    return batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes);
   }
 
   private onMark(name: string, out: CallCommand[]): void {
@@ -384,10 +392,7 @@ export class CallSession {
   private onModelClosed(willRetry: boolean, code: number, out: CallCommand[]): void {
     this.modelOpen = false;
     // A half-filled append goes first into the buffer that is replayed after a reconnect.
-    for (const audio of this.appendBatch) this.inputBuffer.push(audio);
-    this.inputBufferedMs += this.appendBatchBytes / this.modelBytesPerMs;
-    this.appendBatch = [];
-    this.appendBatchBytes = 0;
+    if (this.appendBatchBytes > 0) this.sendCallerAudio(this.takeAppendBatch(), out);
     this.awaitingAck = false;
     out.push({ type: 'timer.cancel', name: 'modelStall' });
     if (this.activeResponse !== null) {

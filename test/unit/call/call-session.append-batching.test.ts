@@ -51,4 +51,20 @@ describe('caller audio in appends of several frames', () => {
     const reopened = appends(h.feed({ type: 'model.open', reconnect: true }));
     expect(reopened.map((b) => b[0])).toEqual([9, 8]);
   });
+
+  it('pcm16: the batched appends carry exactly the bytes of frame-by-frame transcoding', () => {
+    let seed = 3;
+    const frames = Array.from({ length: 11 }, (_v, i) => {
+      const payload = Buffer.alloc(160);
+      for (let j = 0; j < 160; j++) payload[j] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+      return { type: 'twilio.media' as const, timestampMs: i * 20, payload };
+    });
+    const one = liveSession({ profile: { modelAudio: 'pcm16' }, tuning: { callerFramesPerAppend: 1 } });
+    const two = liveSession({ ...batched, profile: { modelAudio: 'pcm16' } });
+    const a = Buffer.concat(appends(one.feedAll(frames)));
+    const b = Buffer.concat(appends(two.feedAll(frames)));
+    // 11 frames: 5 appends of two, the eleventh frame still waiting
+    expect(b.length).toBe(10 * 960);
+    expect(b.equals(a.subarray(0, b.length))).toBe(true);
+  });
 });
