@@ -136,6 +136,13 @@ const GREETING_INSTRUCTIONS = (greeting: string) =>
 
 /** Keeps the restored conversation inside the model's context after a reconnect. */
 const MAX_HISTORY_TURNS = 40;
+/**
+ * Assistant items whose words are tracked; older settled ones are forgotten. Without a bound
+ * a long call keeps every answer twice (here and in the history): the load bench's 10-minute
+ * soak of 100 calls grew ~1 MB a minute, ~600 bytes per answer. 64 items cover any late event
+ * of a recent item (a transcript after a barge-in settled it).
+ */
+const MAX_TRACKED_ASSISTANT_ITEMS = 64;
 
 const ALL_TIMERS: readonly TimerName[] = ['dtmf', 'endFallback', 'sessionRenew', 'modelStall', 'apologyDone'];
 
@@ -358,7 +365,7 @@ export class CallSession {
     this.dtmfDigits = '';
     if (digits === '' || this.phase.name !== 'live') return;
     const text = `The caller pressed these keys on the phone keypad: ${digits.split('').join(' ')}`;
-    this.history.push({ role: 'user', text });
+    this.remember({ role: 'user', text });
     this.sendToModel({ type: 'model.createItem', item: { kind: 'message', role: 'user', text } }, out);
     this.requestResponse(out);
   }
@@ -464,7 +471,7 @@ export class CallSession {
       case 'model.inputTranscriptDone': {
         const text = e.transcript.trim();
         if (text !== '') {
-          this.history.push({ role: 'user', text });
+          this.remember({ role: 'user', text });
           out.push({ type: 'record.turn', role: 'caller', text, truncated: false, atMs: this.clock.now() });
         }
         break;
@@ -632,8 +639,21 @@ export class CallSession {
     if (t === undefined) {
       t = { text: '', receivedMs: 0, settled: false };
       this.assistantTurns.set(itemId, t);
+      if (this.assistantTurns.size > MAX_TRACKED_ASSISTANT_ITEMS) {
+        // oldest first (a Map keeps insertion order); unsettled items are still in play
+        for (const [id, old] of this.assistantTurns) {
+          if (this.assistantTurns.size <= MAX_TRACKED_ASSISTANT_ITEMS) break;
+          if (old.settled) this.assistantTurns.delete(id);
+        }
+      }
     }
     return t;
+  }
+
+  /** Adds a turn to the conversation restored after a reconnect; only the last {@link MAX_HISTORY_TURNS} are ever restored, so only they are kept. */
+  private remember(turn: { role: 'user' | 'assistant'; text: string }): void {
+    this.history.push(turn);
+    if (this.history.length > MAX_HISTORY_TURNS) this.history.shift();
   }
 
   /**
@@ -656,7 +676,7 @@ export class CallSession {
       if (text !== '') text += ' …';
     }
     if (text === '' || text === '…') return;
-    this.history.push({ role: 'assistant', text });
+    this.remember({ role: 'assistant', text });
     out.push({ type: 'record.turn', role: 'assistant', text, truncated, atMs: this.clock.now() });
   }
 
