@@ -3,7 +3,7 @@
  * No name runs the audio bench. Each runner writes its report to stdout and returns an exit
  * code; an unknown name prints the usage and exits 2.
  *
- * To add a benchmark (the `load` bench is next), add one entry to BENCHES naming its module
+ * To add a benchmark, add one entry to BENCHES naming its module
  * in bench/ and its exported runner; modules load lazily, so one bench's dependencies are not
  * loaded by another.
  */
@@ -29,6 +29,16 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     description: 'barge-in figures: clear latency and truncation error over randomized interruption points (real speech, ~70 s)',
     module: 'barge-in',
     runner: 'runBargeInBench',
+  },
+  load: {
+    description: 'concurrent calls on one core: the real server vs simulated phones and a fake model, both audio modes',
+    module: 'load',
+    runner: 'runLoadBench',
+  },
+  soak: {
+    description: 'memory over a long run: 100 calls for 10 minutes, RSS at the end vs minute 2',
+    module: 'load',
+    runner: 'runSoakBench',
   },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',

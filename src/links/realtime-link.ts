@@ -25,7 +25,7 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
-import { encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
+import { encodeAppendAudioText, encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
 import { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeConnectionError, describeError } from '../util/errors.js';
@@ -211,6 +211,11 @@ export class RealtimeLink {
       return false;
     }
     try {
+      // Caller audio, 50 appends a second per call, skips the object when no recorder needs it.
+      if (cmd.type === 'model.appendAudio' && this.tap === undefined) {
+        ws.send(encodeAppendAudioText(cmd.audio));
+        return true;
+      }
       const wire = encodeClientEvent(cmd, this.endpoint.dialect);
       this.safeTap('model_in', wire);
       ws.send(JSON.stringify(wire));

@@ -9,6 +9,10 @@
  * goes out at once, so a barge-in waits behind at most {@link HIGH_WATER_BYTES} of audio
  * already handed to TCP, not behind a whole response (model audio arrives faster than real
  * time, so a long answer is several hundred kB of JSON).
+ *
+ * Messages written in one turn of the event loop (the frames and marks of one model delta)
+ * leave in one `writev`: the first write of a turn corks the TCP socket and a `nextTick`
+ * uncorks it, so nothing waits beyond the current turn.
  */
 import type { WebSocket } from 'ws';
 
@@ -36,6 +40,21 @@ const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
 
 export type TwilioTap = (dir: 'twilio_in' | 'twilio_out', text: string) => void;
 
+/** The part of the socket under a `ws` WebSocket that corking needs. */
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+/**
+ * The TCP socket under `ws` (its `_socket`, not public API), or null if a future `ws` hides
+ * it; then every message is written on its own, as without corking.
+ */
+function underlyingSocket(ws: WebSocket): Corkable | null {
+  const socket = (ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
+  return socket != null && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? (socket as Corkable) : null;
+}
+
 export interface TwilioLinkOptions {
   ws: WebSocket;
   streamSid: string;
@@ -50,6 +69,8 @@ export class TwilioLink {
   private readonly encoder: TwilioEncoder;
   private readonly queue: string[] = [];
   private drainTimer: TimerHandle | null = null;
+  private readonly socket: Corkable | null;
+  private corked = false;
   private closed = false;
   private badMessages = 0;
   /** the close code `ws` sent when it refused a frame (see {@link WS_ERROR_CLOSE_CODES}) */
@@ -61,6 +82,7 @@ export class TwilioLink {
   constructor(private readonly options: TwilioLinkOptions) {
     this.encoder = new TwilioEncoder(options.streamSid);
     const { ws } = options;
+    this.socket = underlyingSocket(ws);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.onClose(code));
     ws.on('error', (err: Error & { code?: string }) => {
@@ -172,6 +194,7 @@ export class TwilioLink {
 
   private write(text: string): void {
     if (this.options.ws.readyState !== this.options.ws.OPEN) return;
+    this.corkUntilNextTick();
     this.options.ws.send(text);
     this.safeTap('twilio_out', text);
   }
@@ -184,5 +207,21 @@ export class TwilioLink {
     } catch (err) {
       this.options.logger.error({ err }, 'twilio tap threw');
     }
+  }
+
+  /**
+   * Holds this turn's writes in the socket and sends them in one `writev` when the turn's
+   * synchronous work is done. Measured with the load bench: a 200 ms delta becomes ~10 media
+   * frames and 3 marks, 13 syscalls before, 1 now.
+   */
+  private corkUntilNextTick(): void {
+    const socket = this.socket;
+    if (socket === null || this.corked) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 }

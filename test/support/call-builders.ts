@@ -41,7 +41,9 @@ export function makeSession(options: { profile?: Partial<Profile>; canUseRest?: 
     call: { callSid: 'CA0123456789abcdef0123456789abcdef', from: '+15550001111', to: '+15551230001' },
     apologyMulaw: Buffer.alloc((options.apologyMs ?? 400) * 8, 0x55),
     canUseRest: options.canUseRest ?? true,
-    ...(options.tuning ? { tuning: options.tuning } : {}),
+    // One append per frame unless a test asks otherwise: the command lists of the flow tests
+    // read frame by frame; call-session.append-batching.test.ts covers the batched default.
+    tuning: { callerFramesPerAppend: 1, ...options.tuning },
   });
   const feed = (e: CallEvent) => session.handle(e);
   return { session, clock, feed, feedAll: (events) => events.flatMap(feed) };

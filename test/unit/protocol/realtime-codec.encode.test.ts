@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { encodeClientEvent, parseServerEvent, type ModelCommand, type SessionConfig } from '../../../src/protocol/realtime.js';
+import { encodeAppendAudioText, encodeClientEvent, parseServerEvent, type ModelCommand, type SessionConfig } from '../../../src/protocol/realtime.js';
 import { clientEventToGa, serverEventFromGa } from '../../../src/protocol/dialects.js';
 
 const session: SessionConfig = {
@@ -142,5 +142,16 @@ describe('model.probe', () => {
   it('is a session.update that changes nothing, in both dialects', () => {
     expect(encodeClientEvent({ type: 'model.probe' }, 'ga')).toEqual({ type: 'session.update', session: { type: 'realtime' } });
     expect(encodeClientEvent({ type: 'model.probe' }, 'beta')).toEqual({ type: 'session.update', session: {} });
+  });
+});
+
+describe('encodeAppendAudioText', () => {
+  it.each([0, 1, 2, 3, 160, 960, 961])('is the JSON text of the append event in both dialects (%d bytes, from a pooled slice)', (n) => {
+    const pool = Buffer.alloc(n + 7);
+    for (let i = 0; i < pool.length; i++) pool[i] = (i * 37 + 11) & 0xff;
+    const audio = pool.subarray(3, 3 + n);
+    for (const dialect of ['ga', 'beta'] as const) {
+      expect(encodeAppendAudioText(audio)).toBe(JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect)));
+    }
   });
 });
