@@ -78,7 +78,7 @@ export interface AudioComparison {
   replayedMs: number;
   /** +Infinity when the samples match exactly (over the overlap); null when both are empty */
   snrDb: number | null;
-  /** byte for byte the same audio */
+  /** byte for byte the same audio over the overlap (lengths are compared on their own) */
   identical: boolean;
   lagMs: number;
 }
@@ -350,18 +350,23 @@ export function compareAudio(
   const b = audioOf(replayed, dir, modelAudio);
   const recordedMs = (a.pcm.length / a.rateHz) * 1000;
   const replayedMs = (b.pcm.length / b.rateHz) * 1000;
-  const comparison: AudioComparison = { dir, recordedMs, replayedMs, snrDb: null, lagMs: 0, identical: a.bytes.equals(b.bytes) };
+  // Identical over the overlap: a stretch more or less at the end is judged by length below
+  // (a caller frame still waiting for its append partner at hang-up, say). Silence against
+  // silence is identical too, where an SNR would be 0 / 0.
+  const overlap = Math.min(a.bytes.length, b.bytes.length);
+  const identical = a.bytes.subarray(0, overlap).equals(b.bytes.subarray(0, overlap));
+  const comparison: AudioComparison = { dir, recordedMs, replayedMs, snrDb: null, lagMs: 0, identical };
   if (a.pcm.length === 0 && b.pcm.length === 0) return { comparison, differences: [] };
-  if (comparison.identical) {
-    comparison.snrDb = Infinity;
-    return { comparison, differences: [] };
-  }
   const differences: Difference[] = [];
-  const result = snrDb(a.pcm, b.pcm, { maxLagSamples: Math.round((tol.maxLagMs / 1000) * a.rateHz) });
-  comparison.snrDb = result.snrDb;
-  comparison.lagMs = (result.lagSamples / a.rateHz) * 1000;
-  if (!(result.snrDb >= tol.minSnrDb)) {
-    differences.push({ t: 0, dir, aspect: 'audio', text: `audio SNR ${result.snrDb.toFixed(1)} dB against the recording (lag ${comparison.lagMs.toFixed(1)} ms, gain ${result.gain.toFixed(2)}; needs ≥ ${tol.minSnrDb} dB)` });
+  if (identical) {
+    comparison.snrDb = Infinity;
+  } else {
+    const result = snrDb(a.pcm, b.pcm, { maxLagSamples: Math.round((tol.maxLagMs / 1000) * a.rateHz) });
+    comparison.snrDb = result.snrDb;
+    comparison.lagMs = (result.lagSamples / a.rateHz) * 1000;
+    if (!(result.snrDb >= tol.minSnrDb)) {
+      differences.push({ t: 0, dir, aspect: 'audio', text: `audio SNR ${result.snrDb.toFixed(1)} dB against the recording (lag ${comparison.lagMs.toFixed(1)} ms, gain ${result.gain.toFixed(2)}; needs ≥ ${tol.minSnrDb} dB)` });
+    }
   }
   // Lengths: a lost or extra stretch of audio does not lower the SNR of the overlap.
   const slackMs = dir === 'twilio_out' ? tol.mediaFrames * 20 : tol.appendMs;

@@ -74,9 +74,13 @@ describe('Twilio-side faults and load', async () => {
     // add up far beyond this (each waits for a round trip to the model).
     expect(allSessionsMs).toBeLessThan(10_000);
 
-    // Caller audio of every call reaches its own model.
+    // Caller audio of every call reaches its own model (two frames each: the bridge sends
+    // caller audio two frames per append, see SessionTuning.callerFramesPerAppend).
     const before = sessions.map((s) => s.inputAudioMs);
-    streams.forEach((s, i) => s.sendMedia(20 * (i + 1)));
+    streams.forEach((s, i) => {
+      s.sendMedia(20 * i);
+      s.sendMedia(20 * (i + 1));
+    });
     await until(() => sessions.every((s, i) => s.inputAudioMs > before[i]!), 5_000, 'every call\'s audio to reach its model');
 
     await Promise.all(streams.map((s) => s.hangUp()));
