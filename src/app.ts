@@ -277,7 +277,7 @@ export class Bridge {
       observer: {
         onEvent: (e) => journal.onEvent(e),
         onRecord: (r) => journal.onRecord(r),
-        onAudioHandled: (direction, ms) => this.metrics.frameLatency.observe({ direction }, ms / 1000),
+        onAudioHandled: (direction, ms) => this.metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
           this.metrics.activeCalls.set(this.live.size);
