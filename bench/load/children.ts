@@ -1,6 +1,6 @@
 /**
- * The two child processes of the load bench: the bridge (`node --import tsx src/main.ts`,
- * exactly what `npm start` runs, minus tsx's wrapper process so that the pid is the server's)
+ * The two child processes of the load bench: the bridge (`node <flags> src/main.ts` with the
+ * flags of `npm start`, exactly what it runs, so that the pid is the server's)
  * and the generator, each pinned to its own core with `taskset -c` when available.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -102,6 +102,17 @@ export interface ServerProcess {
   warnings(): string[];
 }
 
+/**
+ * The node flags of `npm start` (package.json's "start": `node <flags> src/main.ts`), so the
+ * bench runs the server with exactly the flags production does.
+ */
+export function startScriptNodeArgs(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${pkg.scripts?.start}`);
+  return words.slice(1, -1);
+}
+
 export async function startServer(options: {
   pinning: Pinning;
   env: Record<string, string>;
@@ -110,7 +121,7 @@ export async function startServer(options: {
   cpuProfDir?: string;
   nodeArgs?: string[];
 }): Promise<ServerProcess> {
-  const nodeArgs = [...(options.nodeArgs ?? []), '--import', 'tsx'];
+  const nodeArgs = [...(options.nodeArgs ?? []), ...startScriptNodeArgs()];
   if (options.cpuProfDir !== undefined) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`);
   nodeArgs.push('src/main.ts');
   const [cmd, args] = command(options.pinning, SERVER_CORE, nodeArgs);
