@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 
 import WebSocket from 'ws';
 
+import { CONNECTED_MESSAGE, startMessage } from '../../src/sim/stream-messages.js';
 import { parseStreamTwiml } from '../../src/sim/twiml.js';
 import type { CallProbe } from './probe.js';
 
@@ -154,22 +155,8 @@ export class LeanPhone {
       this.counters.protocolErrors++;
     });
     this.startedAt = performance.now();
-    ws.send('{"event":"connected","protocol":"Call","version":"1.0.0"}');
-    ws.send(
-      JSON.stringify({
-        event: 'start',
-        sequenceNumber: String(++this.seq),
-        start: {
-          accountSid: this.accountSid,
-          streamSid: this.streamSid,
-          callSid: this.callSid,
-          tracks: ['inbound'],
-          mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-          customParameters: stream.parameters,
-        },
-        streamSid: this.streamSid,
-      }),
-    );
+    ws.send(JSON.stringify(CONNECTED_MESSAGE));
+    ws.send(JSON.stringify(startMessage(this, stream.parameters, ++this.seq)));
     this.streaming = true;
   }
 

@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import twilio from 'twilio';
 import WebSocket from 'ws';
 
+import { CONNECTED_MESSAGE, startMessage } from './stream-messages.js';
 import { isRejectTwiml, parseStreamTwiml } from './twiml.js';
 
 const FRAME_BYTES = 160;
@@ -169,20 +170,8 @@ export class SimulatedPhone extends EventEmitter {
       ws.once('unexpected-response', (_req, res) => reject(new Error(`media upgrade answered HTTP ${res.statusCode ?? 0}`)));
     });
     this.startedAt = performance.now();
-    this.sendJson({ event: 'connected', protocol: 'Call', version: '1.0.0' });
-    this.sendJson({
-      event: 'start',
-      sequenceNumber: String(++this.seq),
-      start: {
-        accountSid: this.accountSid,
-        streamSid: this.streamSid,
-        callSid: this.callSid,
-        tracks: ['inbound'],
-        mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-        customParameters,
-      },
-      streamSid: this.streamSid,
-    });
+    this.sendJson(CONNECTED_MESSAGE);
+    this.sendJson(startMessage(this, customParameters, ++this.seq));
     this.loop = setInterval(() => this.tick(), TICK_MS);
   }
 

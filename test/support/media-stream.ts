@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 
 import WebSocket from 'ws';
 
+import { CONNECTED_MESSAGE, startBody } from '../../src/sim/stream-messages.js';
 import { parseStreamTwiml } from '../../src/sim/twiml.js';
 
 export interface MediaStreamOptions {
@@ -103,7 +104,7 @@ export class MediaStream {
       ws.once('unexpected-response', (_req, r) => reject(new Error(`media upgrade answered HTTP ${r.statusCode ?? 0}`)));
     });
     this.parameters = twiml.parameters;
-    this.sendJson({ event: 'connected', protocol: 'Call', version: '1.0.0' });
+    this.sendJson(CONNECTED_MESSAGE);
     if (options.sendStart !== false) this.sendStart();
   }
 
@@ -114,14 +115,7 @@ export class MediaStream {
 
   /** The `start` payload Twilio would send for this stream (tests reuse it for duplicates). */
   startBody(customParameters: Record<string, string>): object {
-    return {
-      accountSid: this.accountSid,
-      streamSid: this.streamSid,
-      callSid: this.callSid,
-      tracks: ['inbound'],
-      mediaFormat: { encoding: 'audio/x-mulaw', sampleRate: 8000, channels: 1 },
-      customParameters,
-    };
+    return startBody(this, customParameters);
   }
 
   /** Sends one frame as is (text unless `binary`). Ignored once the socket is closing. */
