@@ -22,14 +22,27 @@ const FORMAT_PCM = 1;
 const FORMAT_MULAW = 7;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
-/** Parses a WAV file. Chunks other than `fmt ` and `data` are skipped; a truncated `data` chunk is read up to the end of the buffer. */
-export function parseWav(file: Uint8Array): WavResult {
+/** The `fmt ` fields and the `data` chunk of a RIFF/WAVE file, whatever its encoding. */
+export interface WavChunks {
+  /** the format tag (the sub-format for WAVE_FORMAT_EXTENSIBLE) */
+  format: number;
+  channels: number;
+  rateHz: number;
+  bits: number;
+  /** from the start of the `data` chunk to the end of the file */
+  rest: Buffer;
+  /** the `data` chunk's declared size (0 or past the end when a stream was never finalised) */
+  declaredBytes: number;
+}
+
+/** Walks the RIFF chunks to `fmt ` and `data`; other chunks are skipped. */
+export function readWavChunks(file: Uint8Array): { ok: true; value: WavChunks } | { ok: false; reason: string } {
   const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
   if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') {
     return { ok: false, reason: 'not a RIFF/WAVE file' };
   }
   let offset = 12;
-  let fmt: { format: number; channels: number; rate: number; bits: number } | null = null;
+  let fmt: { format: number; channels: number; rateHz: number; bits: number } | null = null;
   while (offset + 8 <= buf.length) {
     const id = buf.toString('ascii', offset, offset + 4);
     const size = buf.readUInt32LE(offset + 4);
@@ -38,22 +51,25 @@ export function parseWav(file: Uint8Array): WavResult {
       if (size < 16 || body + 16 > buf.length) return { ok: false, reason: 'fmt chunk too short' };
       let format = buf.readUInt16LE(body);
       if (format === FORMAT_EXTENSIBLE && size >= 26 && body + 26 <= buf.length) format = buf.readUInt16LE(body + 24);
-      fmt = { format, channels: buf.readUInt16LE(body + 2), rate: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
+      fmt = { format, channels: buf.readUInt16LE(body + 2), rateHz: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
     } else if (id === 'data') {
       if (fmt === null) return { ok: false, reason: 'data chunk before fmt chunk' };
-      const end = Math.min(buf.length, body + size);
-      const data = Buffer.from(buf.subarray(body, end));
-      if (fmt.format === FORMAT_PCM && fmt.bits === 16) {
-        return { ok: true, value: { encoding: 'pcm16', sampleRateHz: fmt.rate, channels: fmt.channels, data } };
-      }
-      if (fmt.format === FORMAT_MULAW && fmt.bits === 8) {
-        return { ok: true, value: { encoding: 'mulaw', sampleRateHz: fmt.rate, channels: fmt.channels, data } };
-      }
-      return { ok: false, reason: `unsupported WAV format ${fmt.format} with ${fmt.bits} bits (need PCM16 or μ-law)` };
+      return { ok: true, value: { ...fmt, rest: buf.subarray(body), declaredBytes: size } };
     }
     offset = body + size + (size % 2);
   }
   return { ok: false, reason: 'no data chunk' };
+}
+
+/** Parses a PCM16 or μ-law WAV file; a truncated `data` chunk is read up to the end of the buffer. */
+export function parseWav(file: Uint8Array): WavResult {
+  const chunks = readWavChunks(file);
+  if (!chunks.ok) return chunks;
+  const { format, bits, rateHz, channels, rest, declaredBytes } = chunks.value;
+  const data = Buffer.from(rest.subarray(0, Math.min(rest.length, declaredBytes)));
+  if (format === FORMAT_PCM && bits === 16) return { ok: true, value: { encoding: 'pcm16', sampleRateHz: rateHz, channels, data } };
+  if (format === FORMAT_MULAW && bits === 8) return { ok: true, value: { encoding: 'mulaw', sampleRateHz: rateHz, channels, data } };
+  return { ok: false, reason: `unsupported WAV format ${format} with ${bits} bits (need PCM16 or μ-law)` };
 }
 
 /** Builds a WAV file around `data` (PCM16 LE or μ-law bytes). */

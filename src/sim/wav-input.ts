@@ -11,12 +11,12 @@
 import alawmulaw from 'alawmulaw';
 
 import { decodeMulaw, encodeMulaw } from '../audio/g711.js';
+import { readWavChunks } from '../audio/wav.js';
 
 const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_ALAW = 6;
 const FORMAT_MULAW = 7;
-const FORMAT_EXTENSIBLE = 0xfffe;
 
 /** Twilio's rate. */
 const TARGET_RATE_HZ = 8_000;
@@ -110,36 +110,20 @@ export function resample(samples: Float64Array, fromHz: number, toHz: number): F
 
 /** Reads a caller WAV and converts it to what Twilio sends (see the file header). Never throws. */
 export function readCallerWav(file: Uint8Array): CallerWavResult {
-  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
-  if (buf.length < 12 || buf.toString('ascii', 0, 4) !== 'RIFF' || buf.toString('ascii', 8, 12) !== 'WAVE') return { ok: false, reason: 'not a RIFF/WAVE file' };
-  let fmt: { format: number; channels: number; rate: number; bits: number } | null = null;
-  let offset = 12;
-  while (offset + 8 <= buf.length) {
-    const id = buf.toString('ascii', offset, offset + 4);
-    const size = buf.readUInt32LE(offset + 4);
-    const body = offset + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + 16 > buf.length) return { ok: false, reason: 'fmt chunk too short' };
-      let format = buf.readUInt16LE(body);
-      if (format === FORMAT_EXTENSIBLE && size >= 26 && body + 26 <= buf.length) format = buf.readUInt16LE(body + 24);
-      fmt = { format, channels: buf.readUInt16LE(body + 2), rate: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
-    } else if (id === 'data') {
-      if (fmt === null) return { ok: false, reason: 'data chunk before fmt chunk' };
-      if (fmt.channels < 1 || fmt.rate < 1_000 || fmt.rate > 384_000) return { ok: false, reason: `${fmt.channels} channels at ${fmt.rate} Hz is not a usable audio format` };
-      // A data size of 0 or past the end (a stream that was never finalised) means "to the end".
-      const end = size === 0 || body + size > buf.length ? buf.length : body + size;
-      const decoded = decodeSamples(buf.subarray(body, end), fmt.format, fmt.bits);
-      if (typeof decoded === 'string') return { ok: false, reason: decoded };
-      const mono = mixDown(decoded, fmt.channels);
-      const at8k = fmt.format === FORMAT_MULAW && fmt.rate === TARGET_RATE_HZ && fmt.channels === 1 ? null : resample(mono, fmt.rate, TARGET_RATE_HZ);
-      const mulaw8k =
-        at8k === null
-          ? Buffer.from(buf.subarray(body, end))
-          : Buffer.from(encodeMulaw(Int16Array.from(at8k, (s) => Math.max(-32768, Math.min(32767, Math.round(s * 32768))))));
-      const source = `${FORMAT_NAMES[fmt.format] ?? `format ${fmt.format}`} ${fmt.bits}-bit ${fmt.rate} Hz ${fmt.channels === 1 ? 'mono' : fmt.channels === 2 ? 'stereo' : `${fmt.channels} channels`}`;
-      return { ok: true, value: { mulaw8k, durationMs: mulaw8k.length / 8, source } };
-    }
-    offset = body + size + (size % 2);
-  }
-  return { ok: false, reason: 'no data chunk' };
+  const chunks = readWavChunks(file);
+  if (!chunks.ok) return chunks;
+  const { format, channels, rateHz: rate, bits, rest, declaredBytes } = chunks.value;
+  if (channels < 1 || rate < 1_000 || rate > 384_000) return { ok: false, reason: `${channels} channels at ${rate} Hz is not a usable audio format` };
+  // A data size of 0 or past the end (a stream that was never finalised) means "to the end".
+  const data = declaredBytes === 0 || declaredBytes > rest.length ? rest : rest.subarray(0, declaredBytes);
+  const decoded = decodeSamples(data, format, bits);
+  if (typeof decoded === 'string') return { ok: false, reason: decoded };
+  const mono = mixDown(decoded, channels);
+  const at8k = format === FORMAT_MULAW && rate === TARGET_RATE_HZ && channels === 1 ? null : resample(mono, rate, TARGET_RATE_HZ);
+  const mulaw8k =
+    at8k === null
+      ? Buffer.from(data)
+      : Buffer.from(encodeMulaw(Int16Array.from(at8k, (s) => Math.max(-32768, Math.min(32767, Math.round(s * 32768))))));
+  const source = `${FORMAT_NAMES[format] ?? `format ${format}`} ${bits}-bit ${rate} Hz ${channels === 1 ? 'mono' : channels === 2 ? 'stereo' : `${channels} channels`}`;
+  return { ok: true, value: { mulaw8k, durationMs: mulaw8k.length / 8, source } };
 }
