@@ -5,9 +5,11 @@
 import { loadConfig } from './config/env.js';
 import { Bridge } from './app.js';
 import { ConfigError, describeError } from './util/errors.js';
+import { applyGcTuning } from './util/gc-tuning.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
+  applyGcTuning();
   let config;
   try {
     config = loadConfig();
