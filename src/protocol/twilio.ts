@@ -116,6 +116,8 @@ export type TwilioParse = { ok: true; message: TwilioInbound; event: TwilioEvent
 
 /** Parses one text frame from Twilio. Never throws; bad input gives a reason for the log. */
 export function parseTwilioMessage(text: string): TwilioParse {
+  const scanned = scanMediaMessage(text);
+  if (scanned !== null) return scanned;
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -182,6 +184,76 @@ function parseMarkFast(json: unknown): TwilioParse | null {
   if (sequenceNumber !== undefined) message.sequenceNumber = sequenceNumber as string;
   if (streamSid !== undefined) message.streamSid = streamSid as string;
   return { ok: true, message, event: { type: 'twilio.mark', name } };
+}
+
+/**
+ * Twilio's own `media` message, read without `JSON.parse`: exactly the text Twilio sends,
+ * keys in its order and no whitespace —
+ * `{"event":"media","sequenceNumber":"…","media":{"track":"…","chunk":"…","timestamp":"…","payload":"…"},"streamSid":"…"}`.
+ * Every value is a JSON string without escapes (digits where the schema wants digits; the
+ * payload is strict base64, whose alphabet has no `"`, `\` or control characters), so the
+ * text between the quotes IS the value. Anything else — another key order, whitespace, an
+ * escape, a missing field — returns null and takes the general path, which gives the same
+ * result for this text (the unit tests compare the two on generated messages). The load
+ * bench measured `JSON.parse` of this message at 8 % of the server's CPU (50 a second per call).
+ */
+export function scanMediaMessage(text: string): TwilioParse | null {
+  if (!text.startsWith(SCAN_HEAD)) return null;
+  let at = SCAN_HEAD.length;
+  const seqEnd = digitsEnd(text, at);
+  if (seqEnd < 0 || !text.startsWith(SCAN_TRACK, seqEnd)) return null;
+  const sequenceNumber = text.slice(at, seqEnd);
+  at = seqEnd + SCAN_TRACK.length;
+  const trackEnd = plainStringEnd(text, at);
+  if (trackEnd < 0 || !text.startsWith(SCAN_CHUNK, trackEnd)) return null;
+  const track = text.slice(at, trackEnd);
+  at = trackEnd + SCAN_CHUNK.length;
+  const chunkEnd = digitsEnd(text, at);
+  if (chunkEnd < 0 || !text.startsWith(SCAN_TIMESTAMP, chunkEnd)) return null;
+  const chunk = text.slice(at, chunkEnd);
+  at = chunkEnd + SCAN_TIMESTAMP.length;
+  const timestampEnd = digitsEnd(text, at);
+  if (timestampEnd < 0 || !text.startsWith(SCAN_PAYLOAD, timestampEnd)) return null;
+  const timestamp = text.slice(at, timestampEnd);
+  const payloadStart = timestampEnd + SCAN_PAYLOAD.length;
+  const payloadEnd = text.indexOf('"', payloadStart);
+  if (payloadEnd < 0 || payloadEnd - payloadStart > MAX_INBOUND_PAYLOAD_CHARS || !text.startsWith(SCAN_SID, payloadEnd)) return null;
+  at = payloadEnd + SCAN_SID.length;
+  const sidEnd = plainStringEnd(text, at);
+  if (sidEnd !== text.length - 2 || text.charCodeAt(sidEnd + 1) !== 0x7d) return null;
+  const payload = text.slice(payloadStart, payloadEnd);
+  const audio = decodeStrictBase64(payload);
+  if (audio === null) return null;
+  const message: TwilioInbound = { event: 'media', media: { timestamp, payload, track, chunk }, sequenceNumber, streamSid: text.slice(at, sidEnd) };
+  return { ok: true, message, event: { type: 'twilio.media', timestampMs: Number(timestamp), payload: audio } };
+}
+
+const SCAN_HEAD = '{"event":"media","sequenceNumber":"';
+const SCAN_TRACK = '","media":{"track":"';
+const SCAN_CHUNK = '","chunk":"';
+const SCAN_TIMESTAMP = '","timestamp":"';
+const SCAN_PAYLOAD = '","payload":"';
+const SCAN_SID = '"},"streamSid":"';
+
+/** End of 1–15 ASCII digits starting at `from` (the schema's `^\d{1,15}$`), or −1. */
+function digitsEnd(text: string, from: number): number {
+  let i = from;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    i++;
+  }
+  return i === from || i - from > 15 ? -1 : i;
+}
+
+/** Index of the `"` closing a JSON string body that starts at `from`, or −1 if it has an escape or a control character first. */
+function plainStringEnd(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c === 0x5c || c < 0x20) return -1;
+  }
+  return -1;
 }
 
 function toTwilioEvent(m: TwilioInbound): TwilioEvent {

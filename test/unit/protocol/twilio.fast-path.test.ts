@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import { decodeStrictBase64 } from '../../../src/protocol/base64.js';
-import { parseTwilioMessage, TwilioInboundSchema, type TwilioEvent, type TwilioInbound } from '../../../src/protocol/twilio.js';
+import { parseTwilioMessage, scanMediaMessage, TwilioInboundSchema, type TwilioEvent, type TwilioInbound } from '../../../src/protocol/twilio.js';
 
 /** The schema path alone, as parseTwilioMessage worked before the fast paths. */
 function reference(text: string): { ok: true; message: TwilioInbound; event: TwilioEvent } | { ok: false } {
@@ -121,6 +121,66 @@ describe('parseTwilioMessage fast paths', () => {
       message: { event: 'media', sequenceNumber: '3', streamSid: 'MZ1', media: { track: 'inbound', chunk: '2', timestamp: '20', payload: frame.toString('base64') } },
       event: { type: 'twilio.media', timestampMs: 20, payload: frame },
     });
+  });
+});
+
+/** Media messages spelled as Twilio spells them (its key order, no spaces), then maybe damaged as text. */
+const twilioText = fc
+  .tuple(
+    fc.oneof({ arbitrary: validDigits, weight: 6 }, fc.constantFrom('', '0'.repeat(15), '1'.repeat(16), '1a', ' 1', '+1')),
+    fc.oneof({ arbitrary: fc.constantFrom('inbound', 'outbound'), weight: 6 }, fc.constantFrom('', 'in"bound', 'in\\bound', 'tab\tin', 'é'), fc.string({ maxLength: 8 })),
+    fc.oneof({ arbitrary: validDigits, weight: 6 }, fc.constantFrom('', '12x')),
+    fc.oneof({ arbitrary: validDigits, weight: 6 }, fc.constantFrom('', '-1', '1.5', '9'.repeat(16))),
+    fc.oneof({ arbitrary: validPayload, weight: 6 }, payload.filter((p): p is string => typeof p === 'string')),
+    fc.oneof({ arbitrary: fc.constantFrom('MZ0123456789abcdef', ''), weight: 6 }, fc.constantFrom('MZ"x', 'MZ\\x', 'MZ\u0001'), fc.string({ maxLength: 36 })),
+    fc.oneof(
+      { arbitrary: fc.constant((t: string) => t), weight: 6 },
+      fc.nat().map((n) => (t: string) => t.slice(0, n % t.length)),
+      fc.nat().map((n) => (t: string) => `${t.slice(0, n % t.length)} ${t.slice(n % t.length)}`),
+      fc.constant((t: string) => `${t} `),
+      fc.constant((t: string) => `${t.slice(0, -1)},"extra":1}`),
+    ),
+  )
+  .map(([seq, track, chunk, timestamp, body, sid, damage]) =>
+    damage(`{"event":"media","sequenceNumber":${JSON.stringify(seq)},"media":{"track":${JSON.stringify(track)},"chunk":${JSON.stringify(chunk)},"timestamp":${JSON.stringify(timestamp)},"payload":${JSON.stringify(body)}},"streamSid":${JSON.stringify(sid)}}`),
+  );
+
+function referenceOrInvalid(text: string): ReturnType<typeof reference> {
+  try {
+    return reference(text);
+  } catch {
+    return { ok: false };
+  }
+}
+
+describe('the media scanner (no JSON.parse)', () => {
+  it('gives what JSON.parse and the schema give, for every text it takes; the rest falls through', () => {
+    let scanned = 0;
+    fc.assert(
+      fc.property(twilioText, (text) => {
+        const scan = scanMediaMessage(text);
+        const parsed = parseTwilioMessage(text);
+        const slow = referenceOrInvalid(text);
+        expect(parsed.ok).toBe(slow.ok);
+        if (scan === null) return;
+        scanned++;
+        expect(scan.ok && slow.ok).toBe(true);
+        if (!scan.ok || !slow.ok) return;
+        expect(scan.message).toEqual(slow.message);
+        const hex = (e: TwilioEvent) => (e.type === 'twilio.media' ? { ...e, payload: e.payload.toString('hex') } : e);
+        expect(hex(scan.event)).toEqual(hex(slow.event));
+      }),
+      { numRuns: 3000 },
+    );
+    // the scanner is exercised, not bypassed
+    expect(scanned).toBeGreaterThan(100);
+  });
+
+  it('takes the real capture\'s media messages', () => {
+    const frame = Buffer.alloc(160, 0x7f).toString('base64');
+    const text = `{"event":"media","sequenceNumber":"2","media":{"track":"inbound","chunk":"1","timestamp":"135","payload":"${frame}"},"streamSid":"test_stream"}`;
+    expect(scanMediaMessage(text)).not.toBeNull();
+    expect(scanMediaMessage(text.replace('"chunk"', ' "chunk"'))).toBeNull();
   });
 });
 
