@@ -25,7 +25,7 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
-import { encodeAppendAudioText, encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
+import { encodeAppendAudioFrame, encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
 import { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeConnectionError, describeError } from '../util/errors.js';
@@ -132,6 +132,9 @@ const FATAL_HINTS: Readonly<Record<string, string>> = {
  * One realtime connection per call, across reconnects (see the file header). Methods never
  * throw; everything that happens is reported through `onEvent`.
  */
+/** `ws.send` option for JSON held in a Buffer (a Buffer is otherwise sent as a binary message). */
+const TEXT_MESSAGE = { binary: false } as const;
+
 export class RealtimeLink {
   private readonly endpoint: RealtimeEndpoint;
   private readonly clock: Clock;
@@ -211,9 +214,10 @@ export class RealtimeLink {
       return false;
     }
     try {
-      // Caller audio, 50 appends a second per call, skips the object when no recorder needs it.
+      // Caller audio, 25 appends a second per call, skips the object when no recorder needs
+      // it. The frame is UTF-8 JSON in a Buffer, so it must be sent as a text message.
       if (cmd.type === 'model.appendAudio' && this.tap === undefined) {
-        ws.send(encodeAppendAudioText(cmd.audio));
+        ws.send(encodeAppendAudioFrame(cmd.audio), TEXT_MESSAGE);
         return true;
       }
       const wire = encodeClientEvent(cmd, this.endpoint.dialect);

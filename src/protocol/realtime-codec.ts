@@ -591,11 +591,22 @@ export function encodeClientEvent(cmd: ModelCommand, dialect: Dialect, eventId?:
 }
 
 /**
- * The wire text of `input_audio_buffer.append` (the same in both dialects): exactly
- * `JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect))`, without
- * building the object and without JSON.stringify re-scanning the base64 for characters to
- * escape (it has none). The bridge sends one per caller frame, 50 a second per call.
+ * The wire bytes (UTF-8 JSON) of `input_audio_buffer.append`, the same in both dialects:
+ * exactly `JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect))`,
+ * without building the object, without JSON.stringify re-scanning the base64 for characters
+ * to escape (it has none), and as one Buffer: a string made of prefix + base64 + suffix is
+ * a rope that `ws` flattens into a second 2.6 kB string before copying it out again, and
+ * strings live in the young heap, whose collections (scavenges) are pauses on the bridge's
+ * one thread. The bridge sends one append per two caller frames, 25 a second per call.
  */
-export function encodeAppendAudioText(audio: Uint8Array): string {
-  return `{"type":"input_audio_buffer.append","audio":"${Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64')}"}`;
+export function encodeAppendAudioFrame(audio: Uint8Array): Buffer {
+  const base64 = Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64');
+  const frame = Buffer.allocUnsafe(APPEND_HEAD.length + base64.length + APPEND_TAIL.length);
+  frame.set(APPEND_HEAD, 0);
+  const end = APPEND_HEAD.length + frame.write(base64, APPEND_HEAD.length, 'latin1');
+  frame.set(APPEND_TAIL, end);
+  return frame;
 }
+
+const APPEND_HEAD = Buffer.from('{"type":"input_audio_buffer.append","audio":"', 'latin1');
+const APPEND_TAIL = Buffer.from('"}', 'latin1');

@@ -167,5 +167,5 @@ export type ModelLinkEvent =
   | { type: 'model.failed'; message: string; providerCode: string | null };
 
 export type { Dialect } from '../config/env.js';
-export { parseServerEvent, parseServerEventObject, encodeClientEvent, encodeAppendAudioText } from './realtime-codec.js';
+export { parseServerEvent, parseServerEventObject, encodeClientEvent, encodeAppendAudioFrame } from './realtime-codec.js';
 export type { ParseResult } from './realtime-codec.js';

@@ -7,9 +7,11 @@
  * it, so retries are deterministic and no test waits out a real delay. The emulator keeps the
  * system clock for its own pacing.
  */
+import { once } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
 
 import { RealtimeEmulator, type ListeningEmulator, type RealtimeEmulatorOptions } from '../../src/emulator/realtime-emulator.js';
 import type { RealtimeEndpoint } from '../../src/links/providers.js';
@@ -116,6 +118,27 @@ describe('RealtimeLink: a normal session', () => {
     await events.next('model.responseDone', (e) => e.status === 'completed');
     expect(session.sent.some((r) => r.type === 'response.audio.delta')).toBe(true);
     expect(session.sent.some((r) => r.type === 'response.output_audio.delta')).toBe(false);
+  });
+});
+
+describe('RealtimeLink: caller audio on the wire', () => {
+  it('without a recorder, an append is one TEXT message holding exactly the append JSON', async () => {
+    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => new Promise<void>((done) => wss.close(() => done())));
+    await once(wss, 'listening');
+    const received = new EventQueue<{ type: 'message'; text: string; isBinary: boolean }>();
+    wss.on('connection', (ws) => ws.on('message', (data, isBinary) => received.push({ type: 'message', text: (data as Buffer).toString('utf8'), isBinary })));
+    const { port } = wss.address() as { port: number };
+    const events = new EventQueue<Ev>();
+    // no tap: the path the bridge takes when the call is not recorded
+    const link = new RealtimeLink({ endpoint: endpoint(`ws://127.0.0.1:${port}`), clock: new VirtualClock(), logger: silentLogger(), onEvent: events.push });
+    cleanups.push(() => link.close());
+    link.connect();
+    await events.next('model.open');
+    const audio = Buffer.from(Array.from({ length: 1920 }, (_, i) => (i * 31 + 7) & 0xff));
+    expect(link.send({ type: 'model.appendAudio', audio })).toBe(true);
+    const message = await received.next('message');
+    expect(message).toEqual({ type: 'message', text: JSON.stringify({ type: 'input_audio_buffer.append', audio: audio.toString('base64') }), isBinary: false });
   });
 });
 

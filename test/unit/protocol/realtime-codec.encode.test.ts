@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { encodeAppendAudioText, encodeClientEvent, parseServerEvent, type ModelCommand, type SessionConfig } from '../../../src/protocol/realtime.js';
+import { encodeAppendAudioFrame, encodeClientEvent, parseServerEvent, type ModelCommand, type SessionConfig } from '../../../src/protocol/realtime.js';
 import { clientEventToGa, serverEventFromGa } from '../../../src/protocol/dialects.js';
 
 const session: SessionConfig = {
@@ -145,13 +145,13 @@ describe('model.probe', () => {
   });
 });
 
-describe('encodeAppendAudioText', () => {
-  it.each([0, 1, 2, 3, 160, 960, 961])('is the JSON text of the append event in both dialects (%d bytes, from a pooled slice)', (n) => {
+describe('encodeAppendAudioFrame', () => {
+  it.each([0, 1, 2, 3, 160, 960, 961])('is the UTF-8 JSON of the append event in both dialects (%d bytes, from a pooled slice)', (n) => {
     const pool = Buffer.alloc(n + 7);
     for (let i = 0; i < pool.length; i++) pool[i] = (i * 37 + 11) & 0xff;
     const audio = pool.subarray(3, 3 + n);
     for (const dialect of ['ga', 'beta'] as const) {
-      expect(encodeAppendAudioText(audio)).toBe(JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect)));
+      expect(encodeAppendAudioFrame(audio).toString('utf8')).toBe(JSON.stringify(encodeClientEvent({ type: 'model.appendAudio', audio }, dialect)));
     }
   });
 });
