@@ -15,20 +15,18 @@
  * and drift ~10 ms/min; `libsamplerate-js` costs 26 MB of WASM per instance and ~9 ms CPU
  * per audio-second per direction and cannot flush (dsp.md §2–4).
  *
- * Hot-path design (measured on the bench machine; see bench/README.md):
- * - Linear work buffer `[history | new input]` instead of a ring buffer: the inner loop has
- *   no modulo and no wrap branch; the only cost is copying taps − 1 samples per call.
- * - Float64 state and coefficients: no float32 ⇄ float64 conversions in the inner loop.
- * - Down3 folds the symmetric coefficients (h[k] = h[N−1−k]): 36 instead of 72
- *   multiplies per output sample; measured 0.61 vs 0.77 ms CPU per audio-second.
- * - Up3 computes the three polyphase outputs of one input sample in one pass, folding
- *   the mirrored branches (see UP_EVEN): 36 instead of 72 multiplies per input sample.
+ * Hot path: the dot products run as WebAssembly SIMD kernels (fir-simd.ts) generated from
+ * this file's prototype; each instance keeps only its int16 history (23 or 71 samples) in JS
+ * and hands `[history | chunk]` to the kernel. The load bench's profile had the scalar
+ * float64 version (folded symmetric taps, two accumulators) at about a third of the
+ * server's CPU at 250 transcoding calls; `npm run bench -- audio` measured 1.54 → 0.70 ms
+ * CPU per call-second for both directions with identical quality figures.
  */
 import { buildFirKernels, SIMD_MAX_BLOCK, type FirKernels } from './fir-simd.js';
 
 /**
- * Prototype filter length. Must be a multiple of 12: 3 polyphase branches of even length
- * (each folded in half) and pairs of folded taps in Down3. 72 is the shortest such length
+ * Prototype filter length. Must be a multiple of 12: 3 polyphase branches, and whole
+ * 4-lane vectors in the down kernel. 72 is the shortest such length
  * whose worst-case stopband from 4.6 kHz up stays ≥ 60 dB with the passband inside ±0.2 dB
  * over 300–3400 Hz. Grid search over cutoff and β per length (`npm run bench -- filter`,
  * 5 Hz steps): 60 taps reach 52.4 dB, 66 taps 58.6 dB, 72 taps 64.4 dB, 84 taps 75.5 dB at
