@@ -7,7 +7,7 @@
  * Why: the load bench's profile put the scalar float64 filters at about a third of the
  * server's CPU at 250 transcoding calls. Four lanes per instruction, the coefficients as
  * constants in the code and no bounds checks make the kernels several times cheaper
- * (bench/README.md, "Audio"). float32 accumulation keeps the error far below half an LSB
+ * (bench/README.md, "Latest audio bench"). float32 accumulation keeps the error far below half an LSB
  * of the int16 output (~0.03 LSB for 72 taps at full scale), so the output stays within
  * 1 LSB of the float64 textbook form (the unit tests hold it there).
  *
@@ -20,12 +20,15 @@
 /** Largest chunk (input samples) one kernel call takes; longer input is fed in blocks. */
 export const SIMD_MAX_BLOCK = 2048;
 
+/** Longest filter history the buffers hold: taps − 1 of the 72-tap down filter. */
+const MAX_HISTORY = 71;
+
 const IN_OFFSET = 0;
-/** int16 input incl. the longest history (71) and 8 samples of over-read by the converter */
-const IN_BYTES = align16((SIMD_MAX_BLOCK + 71 + 8) * 2);
+/** int16 input incl. the longest history and 8 samples of over-read by the converter */
+const IN_BYTES = align16((SIMD_MAX_BLOCK + MAX_HISTORY + 8) * 2);
 const WORK_OFFSET = IN_OFFSET + IN_BYTES;
 /** float32 work samples, plus 3 vectors of over-read by the last group of the up kernel */
-const WORK_BYTES = align16((SIMD_MAX_BLOCK + 71 + 8 + 12) * 4);
+const WORK_BYTES = align16((SIMD_MAX_BLOCK + MAX_HISTORY + 8 + 12) * 4);
 const OUT_OFFSET = WORK_OFFSET + WORK_BYTES;
 /** int16 output: up writes 3 per input sample, in groups of 4 inputs */
 const OUT_BYTES = align16((SIMD_MAX_BLOCK + 4) * 3 * 2);
@@ -64,7 +67,7 @@ export interface FirKernels {
  */
 export function buildFirKernels(upBranches: readonly [Float64Array, Float64Array, Float64Array], down: Float64Array): FirKernels | null {
   const upTaps = upBranches[0].length;
-  if (upTaps + 3 > 71 + 8 + 12 || down.length % 4 !== 0 || down.length - 1 > 71) throw new RangeError('fir-simd: unsupported filter length');
+  if (upTaps - 1 > MAX_HISTORY || down.length - 1 > MAX_HISTORY || down.length % 4 !== 0) throw new RangeError('fir-simd: unsupported filter length');
   const bytes = moduleBytes(upBranches, down);
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   let exports: KernelExports;
@@ -293,7 +296,3 @@ function moduleBytes(upBranches: readonly [Float64Array, Float64Array, Float64Ar
   ]); // prettier-ignore
 }
 
-/** For tests: the module's bytes (to check they validate and stay small). */
-export function firModuleBytesForTest(upBranches: readonly [Float64Array, Float64Array, Float64Array], down: Float64Array): Uint8Array {
-  return moduleBytes(upBranches, down);
-}

@@ -128,13 +128,13 @@ const FATAL_HINTS: Readonly<Record<string, string>> = {
   unsupported_country_region_territory: 'the realtime provider does not serve this region',
 };
 
+/** `ws.send` option for JSON held in a Buffer (a Buffer is otherwise sent as a binary message). */
+const TEXT_MESSAGE = { binary: false } as const;
+
 /**
  * One realtime connection per call, across reconnects (see the file header). Methods never
  * throw; everything that happens is reported through `onEvent`.
  */
-/** `ws.send` option for JSON held in a Buffer (a Buffer is otherwise sent as a binary message). */
-const TEXT_MESSAGE = { binary: false } as const;
-
 export class RealtimeLink {
   private readonly endpoint: RealtimeEndpoint;
   private readonly clock: Clock;
