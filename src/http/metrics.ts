@@ -47,11 +47,15 @@ export class BridgeMetrics {
     this.loopDelay.enable();
   }
 
-  /** Prometheus text format; the event-loop p99 covers the time since the previous scrape. */
+  /**
+   * Prometheus text format; the event-loop p99 covers the time since the previous scrape.
+   * prom-client writes NaN as `Nan` (e.g. its event-loop lag gauges when a scrape follows
+   * another within their 10 ms sampling interval); the format's spelling is `NaN`.
+   */
   async render(): Promise<string> {
     this.eventLoopDelayP99.set(this.loopDelay.percentile(99) / 1e9);
     this.loopDelay.reset();
-    return this.registry.metrics();
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   get contentType(): string {
