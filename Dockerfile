@@ -22,5 +22,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # SIGTERM drains live calls (DRAIN_TIMEOUT_S) before exiting; give it the time it needs.
 STOPSIGNAL SIGTERM
 # node itself runs the bridge (tsx as a loader), so signals reach it directly: the tsx CLI
-# would run it in a child process behind a signal relay.
-CMD ["node", "--import", "tsx", "src/main.ts"]
+# would run it in a child process behind a signal relay. The flags are npm start's (a test
+# keeps the two equal; src/util/gc-tuning.ts says why the GC runs on the main thread).
+CMD ["node", "--single-threaded-gc", "--import", "tsx", "src/main.ts"]

@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { startScriptNodeArgs } from '../../scripts/start-command.js';
 import type { FromGenerator, ToGenerator } from './ipc.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -100,17 +101,6 @@ export interface ServerProcess {
   stop(graceMs?: number): Promise<void>;
   /** log lines at warn or above (JSON lines with level ≥ 40, or any non-JSON output) */
   warnings(): string[];
-}
-
-/**
- * The node flags of `npm start` (package.json's "start": `node <flags> src/main.ts`), so the
- * bench runs the server with exactly the flags production does.
- */
-export function startScriptNodeArgs(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
-  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${pkg.scripts?.start}`);
-  return words.slice(1, -1);
 }
 
 export async function startServer(options: {

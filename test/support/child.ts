@@ -1,11 +1,12 @@
 /**
  * Runs the real entry point as a child process exactly as `npm start` does
- * (`node --import tsx src/main.ts`: one process, so SIGKILL and SIGTERM reach the bridge
- * itself) and reads its JSON log lines, for start-up, crash and shutdown tests.
+ * (`node <the flags of npm start> src/main.ts`: one process, so SIGKILL and SIGTERM reach
+ * the bridge itself) and reads its JSON log lines, for start-up, crash and shutdown tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
+import { startScriptNodeArgs } from '../../scripts/start-command.js';
 import { whenDone } from './cleanup.js';
 
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
@@ -20,7 +21,7 @@ export interface BridgeProcess {
 }
 
 export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_ROOT): BridgeProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const child = spawn(process.execPath, [...startScriptNodeArgs(), 'src/main.ts'], {
     // its own process group, so the cleanup below reaches anything it starts
     detached: true,
     cwd,
