@@ -89,7 +89,8 @@ const COMMON_DEFAULTS: CommonOptions = {
 };
 
 const LOAD_USAGE = `usage: npm run bench -- load [options]
-  --calls 25,50,100,200,300,400   concurrent calls per step (default)
+  --calls 25,50,100,200,300,400,500,600
+                                  concurrent calls per step (default; a mode stops at its first failure)
   --modes pcm16,pcmu              audio modes, side by side per step (default both)
   --steady S                      measurement window per step (default 25)
   --warmup S                      after the ramp, before the window (default 5)
@@ -141,7 +142,7 @@ function parseCommon(arg: string, value: string | undefined, o: CommonOptions): 
 function parseLoadOptions(args: readonly string[]): LoadOptions | string {
   const o: LoadOptions = {
     ...COMMON_DEFAULTS,
-    steps: [25, 50, 100, 200, 300, 400],
+    steps: [25, 50, 100, 200, 300, 400, 500, 600],
     modes: [...MODES],
     steadyS: 25,
     stopOnFailure: true,
