@@ -486,6 +486,36 @@ export function renderLoadTable(results: readonly StepResult[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * RSS added per call: the least-squares slope of (RSS under load − idle RSS) against the
+ * calls up, over a mode's steps. Every step is a fresh server, so start-up costs that do not
+ * grow with calls (code, the young generation growing to its size) cancel out, which the
+ * per-step "RSS per call" column, dividing them by few calls at small steps, does not do.
+ * Null with fewer than two steps.
+ */
+export function rssSlopeMbPerCall(steps: readonly { calls: number; growthMb: number }[]): number | null {
+  if (steps.length < 2) return null;
+  const meanX = steps.reduce((a, p) => a + p.calls, 0) / steps.length;
+  const meanY = steps.reduce((a, p) => a + p.growthMb, 0) / steps.length;
+  let sxy = 0;
+  let sxx = 0;
+  for (const p of steps) {
+    sxy += (p.calls - meanX) * (p.growthMb - meanY);
+    sxx += (p.calls - meanX) ** 2;
+  }
+  return sxx === 0 ? null : sxy / sxx;
+}
+
+function rssSlopeLine(results: readonly StepResult[], modes: readonly string[]): string | null {
+  const parts: string[] = [];
+  for (const mode of modes) {
+    const own = results.filter((r) => r.mode === mode);
+    const slope = rssSlopeMbPerCall(own.map((r) => ({ calls: Math.max(1, r.window.activeCalls), growthMb: r.rssLoadedMb - r.rssIdleMb })));
+    if (slope !== null) parts.push(`${mode} ${fmt(slope, 2)} MB over ${Math.min(...own.map((r) => r.calls))}–${Math.max(...own.map((r) => r.calls))} calls`);
+  }
+  return parts.length > 0 ? `* RSS added per call (slope across steps, each a fresh server, so start-up costs cancel): ${parts.join('; ')}.` : null;
+}
+
 function ratioLines(results: readonly StepResult[]): string[] {
   const out: string[] = [];
   const calls = [...new Set(results.map((r) => r.calls))];
@@ -521,6 +551,8 @@ function summaryLines(results: readonly StepResult[], o: LoadOptions, stopped: R
       `* ${mode}: frame latency p99 under ${P99_TARGET_MS} ms both ways (caller→model measured on the newest frame of each append) up to ${bestFast === null ? 'no step' : describe(bestFast)}; largest step without lost frames and with p99 ≤ ${o.lateMs} ms: ${bestClean === null ? 'none' : describe(bestClean)}; stops at ${where}. Lost frames: ${own.reduce((a, r) => a + r.lost, 0)} in all steps.`,
     );
   }
+  const slope = rssSlopeLine(results, o.modes);
+  if (slope !== null) lines.push(slope);
   const ratios = ratioLines(results);
   if (ratios.length > 0) lines.push(`* server CPU per call-second, transcoding / passthrough: ${ratios.join('; ')}.`);
   const saturated = results.filter((r) => r.generatorSaturated);
