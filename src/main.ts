@@ -5,7 +5,7 @@
 import { loadConfig } from './config/env.js';
 import { Bridge } from './app.js';
 import { ConfigError, describeError } from './util/errors.js';
-import { applyGcTuning } from './util/gc-tuning.js';
+import { applyGcTuning, gcMode } from './util/gc-tuning.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  logger.info({ url: bridge.localUrl, numbersFile: config.numbersFile }, 'bridge listening');
+  logger.info({ url: bridge.localUrl, numbersFile: config.numbersFile, gc: gcMode() }, 'bridge listening');
   logger.info({ backend: bridge.realtimeEndpoint.kind, dialect: bridge.realtimeEndpoint.dialect }, `realtime backend: ${bridge.realtimeEndpoint.label}`);
   if (config.localMode) {
     logger.warn(

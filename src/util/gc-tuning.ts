@@ -34,6 +34,14 @@ export const GC_FLAGS = ['--incremental-marking-soft-trigger=80', '--incremental
 /** V8 flags the bridge is started with (see above); `npm start` and the Dockerfile pass them to node. */
 export const COMMAND_LINE_GC_FLAGS = ['--single-threaded-gc'] as const;
 
+/**
+ * How this process's collector runs, for the start-up log: `single-threaded` when node was
+ * started with {@link COMMAND_LINE_GC_FLAGS} (as `npm start` does), else V8's default.
+ */
+export function gcMode(execArgv: readonly string[] = process.execArgv): 'single-threaded' | 'helper threads' {
+  return COMMAND_LINE_GC_FLAGS.every((flag) => execArgv.includes(flag)) ? 'single-threaded' : 'helper threads';
+}
+
 /** Applies {@link GC_FLAGS} to this process. */
 export function applyGcTuning(): void {
   for (const flag of GC_FLAGS) v8.setFlagsFromString(flag);

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT, startScriptNodeArgs } from '../../../scripts/start-command.js';
-import { COMMAND_LINE_GC_FLAGS, GC_FLAGS } from '../../../src/util/gc-tuning.js';
+import { COMMAND_LINE_GC_FLAGS, GC_FLAGS, gcMode } from '../../../src/util/gc-tuning.js';
 
 describe('GC tuning flags', () => {
   it('are flags this Node\'s V8 knows (an unknown flag makes node exit with "bad option")', () => {
@@ -23,5 +23,10 @@ describe('GC tuning flags', () => {
     const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
     expect(cmd).not.toBeNull();
     expect(JSON.parse(cmd![1]!)).toEqual(['node', ...startArgs, 'src/main.ts']);
+  });
+
+  it('gcMode says whether node was started with them', () => {
+    expect(gcMode(['--single-threaded-gc', '--import', 'tsx'])).toBe('single-threaded');
+    expect(gcMode(['--import', 'tsx'])).toBe('helper threads');
   });
 });
