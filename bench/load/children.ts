@@ -9,10 +9,10 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { startScriptNodeArgs } from '../../scripts/start-command.js';
+import { PROJECT_ROOT, startScriptNodeArgs } from '../../scripts/start-command.js';
 import type { FromGenerator, ToGenerator } from './ipc.js';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+export { PROJECT_ROOT };
 /** the core the bridge runs on; the generator (and this process) take the other */
 export const SERVER_CORE = 0;
 export const GENERATOR_CORE = 1;

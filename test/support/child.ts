@@ -4,12 +4,11 @@
  * the bridge itself) and reads its JSON log lines, for start-up, crash and shutdown tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
 
-import { startScriptNodeArgs } from '../../scripts/start-command.js';
+import { PROJECT_ROOT, startScriptNodeArgs } from '../../scripts/start-command.js';
 import { whenDone } from './cleanup.js';
 
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '../..');
+export { PROJECT_ROOT };
 
 export interface BridgeProcess {
   child: ChildProcess;
