@@ -17,7 +17,15 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { test: { ...shared, name: 'startup', include: [STARTUP], sequence: { groupOrder: 0 } } },
-      { test: { ...shared, name: 'suite', include: ['test/**/*.test.ts'], exclude: [STARTUP, 'test/live/**', 'node_modules/**'], sequence: { groupOrder: 1 } } },
+      {
+        test: {
+          ...shared,
+          name: 'suite',
+          include: ['test/**/*.test.ts'],
+          exclude: [STARTUP, 'test/live/**', 'node_modules/**'],
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });

@@ -196,7 +196,11 @@ function runOut(stream: ModelToCaller, messages: readonly string[]): number {
   let sink = 0;
   const send = (frames: Buffer[]): void => {
     for (const frame of frames) {
-      sink += JSON.stringify({ event: 'media', streamSid: STREAM_SID, media: { payload: frame.toString('base64') } }).length;
+      sink += JSON.stringify({
+        event: 'media',
+        streamSid: STREAM_SID,
+        media: { payload: frame.toString('base64') },
+      }).length;
     }
   };
   for (const line of messages) {
@@ -312,7 +316,11 @@ function splitSizes(seed: number, min: number, max: number): number[] {
   return Array.from({ length: 256 }, () => min + Math.floor(random() * (max - min + 1)));
 }
 
-function applyChunked(stage: (chunk: Int16Array) => Int16Array, input: Int16Array, sizes: readonly number[]): Int16Array {
+function applyChunked(
+  stage: (chunk: Int16Array) => Int16Array,
+  input: Int16Array,
+  sizes: readonly number[],
+): Int16Array {
   const parts: Int16Array[] = [];
   for (let offset = 0, i = 0; offset < input.length; i++) {
     const size = sizes[i % sizes.length]!;
@@ -327,7 +335,11 @@ const DELTA_SAMPLES = splitSizes(3, 1200, 9600); // 50–400 ms at 24 kHz
 const DELTA_BYTES = splitSizes(4, 2400, 19201); // the same in bytes, any parity
 
 /** Fit with a ±3 ms delay search: wide enough for the naive pipeline's acausal chunks. */
-function speechFit(tones: readonly Tone[], output: ArrayLike<number>, rateHz: number): { snrDb: number; delayMs: number } {
+function speechFit(
+  tones: readonly Tone[],
+  output: ArrayLike<number>,
+  rateHz: number,
+): { snrDb: number; delayMs: number } {
   const fit = fitTones(tones, output, rateHz, {
     start: Math.round(0.1 * rateHz),
     length: Math.round(1.8 * rateHz),
@@ -382,7 +394,10 @@ function sweepDown(makeStage: () => (chunk: Int16Array) => Int16Array, sizes: re
   for (let f = 300; f <= 3400; f += 100) {
     const tone = [{ frequencyHz: f, amplitude: 16384, phaseRad: 0.5 }];
     const output = applyChunked(makeStage(), toInt16Samples(renderTones(tone, 24000, 28800)), sizes);
-    passbandDeviationDb = Math.max(passbandDeviationDb, Math.abs(db(sineFit(output, f, 8000, 800, 8000).amplitude / 16384)));
+    passbandDeviationDb = Math.max(
+      passbandDeviationDb,
+      Math.abs(db(sineFit(output, f, 8000, 800, 8000).amplitude / 16384)),
+    );
   }
   return { worstRejectionDb, passbandDeviationDb, alias5kDb: aliasRejection(5000), alias7kDb: aliasRejection(7000) };
 }
@@ -398,7 +413,11 @@ function qualityIn(pipeline: Pipeline): QualityResult {
   let whole: ToneSweep | null = null;
   if (pipeline.upsampler !== null) {
     const makeStage = pipeline.upsampler;
-    const speech = speechFit(SPEECH, applyChunked(makeStage(), toInt16Samples(renderTones(SPEECH, 8000, 16000)), FRAME_SIZES), 24000);
+    const speech = speechFit(
+      SPEECH,
+      applyChunked(makeStage(), toInt16Samples(renderTones(SPEECH, 8000, 16000)), FRAME_SIZES),
+      24000,
+    );
     resamplerSnrDb = speech.snrDb;
     groupDelayMs = speech.delayMs;
     chunked = sweepUp(makeStage, FRAME_SIZES);
@@ -498,7 +517,11 @@ function qualityOut(pipeline: Pipeline): QualityResult {
   };
 }
 
-function invariance(chunked: Buffer, whole: Buffer, bytesPerSample: number): Pick<QualityResult, 'chunkInvariant' | 'chunkDifferencePercent'> {
+function invariance(
+  chunked: Buffer,
+  whole: Buffer,
+  bytesPerSample: number,
+): Pick<QualityResult, 'chunkInvariant' | 'chunkDifferencePercent'> {
   const samples = Math.max(chunked.length, whole.length) / bytesPerSample;
   let differing = Math.abs(chunked.length - whole.length) / bytesPerSample;
   const common = Math.min(chunked.length, whole.length);
@@ -548,11 +571,15 @@ function renderMarkdown(
   lines.push(`## Audio bench, ${date}`, '');
   lines.push(`Machine: ${host.cpuModel}, ${host.cores} cores, Node ${host.node}, ${host.os}. One thread.`);
   lines.push(
-    `Cost: ${options.audioSeconds} s of audio per run and direction, wire JSON to wire JSON, median of ${options.runs} runs after ${options.warmups} warm-ups.`,
+    `Cost: ${options.audioSeconds} s of audio per run and direction, wire JSON to wire JSON, ` +
+      `median of ${options.runs} runs after ${options.warmups} warm-ups.`,
     '',
   );
   lines.push(
-    '| direction | pipeline | ns per sample | × real time | CPU ms per audio-s | resampler speech SNR (dB) | end-to-end SNR incl. G.711 (dB) | worst stopband / image rejection, whole / chunked (dB) | passband deviation 300–3400 Hz, whole / chunked (dB) | group delay (ms) | chunk-invariant | count error (ms per min) |',
+    '| direction | pipeline | ns per sample | × real time | CPU ms per audio-s | resampler speech SNR (dB) ' +
+      '| end-to-end SNR incl. G.711 (dB) | worst stopband / image rejection, whole / chunked (dB) ' +
+      '| passband deviation 300–3400 Hz, whole / chunked (dB) | group delay (ms) | chunk-invariant ' +
+      '| count error (ms per min) |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|',
   );
   for (const direction of ['in', 'out'] as const) {
@@ -565,24 +592,37 @@ function renderMarkdown(
           : `${fmt(q.worstRejectionWholeDb)} / ${fmt(q.worstRejectionDb)}` +
             (direction === 'out' ? ` (5 kHz ${fmt(q.alias5kDb)}, 7 kHz ${fmt(q.alias7kDb)})` : '');
       const passband =
-        q.passbandDeviationDb === null ? 'n/a' : `${fmt(q.passbandDeviationWholeDb, 3)} / ${fmt(q.passbandDeviationDb, 3)}`;
+        q.passbandDeviationDb === null
+          ? 'n/a'
+          : `${fmt(q.passbandDeviationWholeDb, 3)} / ${fmt(q.passbandDeviationDb, 3)}`;
       const invariant = q.chunkInvariant ? 'yes (0 differ)' : `no (${fmt(q.chunkDifferencePercent)} % differ)`;
       lines.push(
-        `| ${direction === 'in' ? 'caller → model' : 'model → caller'} | ${pipeline.label} | ${fmt(c.nsPerSample, 0)} | ${fmt(c.timesRealTime, 0)} | ${fmt(c.cpuMsPerAudioSecond, 3)} | ${fmt(q.resamplerSnrDb)} | ${fmt(q.endToEndSnrDb)} | ${rejection} | ${passband} | ${fmt(q.groupDelayMs, 3)} | ${invariant} | ${fmt(q.countErrorMsPerMinute, 2)} |`,
+        `| ${direction === 'in' ? 'caller → model' : 'model → caller'} | ${pipeline.label} ` +
+          `| ${fmt(c.nsPerSample, 0)} | ${fmt(c.timesRealTime, 0)} | ${fmt(c.cpuMsPerAudioSecond, 3)} ` +
+          `| ${fmt(q.resamplerSnrDb)} | ${fmt(q.endToEndSnrDb)} | ${rejection} | ${passband} ` +
+          `| ${fmt(q.groupDelayMs, 3)} | ${invariant} | ${fmt(q.countErrorMsPerMinute, 2)} |`,
       );
     }
   }
-  lines.push('', '| pipeline | caller → model (ms per s) | model → caller (ms per s) | **both directions (CPU ms per call-second)** | calls per core (CPU-bound, no WebSocket) | CPU vs ours |', '|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    '| pipeline | caller → model (ms per s) | model → caller (ms per s) ' +
+      '| **both directions (CPU ms per call-second)** | calls per core (CPU-bound, no WebSocket) | CPU vs ours |',
+    '|---|---|---|---|---|---|',
+  );
   const both = (id: PipelineId): number => cost[id].in.cpuMsPerAudioSecond + cost[id].out.cpuMsPerAudioSecond;
   for (const pipeline of PIPELINES) {
     lines.push(
-      `| ${pipeline.label} | ${fmt(cost[pipeline.id].in.cpuMsPerAudioSecond, 3)} | ${fmt(cost[pipeline.id].out.cpuMsPerAudioSecond, 3)} | **${fmt(both(pipeline.id), 3)}** | ${fmt(1000 / both(pipeline.id), 0)} | ${fmt(both(pipeline.id) / both('ours'), 2)}× |`,
+      `| ${pipeline.label} | ${fmt(cost[pipeline.id].in.cpuMsPerAudioSecond, 3)} ` +
+        `| ${fmt(cost[pipeline.id].out.cpuMsPerAudioSecond, 3)} | **${fmt(both(pipeline.id), 3)}** ` +
+        `| ${fmt(1000 / both(pipeline.id), 0)} | ${fmt(both(pipeline.id) / both('ours'), 2)}× |`,
     );
   }
   const ratio = both('naive') / both('ours');
   lines.push(
     '',
-    `Acceptance: ours ${fmt(both('ours'), 3)} ms CPU per call-second (target ≤ 2.5: ${both('ours') <= 2.5 ? 'met' : 'NOT met'}); ` +
+    `Acceptance: ours ${fmt(both('ours'), 3)} ms CPU per call-second ` +
+      `(target ≤ 2.5: ${both('ours') <= 2.5 ? 'met' : 'NOT met'}); ` +
       `naive / ours = ${fmt(ratio, 2)}× (target ≥ 4: ${ratio >= 4 ? 'met' : 'NOT met'}).`,
     '',
   );
@@ -590,7 +630,7 @@ function renderMarkdown(
 }
 
 /** Runs the audio bench; returns the process exit code. */
-export async function runAudioBench(args: readonly string[]): Promise<number> {
+export function runAudioBench(args: readonly string[]): number {
   const parsed = parseOptions(args);
   if (typeof parsed === 'string') {
     process.stderr.write(parsed);
@@ -601,7 +641,9 @@ export async function runAudioBench(args: readonly string[]): Promise<number> {
   const host = machine();
   process.stderr.write(`audio bench: building ${options.audioSeconds} s of wire messages…\n`);
   const load = buildWireLoad(options.audioSeconds);
-  process.stderr.write(`audio bench: timing ${PIPELINES.length} pipelines × 2 directions × ${options.warmups + options.runs} runs…\n`);
+  process.stderr.write(
+    `audio bench: timing ${PIPELINES.length} pipelines × 2 directions × ${options.warmups + options.runs} runs…\n`,
+  );
   const cost = measureCost(load, options);
   process.stderr.write('audio bench: measuring quality…\n');
   const quality = {} as Record<PipelineId, Record<Direction, QualityResult>>;
@@ -613,7 +655,14 @@ export async function runAudioBench(args: readonly string[]): Promise<number> {
   if (options.write) {
     mkdirSync(options.outDir, { recursive: true });
     const file = `${options.outDir}/audio-${date}.json`;
-    const json = { date, machine: host, options, pipelines: PIPELINES.map((p) => ({ id: p.id, label: p.label })), cost, quality };
+    const json = {
+      date,
+      machine: host,
+      options,
+      pipelines: PIPELINES.map((p) => ({ id: p.id, label: p.label })),
+      cost,
+      quality,
+    };
     writeFileSync(file, `${JSON.stringify(json, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v), 2)}\n`);
     process.stderr.write(`audio bench: wrote ${file}\n`);
   }

@@ -67,7 +67,11 @@ function quantile(sorted: number[], q: number): number {
 export async function runBargeInBench(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({
     args: [...args],
-    options: { calls: { type: 'string', default: '5' }, 'per-call': { type: 'string', default: '4' }, seed: { type: 'string', default: '1' } },
+    options: {
+      calls: { type: 'string', default: '5' },
+      'per-call': { type: 'string', default: '4' },
+      seed: { type: 'string', default: '1' },
+    },
   });
   const calls = Number(values.calls);
   const perCall = Number(values['per-call']);
@@ -75,9 +79,23 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
 
   const dir = mkdirTemp();
   writeFileSync(path.join(dir, 'numbers.yaml'), NUMBERS);
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', NUMBERS_FILE: path.join(dir, 'numbers.yaml'), DATA_DIR: path.join(dir, 'data'), RECORD_CALLS: '0' }, dir);
+  const config = loadConfig(
+    {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      NUMBERS_FILE: path.join(dir, 'numbers.yaml'),
+      DATA_DIR: path.join(dir, 'data'),
+      RECORD_CALLS: '0',
+    },
+    dir,
+  );
   const emulator = new RealtimeEmulator({ seed: 3 });
-  const bridge = await Bridge.start({ config, logger: createLogger({ level: 'silent' }), emulator, watchNumbers: false });
+  const bridge = await Bridge.start({
+    config,
+    logger: createLogger({ level: 'silent' }),
+    emulator,
+    watchNumbers: false,
+  });
 
   const hours = clip('caller_hours.ulaw8k.wav');
   const interrupt = clip('caller_interrupt.ulaw8k.wav');
@@ -98,23 +116,41 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
         parts.push(silence(300), hours, silence(ANSWER_STARTS_AFTER_MS + offsetMs), interrupt, silence(3_500));
       }
       const sessionP = emulator.nextSession();
-      const phone = new SimulatedPhone({ bridgeUrl: bridge.localUrl, to: '+15551230001', callerAudio: Buffer.concat(parts) });
+      const phone = new SimulatedPhone({
+        bridgeUrl: bridge.localUrl,
+        to: '+15551230001',
+        callerAudio: Buffer.concat(parts),
+      });
       const clears: { record: ClearRecord; atMs: number }[] = [];
       phone.on('clear', (record: ClearRecord) => clears.push({ record, atMs: Date.now() }));
       await phone.dial();
       const model: EmulatorSession = await sessionP;
       // Per cycle: the question gets the long answer at this cycle's speed; the interruption a short reply.
-      for (const p of plan) model.queueResponse({ kind: 'clip', clip: 'long', pacing: { speed: p.speed } }, { kind: 'clip', clip: 'done' });
+      for (const p of plan)
+        model.queueResponse({ kind: 'clip', clip: 'long', pacing: { speed: p.speed } }, { kind: 'clip', clip: 'done' });
       for (let c = 0; c < perCall; c++) {
         const truncate = await model.nextReceived('conversation.item.truncate');
         await waitFor(() => clears.length > c, 3_000);
-        const speechStarted = model.sent.filter((r) => r.type === 'input_audio_buffer.speech_started' && r.atMs <= truncate.atMs).at(-1)!;
+        const speechStarted = model.sent
+          .filter((r) => r.type === 'input_audio_buffer.speech_started' && r.atMs <= truncate.atMs)
+          .at(-1)!;
         const clear = clears[c]!;
         const markMs = clear.record.lastPlayedMark === null ? 0 : Number(clear.record.lastPlayedMark.split(':').pop());
         const heardMs = markMs + clear.record.playedSinceMarkMs;
         const audioEndMs = truncate.wire['audio_end_ms'] as number;
-        const cancelled = model.received.some((r) => r.type === 'response.cancel' && Math.abs(r.atMs - truncate.atMs) < 50);
-        samples.push({ call: callIndex, cycle: c, ...plan[c]!, clearLatencyMs: clear.atMs - speechStarted.atMs, audioEndMs, heardMs, errorMs: audioEndMs - heardMs, cancelled });
+        const cancelled = model.received.some(
+          (r) => r.type === 'response.cancel' && Math.abs(r.atMs - truncate.atMs) < 50,
+        );
+        samples.push({
+          call: callIndex,
+          cycle: c,
+          ...plan[c]!,
+          clearLatencyMs: clear.atMs - speechStarted.atMs,
+          audioEndMs,
+          heardMs,
+          errorMs: audioEndMs - heardMs,
+          cancelled,
+        });
         process.stderr.write(`\r  ${samples.length}/${calls * perCall} barge-ins measured`);
       }
       await phone.hangUp();
@@ -130,20 +166,43 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version },
     samples: samples.length,
     cancelled: samples.filter((s) => s.cancelled).length,
-    clearLatencyMs: { min: latencies[0], p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), max: latencies.at(-1) },
+    clearLatencyMs: {
+      min: latencies[0],
+      p50: quantile(latencies, 0.5),
+      p90: quantile(latencies, 0.9),
+      max: latencies.at(-1),
+    },
     truncationErrorMs: { min: errors[0], p50: quantile(errors, 0.5), p90: quantile(errors, 0.9), max: errors.at(-1) },
     withinMinus40Plus60: within,
   };
   const table = [
-    '| barge-ins | mid-stream (cancel + truncate) | clear latency min / p50 / p90 / max (ms) | truncation error min / p50 / p90 / max (ms) | within −40…+60 ms |',
+    '| barge-ins | mid-stream (cancel + truncate) | clear latency min / p50 / p90 / max (ms) ' +
+      '| truncation error min / p50 / p90 / max (ms) | within −40…+60 ms |',
     '|---|---|---|---|---|',
-    `| ${summary.samples} | ${summary.cancelled} | ${latencies[0]} / ${quantile(latencies, 0.5)} / ${quantile(latencies, 0.9)} / ${latencies.at(-1)} | ${errors[0]} / ${quantile(errors, 0.5)} / ${quantile(errors, 0.9)} / ${errors.at(-1)} | ${within} / ${samples.length} |`,
+    `| ${summary.samples} | ${summary.cancelled} ` +
+      `| ${latencies[0]} / ${quantile(latencies, 0.5)} / ${quantile(latencies, 0.9)} / ${latencies.at(-1)} ` +
+      `| ${errors[0]} / ${quantile(errors, 0.5)} / ${quantile(errors, 0.9)} / ${errors.at(-1)} ` +
+      `| ${within} / ${samples.length} |`,
   ].join('\n');
-  const detail = samples.map((s) => `| ${s.call}.${s.cycle} | ${s.speed}× | ${s.offsetMs} | ${s.cancelled ? 'yes' : 'no'} | ${s.clearLatencyMs} | ${s.heardMs} | ${s.audioEndMs} | ${s.errorMs} |`).join('\n');
-  process.stdout.write(`${table}\n\n| call.cycle | model speed | interrupt at (ms into answer) | cancelled | clear latency (ms) | heard (ms) | audio_end_ms | error (ms) |\n|---|---|---|---|---|---|---|---|\n${detail}\n`);
+  const detail = samples
+    .map(
+      (s) =>
+        `| ${s.call}.${s.cycle} | ${s.speed}× | ${s.offsetMs} | ${s.cancelled ? 'yes' : 'no'} ` +
+        `| ${s.clearLatencyMs} | ${s.heardMs} | ${s.audioEndMs} | ${s.errorMs} |`,
+    )
+    .join('\n');
+  process.stdout.write(
+    `${table}\n\n` +
+      '| call.cycle | model speed | interrupt at (ms into answer) | cancelled | clear latency (ms) | heard (ms) ' +
+      '| audio_end_ms | error (ms) |\n' +
+      `|---|---|---|---|---|---|---|---|\n${detail}\n`,
+  );
   const resultsDir = path.join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(path.join(resultsDir, `barge-in-${new Date().toISOString().slice(0, 10)}.json`), `${JSON.stringify({ summary, samples }, null, 2)}\n`);
+  writeFileSync(
+    path.join(resultsDir, `barge-in-${new Date().toISOString().slice(0, 10)}.json`),
+    `${JSON.stringify({ summary, samples }, null, 2)}\n`,
+  );
   return within === samples.length && samples.length >= 20 ? 0 : 1;
 }
 

@@ -76,28 +76,41 @@ function bestFor(taps: number): Design | null {
 }
 
 const row = (d: Design): string =>
-  `| ${d.taps} | ${(((d.taps - 1) / 2 / MODEL_SAMPLE_RATE_HZ) * 1000).toFixed(3)} | ${d.cutoffHz} | ${d.beta} | ${d.passbandDeviationDb.toFixed(3)} | ${d.stopbandDb.toFixed(1)} | ${d.alias5kDb.toFixed(1)} | ${d.alias7kDb.toFixed(1)} |`;
+  `| ${d.taps} | ${(((d.taps - 1) / 2 / MODEL_SAMPLE_RATE_HZ) * 1000).toFixed(3)} | ${d.cutoffHz} | ${d.beta} ` +
+  `| ${d.passbandDeviationDb.toFixed(3)} | ${d.stopbandDb.toFixed(1)} | ${d.alias5kDb.toFixed(1)} ` +
+  `| ${d.alias7kDb.toFixed(1)} |`;
 
 const HEADER = [
-  '| taps | delay (ms) | cutoff (Hz) | β | passband dev. (dB) | worst stopband ≥ 4.6 kHz (dB) | 5 kHz (dB) | 7 kHz (dB) |',
+  '| taps | delay (ms) | cutoff (Hz) | β | passband dev. (dB) | worst stopband ≥ 4.6 kHz (dB) | 5 kHz (dB) ' +
+    '| 7 kHz (dB) |',
   '|---|---|---|---|---|---|---|---|',
 ];
 
 /** Prints the design tables; returns the exit code. */
-export async function runFilterDesignBench(args: readonly string[]): Promise<number> {
+export function runFilterDesignBench(args: readonly string[]): number {
   if (args.length > 0) {
     process.stderr.write('usage: npm run bench -- filter\n');
     return 2;
   }
   const out: string[] = [];
   out.push('## Resampler filter design (Kaiser-windowed sinc at 24 kHz)', '');
-  out.push(`Best cutoff (25 Hz grid) and β (0.25 grid) per length, passband within ±${PASSBAND_LIMIT_DB} dB:`, '', ...HEADER);
+  out.push(
+    `Best cutoff (25 Hz grid) and β (0.25 grid) per length, passband within ±${PASSBAND_LIMIT_DB} dB:`,
+    '',
+    ...HEADER,
+  );
   for (let taps = 48; taps <= 96; taps += 6) {
     const best = bestFor(taps);
     out.push(best === null ? `| ${taps} | – | no design meets the passband limit | | | | | |` : row(best));
   }
-  out.push('', `Sensitivity around the chosen design (${FILTER_TAPS} taps, ${FILTER_CUTOFF_HZ} Hz, β ${FILTER_KAISER_BETA}):`, '', ...HEADER);
-  for (const cutoffHz of [3875, 3900, 3925, 3950, 3975]) out.push(row(evaluate(FILTER_TAPS, cutoffHz, FILTER_KAISER_BETA)));
+  out.push(
+    '',
+    `Sensitivity around the chosen design (${FILTER_TAPS} taps, ${FILTER_CUTOFF_HZ} Hz, β ${FILTER_KAISER_BETA}):`,
+    '',
+    ...HEADER,
+  );
+  for (const cutoffHz of [3875, 3900, 3925, 3950, 3975])
+    out.push(row(evaluate(FILTER_TAPS, cutoffHz, FILTER_KAISER_BETA)));
   for (const beta of [5.75, 6, 6.5, 6.75]) out.push(row(evaluate(FILTER_TAPS, FILTER_CUTOFF_HZ, beta)));
   out.push('');
   process.stdout.write(`${out.join('\n')}\n`);

@@ -25,7 +25,16 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ModelAudioFormat } from '../src/protocol/realtime.js';
-import { checkPinning, freePort, GeneratorProcess, pinSelf, PROJECT_ROOT, startServer, type Pinning, type ServerProcess } from './load/children.js';
+import {
+  checkPinning,
+  freePort,
+  GeneratorProcess,
+  pinSelf,
+  PROJECT_ROOT,
+  startServer,
+  type Pinning,
+  type ServerProcess,
+} from './load/children.js';
 import { renderProfileSummary, summarizeCpuProfile } from './load/cpu-profile.js';
 import type { GeneratorConfig, StopStats, WindowStats } from './load/ipc.js';
 import { procAvailable, processCpuSeconds, processRssBytes, processRunQueueWaitSeconds } from './load/proc-stats.js';
@@ -108,7 +117,9 @@ const LOAD_USAGE = `usage: npm run bench -- load [options]
   --no-write                      no files in bench/results, README untouched
 `;
 
-const SOAK_USAGE = `usage: npm run bench -- soak [--calls 100] [--minutes 10] [--mode pcm16|pcmu] [--sample S (default 10)] [--nice N] [--no-write]\n`;
+const SOAK_USAGE =
+  'usage: npm run bench -- soak [--calls 100] [--minutes 10] [--mode pcm16|pcmu] [--sample S (default 10)] ' +
+  '[--nice N] [--no-write]\n';
 
 function parseCommon(arg: string, value: string | undefined, o: CommonOptions): boolean {
   const n = Number(value);
@@ -163,12 +174,14 @@ function parseLoadOptions(args: readonly string[]): LoadOptions | string {
       o.warmupS = 2;
     } else if (arg === '--calls') {
       const steps = (value ?? '').split(',').map(Number);
-      if (steps.length === 0 || steps.some((s) => !Number.isInteger(s) || s < 1)) return `--calls wants a list of positive integers\n${LOAD_USAGE}`;
+      if (steps.length === 0 || steps.some((s) => !Number.isInteger(s) || s < 1))
+        return `--calls wants a list of positive integers\n${LOAD_USAGE}`;
       o.steps = steps;
       i++;
     } else if (arg === '--modes') {
       const modes = (value ?? '').split(',');
-      if (modes.some((m) => !MODES.includes(m as ModelAudioFormat))) return `--modes wants pcm16 and/or pcmu\n${LOAD_USAGE}`;
+      if (modes.some((m) => !MODES.includes(m as ModelAudioFormat)))
+        return `--modes wants pcm16 and/or pcmu\n${LOAD_USAGE}`;
       o.modes = modes as ModelAudioFormat[];
       i++;
     } else if (arg === '--steady') {
@@ -190,7 +203,14 @@ function parseLoadOptions(args: readonly string[]): LoadOptions | string {
 }
 
 function parseSoakOptions(args: readonly string[]): SoakOptions | string {
-  const o: SoakOptions = { ...COMMON_DEFAULTS, calls: 100, minutes: 10, mode: 'pcm16', sampleS: 10, readme: 'bench/README.md' };
+  const o: SoakOptions = {
+    ...COMMON_DEFAULTS,
+    calls: 100,
+    minutes: 10,
+    mode: 'pcm16',
+    sampleS: 10,
+    readme: 'bench/README.md',
+  };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     const value = args[i + 1];
@@ -326,7 +346,14 @@ async function sleepWithProgress(seconds: number, tick: (leftS: number) => void)
 }
 
 function generatorConfig(mode: ModelAudioFormat, o: CommonOptions): GeneratorConfig {
-  return { mode, answerEveryMs: o.answerEveryS * 1000, answerMs: o.answerS * 1000, speed: o.speed, lateMs: o.lateMs, tickMs: o.tickMs };
+  return {
+    mode,
+    answerEveryMs: o.answerEveryS * 1000,
+    answerMs: o.answerS * 1000,
+    speed: o.speed,
+    lateMs: o.lateMs,
+    tickMs: o.tickMs,
+  };
 }
 
 interface Session {
@@ -335,7 +362,13 @@ interface Session {
   generator: GeneratorProcess;
 }
 
-async function openSession(mode: ModelAudioFormat, o: CommonOptions, pinning: Pinning, cpuProfDir: string | null, nodeArgs: string[] = []): Promise<Session> {
+async function openSession(
+  mode: ModelAudioFormat,
+  o: CommonOptions,
+  pinning: Pinning,
+  cpuProfDir: string | null,
+  nodeArgs: string[] = [],
+): Promise<Session> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-load-'));
   const numbersFile = path.join(dir, 'numbers.yaml');
   writeFileSync(numbersFile, numbersYaml());
@@ -374,24 +407,42 @@ async function closeSession(s: Session, keepLogAs: string | null = null): Promis
   return warnings;
 }
 
-async function dialAll(s: Session, mode: ModelAudioFormat, calls: number, o: CommonOptions, hooks: StepHooks, offsetS: number): Promise<{ dialed: number; failed: number; errors: string[] }> {
-  s.generator.onProgress = (dialed, failed) => hooks.progress(offsetS + (dialed + failed) / o.rampPerS, `${mode} ×${calls}: dialling ${dialed + failed}/${calls}`);
-  const result = await s.generator.request({ type: 'dial', bridgeUrl: s.server.url, to: NUMBER_OF[mode], calls, perSecond: o.rampPerS }, 'dialed');
+async function dialAll(
+  s: Session,
+  mode: ModelAudioFormat,
+  calls: number,
+  o: CommonOptions,
+  hooks: StepHooks,
+  offsetS: number,
+): Promise<{ dialed: number; failed: number; errors: string[] }> {
+  s.generator.onProgress = (dialed, failed) =>
+    hooks.progress(offsetS + (dialed + failed) / o.rampPerS, `${mode} ×${calls}: dialling ${dialed + failed}/${calls}`);
+  const result = await s.generator.request(
+    { type: 'dial', bridgeUrl: s.server.url, to: NUMBER_OF[mode], calls, perSecond: o.rampPerS },
+    'dialed',
+  );
   s.generator.onProgress = null;
   return result;
 }
 
-async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pinning: Pinning, hooks: StepHooks): Promise<StepResult> {
+async function runStep(
+  mode: ModelAudioFormat,
+  calls: number,
+  o: LoadOptions,
+  pinning: Pinning,
+  hooks: StepHooks,
+): Promise<StepResult> {
   const loadAverage1m = os.loadavg()[0]!;
   hooks.progress(0, `${mode} ×${calls}: starting server and generator`);
   const s = await openSession(mode, o, pinning, o.cpuProfDir, o.serverNodeArgs);
-  let warnings: string[] = [];
   try {
     const pid = s.server.pid;
     const rssIdle = processRssBytes(pid);
     const dial = await dialAll(s, mode, calls, o, hooks, 2);
     const rampS = 2 + calls / o.rampPerS;
-    await sleepWithProgress(o.warmupS, (left) => hooks.progress(rampS + o.warmupS - left, `${mode} ×${calls}: warm-up, ${Math.ceil(left)} s left`));
+    await sleepWithProgress(o.warmupS, (left) =>
+      hooks.progress(rampS + o.warmupS - left, `${mode} ×${calls}: warm-up, ${Math.ceil(left)} s left`),
+    );
 
     await scrapeMetrics(s.server.url); // resets the event-loop histogram
     await s.generator.request({ type: 'window-start' }, 'window-started');
@@ -412,7 +463,10 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
     const metrics = await scrapeMetrics(s.server.url);
     hooks.progress(steadyStart + o.steadyS, `${mode} ×${calls}: winding down`);
     const { stats: stop } = await s.generator.request({ type: 'stop', settleMs: o.settleS * 1000 }, 'stopped');
-    warnings = await closeSession(s, o.serverNodeArgs.length > 0 ? path.join(os.tmpdir(), `bridge-load-server-${mode}-${calls}.log`) : null);
+    const warnings = await closeSession(
+      s,
+      o.serverNodeArgs.length > 0 ? path.join(os.tmpdir(), `bridge-load-server-${mode}-${calls}.log`) : null,
+    );
 
     const windowS = (t1 - t0) / 1000;
     const serverCpuS = cpu1 - cpu0;
@@ -428,7 +482,8 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
     if (p99 > o.lateMs) problems.push(`p99 ${p99.toFixed(0)} ms > ${o.lateMs} ms (${late} frames late)`);
     if (stop.callsDroppedByBridge > 0) problems.push(`${stop.callsDroppedByBridge} calls dropped`);
     if (stop.modelSocketsLeftOpen > 0) problems.push(`${stop.modelSocketsLeftOpen} model sockets left open`);
-    if (stop.phoneProtocolErrors + stop.modelBadClientEvents + stop.unexpectedDown + stop.excessUp > 0) problems.push('protocol errors');
+    if (stop.phoneProtocolErrors + stop.modelBadClientEvents + stop.unexpectedDown + stop.excessUp > 0)
+      problems.push('protocol errors');
     return {
       mode,
       calls,
@@ -466,21 +521,31 @@ async function runStep(mode: ModelAudioFormat, calls: number, o: LoadOptions, pi
 const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
 function machineLine(m: MachineInfo): string {
-  const pin = m.pinning.available ? 'server pinned to core 0, generator to core 1 (taskset)' : `NOT pinned: ${m.pinning.reason ?? ''}`;
+  const pin = m.pinning.available
+    ? 'server pinned to core 0, generator to core 1 (taskset)'
+    : `NOT pinned: ${m.pinning.reason ?? ''}`;
   const nice = m.pinning.nice !== 0 ? `, both at nice ${m.pinning.nice}` : ', normal priority';
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB, ${m.kernel}, Node ${m.node}; ${pin}${nice}`;
 }
 
 export function renderLoadTable(results: readonly StepResult[]): string {
   const lines = [
-    '| calls | mode | caller→model p50 / p99 (ms) | of which in the bridge: newest frame per append p50 / p99 (ms) | model→caller p50 / p99 (ms) | server CPU ms per call-s | server core (runnable, not running) | RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) | generator core | result |',
+    '| calls | mode | caller→model p50 / p99 (ms) | of which in the bridge: newest frame per append p50 / p99 (ms) ' +
+      '| model→caller p50 / p99 (ms) | server CPU ms per call-s | server core (runnable, not running) ' +
+      '| RSS per call (MB) | event-loop p99 (ms) | lost frames (up / down) | late frames (up / down) ' +
+      '| generator core | result |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const w = r.window;
     const gen = `${(r.generatorCoreShare * 100).toFixed(0)} %${r.generatorSaturated ? ' (saturated)' : ''}`;
     lines.push(
-      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} | ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.upNewest.p50Ms, 2)} / ${fmt(w.upNewest.p99Ms, 2)} | ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} | ${(r.serverCoreShare * 100).toFixed(0)} % (waited ${(r.serverWaitShare * 100).toFixed(0)} %) | ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} | ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
+      `| ${r.calls}${r.dialed !== r.calls ? ` (${r.dialed} up)` : ''} | ${r.mode} ` +
+        `| ${fmt(w.up.p50Ms, 2)} / ${fmt(w.up.p99Ms, 2)} | ${fmt(w.upNewest.p50Ms, 2)} / ${fmt(w.upNewest.p99Ms, 2)} ` +
+        `| ${fmt(w.down.p50Ms, 2)} / ${fmt(w.down.p99Ms, 2)} | ${fmt(r.cpuMsPerCallSecond, 2)} ` +
+        `| ${(r.serverCoreShare * 100).toFixed(0)} % (waited ${(r.serverWaitShare * 100).toFixed(0)} %) ` +
+        `| ${fmt(r.rssPerCallMb, 2)} | ${fmt(r.loopP99Ms, 1)} | ${r.stop.lostUp} / ${r.stop.lostDown} ` +
+        `| ${w.up.late} / ${w.down.late} | ${gen} | ${r.verdict} |`,
     );
   }
   return `${lines.join('\n')}\n`;
@@ -510,10 +575,18 @@ function rssSlopeLine(results: readonly StepResult[], modes: readonly string[]):
   const parts: string[] = [];
   for (const mode of modes) {
     const own = results.filter((r) => r.mode === mode);
-    const slope = rssSlopeMbPerCall(own.map((r) => ({ calls: Math.max(1, r.window.activeCalls), growthMb: r.rssLoadedMb - r.rssIdleMb })));
-    if (slope !== null) parts.push(`${mode} ${fmt(slope, 2)} MB over ${Math.min(...own.map((r) => r.calls))}–${Math.max(...own.map((r) => r.calls))} calls`);
+    const slope = rssSlopeMbPerCall(
+      own.map((r) => ({ calls: Math.max(1, r.window.activeCalls), growthMb: r.rssLoadedMb - r.rssIdleMb })),
+    );
+    if (slope !== null)
+      parts.push(
+        `${mode} ${fmt(slope, 2)} MB over ` +
+          `${Math.min(...own.map((r) => r.calls))}–${Math.max(...own.map((r) => r.calls))} calls`,
+      );
   }
-  return parts.length > 0 ? `* RSS added per call (slope across steps, each a fresh server, so start-up costs cancel): ${parts.join('; ')}.` : null;
+  return parts.length > 0
+    ? `* RSS added per call (slope across steps, each a fresh server, so start-up costs cancel): ${parts.join('; ')}.`
+    : null;
 }
 
 function ratioLines(results: readonly StepResult[]): string[] {
@@ -522,7 +595,8 @@ function ratioLines(results: readonly StepResult[]): string[] {
   for (const n of calls) {
     const t = results.find((r) => r.calls === n && r.mode === 'pcm16');
     const p = results.find((r) => r.calls === n && r.mode === 'pcmu');
-    if (t !== undefined && p !== undefined) out.push(`${n} calls: ${(t.cpuMsPerCallSecond / p.cpuMsPerCallSecond).toFixed(2)}×`);
+    if (t !== undefined && p !== undefined)
+      out.push(`${n} calls: ${(t.cpuMsPerCallSecond / p.cpuMsPerCallSecond).toFixed(2)}×`);
   }
   return out;
 }
@@ -532,23 +606,36 @@ const P99_TARGET_MS = 10;
 
 function summaryLines(results: readonly StepResult[], o: LoadOptions, stopped: Record<string, string>): string[] {
   const lines: string[] = [];
-  const largest = (rs: StepResult[]) => rs.reduce<StepResult | null>((a, r) => (a === null || r.calls > a.calls ? r : a), null);
+  const largest = (rs: StepResult[]) =>
+    rs.reduce<StepResult | null>((a, r) => (a === null || r.calls > a.calls ? r : a), null);
   const describe = (r: StepResult) =>
-    `${r.calls} calls (caller→model p99 ${fmt(r.window.up.p99Ms, 1)} ms, in the bridge ${fmt(r.window.upNewest.p99Ms, 1)} ms; model→caller p99 ${fmt(r.window.down.p99Ms, 1)} ms; ${(r.serverCoreShare * 100).toFixed(0)} % of the server core)`;
+    `${r.calls} calls (caller→model p99 ${fmt(r.window.up.p99Ms, 1)} ms, ` +
+    `in the bridge ${fmt(r.window.upNewest.p99Ms, 1)} ms; model→caller p99 ${fmt(r.window.down.p99Ms, 1)} ms; ` +
+    `${(r.serverCoreShare * 100).toFixed(0)} % of the server core)`;
   for (const mode of o.modes) {
     const own = results.filter((r) => r.mode === mode);
     const clean = own.filter((r) => r.verdict === 'ok');
     // Consecutive from the smallest step: a later lucky step does not count.
     const fast: StepResult[] = [];
     for (const r of [...own].sort((a, b) => a.calls - b.calls)) {
-      if (r.verdict !== 'ok' || (r.window.upNewest.p99Ms ?? Infinity) >= P99_TARGET_MS || (r.window.down.p99Ms ?? Infinity) >= P99_TARGET_MS) break;
+      if (
+        r.verdict !== 'ok' ||
+        (r.window.upNewest.p99Ms ?? Infinity) >= P99_TARGET_MS ||
+        (r.window.down.p99Ms ?? Infinity) >= P99_TARGET_MS
+      )
+        break;
       fast.push(r);
     }
     const bestFast = largest(fast);
     const bestClean = largest(clean);
     const where = stopped[mode] ?? `no failure up to ${Math.max(...o.steps)} calls`;
     lines.push(
-      `* ${mode}: frame latency p99 under ${P99_TARGET_MS} ms both ways (caller→model measured on the newest frame of each append) up to ${bestFast === null ? 'no step' : describe(bestFast)}; largest step without lost frames and with p99 ≤ ${o.lateMs} ms: ${bestClean === null ? 'none' : describe(bestClean)}; stops at ${where}. Lost frames: ${own.reduce((a, r) => a + r.lost, 0)} in all steps.`,
+      `* ${mode}: frame latency p99 under ${P99_TARGET_MS} ms both ways ` +
+        '(caller→model measured on the newest frame of each append) ' +
+        `up to ${bestFast === null ? 'no step' : describe(bestFast)}; ` +
+        `largest step without lost frames and with p99 ≤ ${o.lateMs} ms: ` +
+        `${bestClean === null ? 'none' : describe(bestClean)}; stops at ${where}. ` +
+        `Lost frames: ${own.reduce((a, r) => a + r.lost, 0)} in all steps.`,
     );
   }
   const slope = rssSlopeLine(results, o.modes);
@@ -558,19 +645,30 @@ function summaryLines(results: readonly StepResult[], o: LoadOptions, stopped: R
   const saturated = results.filter((r) => r.generatorSaturated);
   lines.push(
     saturated.length > 0
-      ? `* the generator was saturated (> ${GENERATOR_SATURATED * 100} % of its core) at ${saturated.map((r) => `${r.mode} ×${r.calls}`).join(', ')}: those latencies are partly the generator's.`
-      : `* the generator stayed under ${GENERATOR_SATURATED * 100} % of its core in every step (at most ${Math.max(...results.map((r) => r.generatorCoreShare * 100)).toFixed(0)} %).`,
+      ? `* the generator was saturated (> ${GENERATOR_SATURATED * 100} % of its core) ` +
+          `at ${saturated.map((r) => `${r.mode} ×${r.calls}`).join(', ')}: those latencies are partly the generator's.`
+      : `* the generator stayed under ${GENERATOR_SATURATED * 100} % of its core in every step ` +
+          `(at most ${Math.max(...results.map((r) => r.generatorCoreShare * 100)).toFixed(0)} %).`,
   );
   return lines;
 }
 
-function renderLoadReport(date: string, machine: MachineInfo, o: LoadOptions, results: readonly StepResult[], stopped: Record<string, string>): string {
+function renderLoadReport(
+  date: string,
+  machine: MachineInfo,
+  o: LoadOptions,
+  results: readonly StepResult[],
+  stopped: Record<string, string>,
+): string {
   const loads = results.map((r) => r.loadAverage1m);
   return [
     `### Load bench (${date})`,
     '',
-    `Machine: ${machineLine(machine)}. 1-minute load average before the steps: ${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)} (the VM is shared).`,
-    `Per step: a fresh server, ramp ${o.rampPerS} calls/s, ${o.warmupS} s warm-up, ${o.steadyS} s measured; an answer of ${o.answerS} s every ${o.answerEveryS} s per call, streamed ${o.speed}× real time; late = over ${o.lateMs} ms.`,
+    `Machine: ${machineLine(machine)}. 1-minute load average before the steps: ` +
+      `${fmt(Math.min(...loads), 2)}–${fmt(Math.max(...loads), 2)} (the VM is shared).`,
+    `Per step: a fresh server, ramp ${o.rampPerS} calls/s, ${o.warmupS} s warm-up, ${o.steadyS} s measured; ` +
+      `an answer of ${o.answerS} s every ${o.answerEveryS} s per call, streamed ${o.speed}× real time; ` +
+      `late = over ${o.lateMs} ms.`,
     '',
     renderLoadTable(results),
     ...summaryLines(results, o, stopped),
@@ -586,7 +684,8 @@ function replaceReadmeSection(readme: string, marker: string, body: string): voi
   const i = text.indexOf(start);
   const j = text.indexOf(end);
   const block = `${start}\n${body.trimEnd()}\n${end}`;
-  const next = i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + end.length)}` : `${text.trimEnd()}\n\n${block}\n`;
+  const next =
+    i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + end.length)}` : `${text.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
 }
 
@@ -624,21 +723,35 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
   const date = new Date().toISOString().slice(0, 10);
   if (o.cpuProfDir !== null) mkdirSync(path.join(o.cpuProfDir, 'generator'), { recursive: true });
 
-  const plan = o.steps.flatMap((calls) => o.modes.map((mode) => ({ calls, mode, seconds: stepSeconds(calls, o, o.steadyS) })));
+  const plan = o.steps.flatMap((calls) =>
+    o.modes.map((mode) => ({ calls, mode, seconds: stepSeconds(calls, o, o.steadyS) })),
+  );
   const bar = new ProgressBar(plan.reduce((a, p) => a + p.seconds, 0));
   const results: StepResult[] = [];
   const stopped: Record<string, string> = {};
   let doneS = 0;
   for (const step of plan) {
     if (stopped[step.mode] !== undefined) continue;
-    const before = new Set(o.cpuProfDir !== null ? [...readdirSync(o.cpuProfDir), ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`)] : []);
+    const before = new Set(
+      o.cpuProfDir !== null
+        ? [
+            ...readdirSync(o.cpuProfDir),
+            ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`),
+          ]
+        : [],
+    );
     let result: StepResult;
     try {
-      result = await runStep(step.mode, step.calls, o, pinning, { progress: (s, label) => bar.update(doneS + Math.min(s, step.seconds), label) });
+      result = await runStep(step.mode, step.calls, o, pinning, {
+        progress: (s, label) => bar.update(doneS + Math.min(s, step.seconds), label),
+      });
     } catch (err) {
       bar.newline();
-      process.stderr.write(`load bench: ${step.mode} ×${step.calls} failed: ${err instanceof Error ? err.message : String(err)}\n`);
-      stopped[step.mode] = `${step.calls} calls: the step failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+      process.stderr.write(
+        `load bench: ${step.mode} ×${step.calls} failed: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      stopped[step.mode] =
+        `${step.calls} calls: the step failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
       doneS += step.seconds;
       continue;
     }
@@ -646,16 +759,36 @@ export async function runLoadBench(args: readonly string[]): Promise<number> {
     results.push(result);
     bar.newline();
     process.stderr.write(
-      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} (newest ${fmt(result.window.upNewest.p99Ms, 2)}, max ${fmt(result.window.up.maxMs, 0)}) ms, down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s (${(result.serverCoreShare * 100).toFixed(0)} % core, waited ${(result.serverWaitShare * 100).toFixed(1)} %), generator ${(result.generatorCoreShare * 100).toFixed(0)} % (loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ${result.verdict}\n`,
+      `${step.mode} ×${step.calls}: up p99 ${fmt(result.window.up.p99Ms, 2)} ` +
+        `(newest ${fmt(result.window.upNewest.p99Ms, 2)}, max ${fmt(result.window.up.maxMs, 0)}) ms, ` +
+        `down p99 ${fmt(result.window.down.p99Ms, 2)} (max ${fmt(result.window.down.maxMs, 0)}) ms, ` +
+        `loop p99 ${fmt(result.loopP99Ms, 1)} (max ${fmt(result.loopMaxMs, 0)}) ms, ` +
+        `${fmt(result.cpuMsPerCallSecond, 2)} ms CPU per call-s ` +
+        `(${(result.serverCoreShare * 100).toFixed(0)} % core, ` +
+        `waited ${(result.serverWaitShare * 100).toFixed(1)} %), ` +
+        `generator ${(result.generatorCoreShare * 100).toFixed(0)} % ` +
+        `(loop p99 ${fmt(result.window.generatorLoopP99Ms, 1)}, max ${fmt(result.window.generatorLoopMaxMs, 0)} ms): ` +
+        `${result.verdict}\n`,
     );
-    if (result.serverWarnings.length > 0) process.stderr.write(`  server warnings (${result.serverWarnings.length}): ${result.serverWarnings.slice(0, 3).join('\n  ')}\n`);
+    if (result.serverWarnings.length > 0)
+      process.stderr.write(
+        `  server warnings (${result.serverWarnings.length}): ${result.serverWarnings.slice(0, 3).join('\n  ')}\n`,
+      );
     if (o.cpuProfDir !== null) {
-      const all = [...readdirSync(o.cpuProfDir), ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`)];
+      const all = [
+        ...readdirSync(o.cpuProfDir),
+        ...readdirSync(path.join(o.cpuProfDir, 'generator')).map((f) => `generator/${f}`),
+      ];
       for (const f of all.filter((name) => name.endsWith('.cpuprofile') && !before.has(name))) {
-        const named = path.join(o.cpuProfDir, `${f.startsWith('generator/') ? 'generator' : 'server'}-${step.mode}-${step.calls}-${path.basename(f)}`);
+        const named = path.join(
+          o.cpuProfDir,
+          `${f.startsWith('generator/') ? 'generator' : 'server'}-${step.mode}-${step.calls}-${path.basename(f)}`,
+        );
         writeFileSync(named, readFileSync(path.join(o.cpuProfDir, f)));
         rmSync(path.join(o.cpuProfDir, f));
-        process.stderr.write(`\nprofile ${named}:\n${renderProfileSummary(summarizeCpuProfile(named, 30, PROJECT_ROOT))}\n`);
+        process.stderr.write(
+          `\nprofile ${named}:\n${renderProfileSummary(summarizeCpuProfile(named, 30, PROJECT_ROOT))}\n`,
+        );
       }
     }
     if (o.stopOnFailure && result.verdict !== 'ok') {
@@ -689,7 +822,13 @@ function rerender(file: string | undefined, write: boolean): number {
     process.stderr.write(`--from-json wants a bench/results/load-*.json file\n${LOAD_USAGE}`);
     return 2;
   }
-  const saved = JSON.parse(readFileSync(file, 'utf8')) as { date: string; machine: MachineInfo; options: LoadOptions; stopped: Record<string, string>; results: StepResult[] };
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    date: string;
+    machine: MachineInfo;
+    options: LoadOptions;
+    stopped: Record<string, string>;
+    results: StepResult[];
+  };
   const report = renderLoadReport(saved.date, saved.machine, saved.options, saved.results, saved.stopped);
   process.stdout.write(report);
   if (write) {
@@ -736,10 +875,22 @@ export async function runSoakBench(args: readonly string[]): Promise<number> {
     const elapsedS = () => (performance.now() - t0) / 1000;
     const sample = async () => {
       const metrics = await scrapeMetrics(s.server.url);
-      samples.push({ atS: elapsedS(), rssMb: processRssBytes(pid) / MB, cpuS: processCpuSeconds(pid), loopP99Ms: (metrics[LOOP_P99] ?? Number.NaN) * 1000 });
+      samples.push({
+        atS: elapsedS(),
+        rssMb: processRssBytes(pid) / MB,
+        cpuS: processCpuSeconds(pid),
+        loopP99Ms: (metrics[LOOP_P99] ?? Number.NaN) * 1000,
+      });
     };
     await sample();
-    const dial = await dialAll(s, o.mode, o.calls, o, { progress: (_d, label) => bar.update(elapsedS(), `soak: ${label}`) }, 0);
+    const dial = await dialAll(
+      s,
+      o.mode,
+      o.calls,
+      o,
+      { progress: (_d, label) => bar.update(elapsedS(), `soak: ${label}`) },
+      0,
+    );
     if (dial.failed > 0) throw new Error(`${dial.failed} calls failed: ${dial.errors.join('; ')}`);
     await sleepWithProgress(o.warmupS, () => bar.update(elapsedS(), 'soak: warm-up'));
     await s.generator.request({ type: 'window-start' }, 'window-started');
@@ -749,7 +900,11 @@ export async function runSoakBench(args: readonly string[]): Promise<number> {
         await sample();
         nextSample += o.sampleS;
       }
-      bar.update(elapsedS(), `soak: ${o.calls} × ${o.mode}, ${Math.ceil(durationS - elapsedS())} s left, RSS ${fmt(samples[samples.length - 1]!.rssMb, 0)} MB`);
+      bar.update(
+        elapsedS(),
+        `soak: ${o.calls} × ${o.mode}, ${Math.ceil(durationS - elapsedS())} s left, ` +
+          `RSS ${fmt(samples[samples.length - 1]!.rssMb, 0)} MB`,
+      );
       await sleep(250);
     }
     await sample();
@@ -760,7 +915,8 @@ export async function runSoakBench(args: readonly string[]): Promise<number> {
   }
   const warnings = await closeSession(s);
 
-  const at = (seconds: number) => samples.reduce((best, x) => (Math.abs(x.atS - seconds) < Math.abs(best.atS - seconds) ? x : best));
+  const at = (seconds: number) =>
+    samples.reduce((best, x) => (Math.abs(x.atS - seconds) < Math.abs(best.atS - seconds) ? x : best));
   const minute2 = at(120);
   const end = samples[samples.length - 1]!;
   const changePct = ((end.rssMb - minute2.rssMb) / minute2.rssMb) * 100;
@@ -771,26 +927,39 @@ export async function runSoakBench(args: readonly string[]): Promise<number> {
     `### Soak (${date})`,
     '',
     `Machine: ${machineLine(machine)}.`,
-    `${o.calls} ${o.mode} calls for ${o.minutes} min on one server (ramp ${o.rampPerS}/s; an answer of ${o.answerS} s every ${o.answerEveryS} s per call).`,
+    `${o.calls} ${o.mode} calls for ${o.minutes} min on one server ` +
+      `(ramp ${o.rampPerS}/s; an answer of ${o.answerS} s every ${o.answerEveryS} s per call).`,
     '',
-    '| RSS idle (MB) | RSS at minute 2 (MB) | RSS at the end (MB) | change | peak (MB) | CPU ms per call-s (min 2 → end) | caller→model p50 / p99 (ms) | of which in the bridge p50 / p99 (ms) | model→caller p50 / p99 (ms) | worst event-loop p99 per sample (ms) | lost (up / down) | late (up / down) | generator core |',
+    '| RSS idle (MB) | RSS at minute 2 (MB) | RSS at the end (MB) | change | peak (MB) ' +
+      '| CPU ms per call-s (min 2 → end) | caller→model p50 / p99 (ms) | of which in the bridge p50 / p99 (ms) ' +
+      '| model→caller p50 / p99 (ms) | worst event-loop p99 per sample (ms) | lost (up / down) | late (up / down) ' +
+      '| generator core |',
     '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-    `| ${fmt(rssIdleMb)} | ${fmt(minute2.rssMb)} | ${fmt(end.rssMb)} | ${changePct >= 0 ? '+' : ''}${fmt(changePct)} % | ${fmt(peak)} | ${fmt(cpuMsPerCallSecond, 2)} | ${fmt(window.up.p50Ms, 2)} / ${fmt(window.up.p99Ms, 2)} | ${fmt(window.upNewest.p50Ms, 2)} / ${fmt(window.upNewest.p99Ms, 2)} | ${fmt(window.down.p50Ms, 2)} / ${fmt(window.down.p99Ms, 2)} | ${fmt(loopP99)} | ${stop.lostUp} / ${stop.lostDown} | ${window.up.late} / ${window.down.late} | ${((window.generatorCpuS / window.windowS) * 100).toFixed(0)} % |`,
+    `| ${fmt(rssIdleMb)} | ${fmt(minute2.rssMb)} | ${fmt(end.rssMb)} ` +
+      `| ${changePct >= 0 ? '+' : ''}${fmt(changePct)} % | ${fmt(peak)} | ${fmt(cpuMsPerCallSecond, 2)} ` +
+      `| ${fmt(window.up.p50Ms, 2)} / ${fmt(window.up.p99Ms, 2)} ` +
+      `| ${fmt(window.upNewest.p50Ms, 2)} / ${fmt(window.upNewest.p99Ms, 2)} ` +
+      `| ${fmt(window.down.p50Ms, 2)} / ${fmt(window.down.p99Ms, 2)} | ${fmt(loopP99)} ` +
+      `| ${stop.lostUp} / ${stop.lostDown} | ${window.up.late} / ${window.down.late} ` +
+      `| ${((window.generatorCpuS / window.windowS) * 100).toFixed(0)} % |`,
     '',
     `RSS by minute (MB): ${Array.from({ length: Math.floor(end.atS / 60) + 1 }, (_v, m) => at(m * 60))
       .map((x) => `${(x.atS / 60).toFixed(0)}: ${x.rssMb.toFixed(0)}`)
       .join(', ')}; every ${o.sampleS} s in the JSON.`,
-    `Acceptance: RSS at the end within 10 % of minute 2: ${Math.abs(changePct) <= 10 ? 'met' : 'NOT met'} (${changePct >= 0 ? '+' : ''}${fmt(changePct)} %).`,
+    `Acceptance: RSS at the end within 10 % of minute 2: ${Math.abs(changePct) <= 10 ? 'met' : 'NOT met'} ` +
+      `(${changePct >= 0 ? '+' : ''}${fmt(changePct)} %).`,
     '',
   ];
   const report = lines.join('\n');
   process.stdout.write(`\n${report}`);
-  if (warnings.length > 0) process.stderr.write(`server warnings (${warnings.length}): ${warnings.slice(0, 5).join('\n  ')}\n`);
+  if (warnings.length > 0)
+    process.stderr.write(`server warnings (${warnings.length}): ${warnings.slice(0, 5).join('\n  ')}\n`);
   if (o.write) {
     mkdirSync(path.join(PROJECT_ROOT, o.outDir), { recursive: true });
     const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
     const base = path.join(PROJECT_ROOT, o.outDir, `soak-${stamp}`);
-    writeFileSync(`${base}.json`, `${JSON.stringify({ date, machine, options: o, rssIdleMb, samples, window, stop, serverWarnings: warnings.slice(0, 20) }, null, 2)}\n`);
+    const json = { date, machine, options: o, rssIdleMb, samples, window, stop, serverWarnings: warnings.slice(0, 20) };
+    writeFileSync(`${base}.json`, `${JSON.stringify(json, null, 2)}\n`);
     writeFileSync(`${base}.md`, report);
     process.stderr.write(`soak: wrote ${path.relative(PROJECT_ROOT, base)}.{json,md}\n`);
   }

@@ -113,7 +113,10 @@ async function untilQuiet(phone: SimulatedPhone, quietMs: number, timeoutMs: num
         lastChange = performance.now();
       }
       const played = phone.stats.playedMs / 20;
-      return played >= phone.stats.framesReceived - phone.clears.reduce((n, c) => n + c.droppedMs / 20, 0) && performance.now() - lastChange >= quietMs;
+      return (
+        played >= phone.stats.framesReceived - phone.clears.reduce((n, c) => n + c.droppedMs / 20, 0) &&
+        performance.now() - lastChange >= quietMs
+      );
     },
     timeoutMs,
     'the assistant to finish speaking',
@@ -134,10 +137,19 @@ const SCENARIOS: Scenario[] = [
     description: 'the assistant greets first, then answers two caller turns (pcmu, GA)',
     greeting: true,
     modelAudio: 'pcmu',
-    setup: (emulator) => emulator.queueResponse({ kind: 'clip', clip: 'greeting' }, { kind: 'clip', clip: 'ok' }, { kind: 'clip', clip: 'ok' }),
+    setup: (emulator) =>
+      emulator.queueResponse(
+        { kind: 'clip', clip: 'greeting' },
+        { kind: 'clip', clip: 'ok' },
+        { kind: 'clip', clip: 'ok' },
+      ),
     phone: { callerAudio: Buffer.concat([UTTERANCE(), silence(1_700), UTTERANCE()]), callerAudioAtMs: 1_900 },
     drive: async ({ phone, model }) => {
-      await until(() => model.sent.filter((e) => e.type === 'response.done').length >= 3, 12_000, 'greeting and two answers');
+      await until(
+        () => model.sent.filter((e) => e.type === 'response.done').length >= 3,
+        12_000,
+        'greeting and two answers',
+      );
       await untilQuiet(phone, 300, 6_000);
       await phone.hangUp();
     },
@@ -156,11 +168,16 @@ const SCENARIOS: Scenario[] = [
     greeting: false,
     modelAudio: 'pcmu',
     // the long answer streams in real time, so it is still in progress when the caller interrupts
-    setup: (emulator) => emulator.queueResponse({ kind: 'clip', clip: 'long', pacing: { speed: 1 } }, { kind: 'clip', clip: 'ok' }),
+    setup: (emulator) =>
+      emulator.queueResponse({ kind: 'clip', clip: 'long', pacing: { speed: 1 } }, { kind: 'clip', clip: 'ok' }),
     phone: { callerAudio: Buffer.concat([UTTERANCE(), silence(1_900), INTERRUPTION()]), callerAudioAtMs: 300 },
     drive: async ({ phone, model }) => {
       await until(() => phone.clears.length >= 1, 8_000, 'the barge-in');
-      await until(() => model.sent.filter((e) => e.type === 'response.done').length >= 2, 6_000, 'the answer to the interruption');
+      await until(
+        () => model.sent.filter((e) => e.type === 'response.done').length >= 2,
+        6_000,
+        'the answer to the interruption',
+      );
       await untilQuiet(phone, 300, 6_000);
       await phone.hangUp();
     },
@@ -174,14 +191,20 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'barge-in-after-send',
-    description: 'the caller talks over the greeting after all of it was sent (response done): clear and truncate, no cancel (pcmu, GA)',
+    description:
+      'the caller talks over the greeting after all of it was sent (response done): ' +
+      'clear and truncate, no cancel (pcmu, GA)',
     greeting: true,
     modelAudio: 'pcmu',
     setup: (emulator) => emulator.queueResponse({ kind: 'clip', clip: 'greeting' }, { kind: 'clip', clip: 'ok' }),
     phone: { callerAudio: INTERRUPTION(), callerAudioAtMs: 900 },
     drive: async ({ phone, model }) => {
       await until(() => phone.clears.length >= 1, 6_000, 'the barge-in');
-      await until(() => model.sent.filter((e) => e.type === 'response.done').length >= 2, 6_000, 'the answer to the interruption');
+      await until(
+        () => model.sent.filter((e) => e.type === 'response.done').length >= 2,
+        6_000,
+        'the answer to the interruption',
+      );
       await untilQuiet(phone, 300, 6_000);
       await phone.hangUp();
     },
@@ -191,7 +214,8 @@ const SCENARIOS: Scenario[] = [
       need(p, count(r, 'model_in', 'response.cancel') === 0, 'no response.cancel (the greeting was done)');
       need(p, count(r, 'model_in', 'conversation.item.truncate') === 1, 'one truncate');
       const clearAt = r.lines.find((l) => l.dir === 'twilio_out' && l.msg['event'] === 'clear')?.t ?? 0;
-      const greetingDone = r.lines.find((l) => l.dir === 'model_out' && l.msg['type'] === 'response.done')?.t ?? Infinity;
+      const greetingDone =
+        r.lines.find((l) => l.dir === 'model_out' && l.msg['type'] === 'response.done')?.t ?? Infinity;
       need(p, greetingDone < clearAt, 'the greeting response done before the barge-in');
       return p;
     },
@@ -224,11 +248,19 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'hang-up-tool',
-    description: 'the model says goodbye and calls hang_up; the bridge closes the stream once the goodbye has played, no REST credentials (pcmu, beta dialect)',
+    description:
+      'the model says goodbye and calls hang_up; the bridge closes the stream once the goodbye has played, ' +
+      'no REST credentials (pcmu, beta dialect)',
     greeting: false,
     modelAudio: 'pcmu',
     dialect: 'beta',
-    setup: (emulator) => emulator.queueResponse({ kind: 'toolCall', name: 'hang_up', arguments: { reason: 'caller is done' }, before: { clip: 'done' } }),
+    setup: (emulator) =>
+      emulator.queueResponse({
+        kind: 'toolCall',
+        name: 'hang_up',
+        arguments: { reason: 'caller is done' },
+        before: { clip: 'done' },
+      }),
     phone: { callerAudio: UTTERANCE(), callerAudioAtMs: 300 },
     drive: async ({ phone }) => {
       await phone.closed();
@@ -245,7 +277,9 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'model-drop-recovery',
-    description: 'the model socket drops between turns; the bridge reconnects, restores the session and the conversation, and the next turn is answered (pcmu, GA)',
+    description:
+      'the model socket drops between turns; the bridge reconnects, restores the session and the conversation, ' +
+      'and the next turn is answered (pcmu, GA)',
     greeting: false,
     modelAudio: 'pcmu',
     setup: (emulator) => emulator.queueResponse({ kind: 'clip', clip: 'ok' }, { kind: 'clip', clip: 'ok' }),
@@ -262,8 +296,16 @@ const SCENARIOS: Scenario[] = [
     },
     expect: (r) => {
       const p: string[] = [];
-      need(p, r.lines.some((l) => l.dir === 'model_out' && l.msg['type'] === 'link.closed' && l.msg['willRetry'] === true), 'the drop');
-      need(p, r.lines.some((l) => l.dir === 'model_out' && l.msg['type'] === 'link.open' && l.msg['reconnect'] === true), 'the reconnect');
+      need(
+        p,
+        r.lines.some((l) => l.dir === 'model_out' && l.msg['type'] === 'link.closed' && l.msg['willRetry'] === true),
+        'the drop',
+      );
+      need(
+        p,
+        r.lines.some((l) => l.dir === 'model_out' && l.msg['type'] === 'link.open' && l.msg['reconnect'] === true),
+        'the reconnect',
+      );
       need(p, count(r, 'model_in', 'session.update') === 2, 'the session configured twice');
       need(p, count(r, 'model_in', 'conversation.item.create') >= 2, 'the conversation restored as text');
       need(p, count(r, 'model_out', 'response.done') === 2, 'both turns answered');
@@ -276,9 +318,17 @@ function registerClips(emulator: RealtimeEmulator): void {
   const lib = emulator.clipLibrary;
   // Short clips keep the fixtures small: "Thanks for calling Example" and "All right,".
   const greeting = readWavSamples(path.join(ASSETS, 'greeting.ulaw8k.wav'));
-  lib.register('greeting', { samples: greeting.samples.slice(0, Math.round(greeting.rateHz * 1.5)), rateHz: 8000, transcript: 'Thanks for calling Example' });
+  lib.register('greeting', {
+    samples: greeting.samples.slice(0, Math.round(greeting.rateHz * 1.5)),
+    rateHz: 8000,
+    transcript: 'Thanks for calling Example',
+  });
   const done = readWavSamples(path.join(ASSETS, 'done.ulaw8k.wav'));
-  lib.register('ok', { samples: done.samples.slice(0, Math.round(done.rateHz * 0.8)), rateHz: 8000, transcript: 'All right,' });
+  lib.register('ok', {
+    samples: done.samples.slice(0, Math.round(done.rateHz * 0.8)),
+    rateHz: 8000,
+    transcript: 'All right,',
+  });
 }
 
 async function record(scenario: Scenario): Promise<string> {
@@ -286,11 +336,21 @@ async function record(scenario: Scenario): Promise<string> {
   try {
     const numbersFile = path.join(dir, 'numbers.yaml');
     writeFileSync(numbersFile, numbersYaml(scenario));
-    const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), NUMBERS_FILE: numbersFile, RECORD_CALLS: '1' };
+    const env: Record<string, string> = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: path.join(dir, 'data'),
+      NUMBERS_FILE: numbersFile,
+      RECORD_CALLS: '1',
+    };
     // The mounted emulator speaks GA; for beta the bridge dials a standalone one with a
     // preview api-version, which is how the emulator (like Azure) selects the beta shape.
     const standalone = scenario.dialect === 'beta' ? await RealtimeEmulator.listen({ seed: 7 }) : null;
-    if (standalone !== null) Object.assign(env, { REALTIME_URL: `${standalone.url}?api-version=2024-10-01-preview`, REALTIME_DIALECT: 'beta' });
+    if (standalone !== null)
+      Object.assign(env, {
+        REALTIME_URL: `${standalone.url}?api-version=2024-10-01-preview`,
+        REALTIME_DIALECT: 'beta',
+      });
     const config = loadConfig(env, dir);
     const emulator = standalone?.emulator ?? new RealtimeEmulator({ seed: 7 });
     registerClips(emulator);
@@ -312,7 +372,10 @@ async function record(scenario: Scenario): Promise<string> {
     const recorded = path.join(recordings, recordingFileName(onlyCallSid(recordings)));
     const text = readFileSync(recorded, 'utf8');
     const [headerLine, ...rest] = text.split('\n');
-    const header = { ...(JSON.parse(headerLine!) as Record<string, unknown>), scenario: `${scenario.name}: ${scenario.description}` };
+    const header = {
+      ...(JSON.parse(headerLine!) as Record<string, unknown>),
+      scenario: `${scenario.name}: ${scenario.description}`,
+    };
     const out = path.join(OUT_DIR, `${scenario.name}.jsonl`);
     writeFileSync(out, [JSON.stringify(header), ...rest].join('\n'));
     return out;
@@ -332,7 +395,9 @@ async function main(): Promise<void> {
   const wanted = process.argv.slice(2);
   const unknown = wanted.filter((w) => !SCENARIOS.some((s) => s.name === w));
   if (unknown.length > 0) {
-    process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`);
+    process.stderr.write(
+      `unknown scenario(s): ${unknown.join(', ')}\nscenarios: ${SCENARIOS.map((s) => s.name).join(', ')}\n`,
+    );
     process.exitCode = 2;
     return;
   }

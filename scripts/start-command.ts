@@ -10,8 +10,11 @@ import path from 'node:path';
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
 export function startScriptNodeArgs(): string[] {
-  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts?: { start?: string };
+  };
   const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
-  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts') throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${pkg.scripts?.start}`);
+  if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts')
+    throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${pkg.scripts?.start}`);
   return words.slice(1, -1);
 }

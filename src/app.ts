@@ -39,7 +39,9 @@ import type { Logger } from './util/logger.js';
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Played when the model cannot be reached (made with espeak-ng; see scripts/make-clips.sh). */
 const APOLOGY_CLIP = path.join(PROJECT_ROOT, 'assets/audio/apology.ulaw8k.wav');
-const BRIDGE_VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const BRIDGE_VERSION = (
+  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 export interface BridgeOptions {
   config: Config;
@@ -106,14 +108,31 @@ export class Bridge {
       options.control !== undefined
         ? options.control
         : config.twilioAccountSid !== null && config.twilioAuthToken !== null
-          ? createTwilioRest({ accountSid: config.twilioAccountSid, authToken: config.twilioAuthToken, baseUrl: config.twilioApiBaseUrl })
+          ? createTwilioRest({
+              accountSid: config.twilioAccountSid,
+              authToken: config.twilioAuthToken,
+              baseUrl: config.twilioApiBaseUrl,
+            })
           : null;
 
     const app = express();
     app.disable('x-powered-by');
     const upgrades = new Map<string, UpgradeHandler>();
     const server = createHttpServer(app, upgrades, logger);
-    const bridge = new Bridge(config, logger, clock, numbers, tokens, redactor, calls, metrics, control, options, upgrades, server);
+    const bridge = new Bridge(
+      config,
+      logger,
+      clock,
+      numbers,
+      tokens,
+      redactor,
+      calls,
+      metrics,
+      control,
+      options,
+      upgrades,
+      server,
+    );
 
     const signature = { authToken: config.twilioAuthToken, publicUrl: config.publicUrl };
     const isDraining = () => bridge.draining;
@@ -135,7 +154,10 @@ export class Bridge {
     app.use((_req, res) => {
       res.status(404).json({ error: 'not found' });
     });
-    upgrades.set(MEDIA_PATH, mediaUpgradeHandler({ signature, tokens, clock, logger, onRejected, onStream: (s) => bridge.startCall(s) }));
+    upgrades.set(
+      MEDIA_PATH,
+      mediaUpgradeHandler({ signature, tokens, clock, logger, onRejected, onStream: (s) => bridge.startCall(s) }),
+    );
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -145,7 +167,10 @@ export class Bridge {
       });
     });
     bridge.endpoint = resolveRealtimeEndpoint(config, `ws://127.0.0.1:${bridge.port}${EMULATOR_PATH}`);
-    if (bridge.endpoint.kind === 'emulator') bridge.mountEmulator(options.emulator ?? new RealtimeEmulator({ clock, logger: logger.child({ component: 'emulator' }) }));
+    if (bridge.endpoint.kind === 'emulator')
+      bridge.mountEmulator(
+        options.emulator ?? new RealtimeEmulator({ clock, logger: logger.child({ component: 'emulator' }) }),
+      );
     return bridge;
   }
 
@@ -289,7 +314,13 @@ export class Bridge {
         },
       },
     });
-    this.calls.startCall({ callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() });
+    this.calls.startCall({
+      callSid,
+      from: stream.from,
+      to: stream.to,
+      profile: profile.key,
+      startedAtMs: this.clock.now(),
+    });
     this.live.set(callSid, { runner, session, recorder, done });
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
@@ -326,18 +357,22 @@ export class Bridge {
     if (this.live.size === 0) return;
     this.logger.info({ calls: this.live.size, timeoutS: timeoutMs / 1000 }, 'draining: waiting for live calls to end');
     let timer: ReturnType<Clock['setTimer']> | null = null;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = this.clock.setTimer(timeoutMs, () => resolve('timeout'))));
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = this.clock.setTimer(timeoutMs, () => resolve('timeout'))),
+    );
     const result = await Promise.race([all(), timedOut]);
     if (timer !== null) this.clock.clearTimer(timer);
     if (result === 'timeout') {
       this.logger.warn({ calls: this.live.size }, 'drain timeout: ending the remaining calls');
-      for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge shutting down' });
+      for (const call of [...this.live.values()])
+        call.runner.dispatch({ type: 'call.terminate', reason: 'bridge shutting down' });
       await all();
     }
   }
 
   async close(): Promise<void> {
-    for (const call of [...this.live.values()]) call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
+    for (const call of [...this.live.values()])
+      call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));
     // A call that just ended may still be flushing its recording; exiting now would cut it.
     await Promise.all([...this.finishing]);

@@ -34,10 +34,15 @@ async function main(): Promise<void> {
   }
 
   logger.info({ url: bridge.localUrl, numbersFile: config.numbersFile, gc: gcMode() }, 'bridge listening');
-  logger.info({ backend: bridge.realtimeEndpoint.kind, dialect: bridge.realtimeEndpoint.dialect }, `realtime backend: ${bridge.realtimeEndpoint.label}`);
+  logger.info(
+    { backend: bridge.realtimeEndpoint.kind, dialect: bridge.realtimeEndpoint.dialect },
+    `realtime backend: ${bridge.realtimeEndpoint.label}`,
+  );
   if (config.localMode) {
     logger.warn(
-      'local mode: TWILIO_AUTH_TOKEN is not set, so webhooks and media streams are accepted unsigned from loopback addresses only. A tunnel forwarding to this port makes them reachable from anywhere: set TWILIO_AUTH_TOKEN before connecting a real number',
+      'local mode: TWILIO_AUTH_TOKEN is not set, so webhooks and media streams are accepted unsigned ' +
+        'from loopback addresses only. A tunnel forwarding to this port makes them reachable from anywhere: ' +
+        'set TWILIO_AUTH_TOKEN before connecting a real number',
     );
   }
 

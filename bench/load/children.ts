@@ -40,13 +40,20 @@ export function checkPinning(cores: number, nice: number): Pinning {
   let niceValue = nice;
   if (nice !== 0) {
     // in a session of its own, so that the probe changes no one else's group
-    const probe = spawnSync('setsid', ['sh', '-c', `echo ${nice} > /proc/self/autogroup && cat /proc/self/autogroup`], { encoding: 'utf8' });
+    const probe = spawnSync('setsid', ['sh', '-c', `echo ${nice} > /proc/self/autogroup && cat /proc/self/autogroup`], {
+      encoding: 'utf8',
+    });
     if (probe.status !== 0 || !probe.stdout.includes(`nice ${nice}`)) niceValue = 0;
   }
-  if (cores < 2) return { available: false, reason: `only ${cores} core(s): server and generator share it`, nice: niceValue };
+  if (cores < 2)
+    return { available: false, reason: `only ${cores} core(s): server and generator share it`, nice: niceValue };
   const probe = spawnSync('taskset', ['-c', String(GENERATOR_CORE), 'true'], { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) {
-    return { available: false, reason: `taskset unavailable (${probe.error?.message ?? `exit ${probe.status}`}): processes are not pinned`, nice: niceValue };
+    return {
+      available: false,
+      reason: `taskset unavailable (${probe.error?.message ?? `exit ${probe.status}`}): processes are not pinned`,
+      nice: niceValue,
+    };
   }
   return { available: true, reason: null, nice: niceValue };
 }
@@ -75,7 +82,8 @@ function track(child: ChildProcess, pinning: Pinning): void {
 
 /** Pins this process (the bench's controller) to the generator's core, so it never steals the server's. */
 export function pinSelf(pinning: Pinning): void {
-  if (pinning.available) spawnSync('taskset', ['-pc', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' });
+  if (pinning.available)
+    spawnSync('taskset', ['-pc', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' });
 }
 
 function command(pinning: Pinning, core: number, args: string[]): [string, string[]] {
@@ -118,7 +126,13 @@ export async function startServer(options: {
   const log = openSync(options.logFile, 'w');
   const child = spawn(cmd, args, {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', ...options.env, PORT: String(options.port), HOST: '127.0.0.1' },
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/tmp',
+      ...options.env,
+      PORT: String(options.port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', log, log],
     detached: true,
   });
@@ -128,7 +142,8 @@ export async function startServer(options: {
   const url = `http://127.0.0.1:${options.port}`;
   const deadline = performance.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the bridge exited during start-up:\n${readFileSync(options.logFile, 'utf8').slice(0, 2000)}`);
+    if (child.exitCode !== null)
+      throw new Error(`the bridge exited during start-up:\n${readFileSync(options.logFile, 'utf8').slice(0, 2000)}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.status === 200) break;
@@ -173,14 +188,19 @@ export async function startServer(options: {
 /** The generator child and a request/response channel over IPC. */
 export class GeneratorProcess {
   private readonly child: ChildProcess;
-  private waiters: { type: FromGenerator['type']; resolve: (m: FromGenerator) => void; reject: (e: Error) => void }[] = [];
+  private waiters: { type: FromGenerator['type']; resolve: (m: FromGenerator) => void; reject: (e: Error) => void }[] =
+    [];
   onProgress: ((dialed: number, failed: number) => void) | null = null;
 
   /** @param cpuProfDir profile the generator too (`node --cpu-prof`): its profiles go to `<cpuProfDir>/generator/` */
   constructor(pinning: Pinning, cpuProfDir: string | null = null) {
     const prof = cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${path.join(cpuProfDir, 'generator')}`] : [];
     const [cmd, args] = command(pinning, GENERATOR_CORE, [...prof, '--import', 'tsx', 'bench/load/generator.ts']);
-    this.child = spawn(cmd, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true });
+    this.child = spawn(cmd, args, {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
     track(this.child, pinning);
     this.child.on('message', (msg: FromGenerator) => this.onMessage(msg));
     this.child.on('exit', (code, signal) => {

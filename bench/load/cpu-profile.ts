@@ -74,6 +74,7 @@ export function renderProfileSummary(summary: ProfileSummary): string {
     '| self ms | share of busy | function | where |',
     '|---|---|---|---|',
   ];
-  for (const f of summary.top) lines.push(`| ${f.selfMs.toFixed(0)} | ${(f.share * 100).toFixed(1)} % | ${f.name} | ${f.where} |`);
+  for (const f of summary.top)
+    lines.push(`| ${f.selfMs.toFixed(0)} | ${(f.share * 100).toFixed(1)} % | ${f.name} | ${f.where} |`);
   return `${lines.join('\n')}\n`;
 }

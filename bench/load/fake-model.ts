@@ -84,7 +84,14 @@ class ModelConnection {
   private sessionJson(): string {
     const format = this.format === 'pcm16' ? '{"type":"audio/pcm","rate":24000}' : '{"type":"audio/pcmu"}';
     const expiresAt = Math.floor(Date.now() / 1000) + 3600;
-    return `{"object":"realtime.session","type":"realtime","id":"${this.sessionId}","model":"gpt-realtime","expires_at":${expiresAt},"output_modalities":["audio"],"instructions":"","audio":{"input":{"format":${format},"transcription":null,"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":500,"create_response":true,"interrupt_response":true}},"output":{"format":${format},"voice":"alloy","speed":1}},"tools":[],"tool_choice":"auto"}`;
+    return (
+      `{"object":"realtime.session","type":"realtime","id":"${this.sessionId}","model":"gpt-realtime",` +
+      `"expires_at":${expiresAt},"output_modalities":["audio"],"instructions":"",` +
+      `"audio":{"input":{"format":${format},"transcription":null,` +
+      '"turn_detection":{"type":"server_vad","threshold":0.5,"prefix_padding_ms":300,"silence_duration_ms":500,' +
+      '"create_response":true,"interrupt_response":true}},' +
+      `"output":{"format":${format},"voice":"alloy","speed":1}},"tools":[],"tool_choice":"auto"}`
+    );
   }
 
   private send(text: string): void {
@@ -101,11 +108,28 @@ class ModelConnection {
     // The bridge's appends, byte for byte as it writes them, are counted without decoding
     // the text: the prefix, one closing quote at the end, and the base64 length in between.
     const end = data.length - 2;
-    if (end > APPEND_PREFIX.length && data[end] === QUOTE && data[end + 1] === CLOSE_BRACE && data.indexOf(QUOTE, APPEND_PREFIX.length) === end && data.subarray(0, APPEND_PREFIX.length).equals(APPEND_PREFIX)) {
-      this.probe?.audioReceived(base64BytesIn(data, APPEND_PREFIX.length, end), this.format === 'pcm16' ? 960 : 160, now);
+    if (
+      end > APPEND_PREFIX.length &&
+      data[end] === QUOTE &&
+      data[end + 1] === CLOSE_BRACE &&
+      data.indexOf(QUOTE, APPEND_PREFIX.length) === end &&
+      data.subarray(0, APPEND_PREFIX.length).equals(APPEND_PREFIX)
+    ) {
+      this.probe?.audioReceived(
+        base64BytesIn(data, APPEND_PREFIX.length, end),
+        this.format === 'pcm16' ? 960 : 160,
+        now,
+      );
       return;
     }
-    let event: { type?: unknown; audio?: unknown; session?: { audio?: { input?: { format?: { type?: unknown } } } }; item_id?: unknown; content_index?: unknown; audio_end_ms?: unknown };
+    let event: {
+      type?: unknown;
+      audio?: unknown;
+      session?: { audio?: { input?: { format?: { type?: unknown } } } };
+      item_id?: unknown;
+      content_index?: unknown;
+      audio_end_ms?: unknown;
+    };
     try {
       event = JSON.parse(data.toString('utf8')) as typeof event;
     } catch {
@@ -138,23 +162,38 @@ class ModelConnection {
       }
       case 'response.create':
         if (this.response !== null) {
-          this.sendError('invalid_request_error', 'conversation_already_has_active_response', 'Conversation already has an active response in progress.');
+          this.sendError(
+            'invalid_request_error',
+            'conversation_already_has_active_response',
+            'Conversation already has an active response in progress.',
+          );
         } else {
           this.startAnswer(now);
         }
         return;
       case 'response.cancel':
         if (this.response === null) {
-          this.sendError('invalid_request_error', 'response_cancel_not_active', 'Cancellation failed: no active response found');
+          this.sendError(
+            'invalid_request_error',
+            'response_cancel_not_active',
+            'Cancellation failed: no active response found',
+          );
         } else {
           this.finishAnswer('cancelled');
         }
         return;
       case 'conversation.item.truncate':
-        this.send(`{"type":"conversation.item.truncated","event_id":"${nextId('event')}","item_id":${JSON.stringify(event.item_id)},"content_index":${Number(event.content_index)},"audio_end_ms":${Number(event.audio_end_ms)}}`);
+        this.send(
+          `{"type":"conversation.item.truncated","event_id":"${nextId('event')}",` +
+            `"item_id":${JSON.stringify(event.item_id)},"content_index":${Number(event.content_index)},` +
+            `"audio_end_ms":${Number(event.audio_end_ms)}}`,
+        );
         return;
       case 'conversation.item.delete':
-        this.send(`{"type":"conversation.item.deleted","event_id":"${nextId('event')}","item_id":${JSON.stringify(event.item_id)}}`);
+        this.send(
+          `{"type":"conversation.item.deleted","event_id":"${nextId('event')}",` +
+            `"item_id":${JSON.stringify(event.item_id)}}`,
+        );
         return;
       case 'conversation.item.create':
       case 'input_audio_buffer.commit':
@@ -166,7 +205,10 @@ class ModelConnection {
   }
 
   private sendError(type: string, code: string, message: string): void {
-    this.send(`{"type":"error","event_id":"${nextId('event')}","error":{"type":"${type}","code":"${code}","message":"${message}","param":null,"event_id":null}}`);
+    this.send(
+      `{"type":"error","event_id":"${nextId('event')}",` +
+        `"error":{"type":"${type}","code":"${code}","message":"${message}","param":null,"event_id":null}}`,
+    );
   }
 
   /** Starts an answer if one is due; streams the deltas that are due. */
@@ -180,8 +222,14 @@ class ModelConnection {
       const i = r.next++;
       const ids = `"response_id":"${r.id}","item_id":"${r.itemId}","output_index":0,"content_index":0`;
       this.probe?.framesAvailable(answer.framesPerDelta[i]!, performance.now());
-      this.send(`{"type":"response.output_audio.delta","event_id":"${nextId('event')}",${ids},"delta":"${answer.deltasB64[i]}"}`);
-      this.send(`{"type":"response.output_audio_transcript.delta","event_id":"${nextId('event')}",${ids},"delta":${JSON.stringify(answer.transcriptDeltas[i])}}`);
+      this.send(
+        `{"type":"response.output_audio.delta","event_id":"${nextId('event')}",${ids},` +
+          `"delta":"${answer.deltasB64[i]}"}`,
+      );
+      this.send(
+        `{"type":"response.output_audio_transcript.delta","event_id":"${nextId('event')}",${ids},` +
+          `"delta":${JSON.stringify(answer.transcriptDeltas[i])}}`,
+      );
       r.nextAtMs += answer.deltaMs[i]! / this.model.options.speed;
     }
     if (r.next >= answer.deltasB64.length) this.finishAnswer('completed');
@@ -193,11 +241,25 @@ class ModelConnection {
     this.response = r;
     this.nextAnswerAtMs = now + this.model.options.answerEveryMs;
     this.model.counters.responses++;
-    const item = `{"id":"${r.itemId}","object":"realtime.item","type":"message","status":"in_progress","role":"assistant","content":[]}`;
-    this.send(`{"type":"response.created","event_id":"${nextId('event')}","response":{"object":"realtime.response","id":"${r.id}","status":"in_progress","status_details":null,"output":[],"usage":null}}`);
-    this.send(`{"type":"response.output_item.added","event_id":"${nextId('event')}","response_id":"${r.id}","output_index":0,"item":${item}}`);
-    this.send(`{"type":"conversation.item.added","event_id":"${nextId('event')}","previous_item_id":null,"item":${item}}`);
-    this.send(`{"type":"response.content_part.added","event_id":"${nextId('event')}","response_id":"${r.id}","item_id":"${r.itemId}","output_index":0,"content_index":0,"part":{"type":"audio","transcript":""}}`);
+    const item =
+      `{"id":"${r.itemId}","object":"realtime.item","type":"message","status":"in_progress",` +
+      '"role":"assistant","content":[]}';
+    this.send(
+      `{"type":"response.created","event_id":"${nextId('event')}",` +
+        `"response":{"object":"realtime.response","id":"${r.id}","status":"in_progress","status_details":null,` +
+        '"output":[],"usage":null}}',
+    );
+    this.send(
+      `{"type":"response.output_item.added","event_id":"${nextId('event')}","response_id":"${r.id}",` +
+        `"output_index":0,"item":${item}}`,
+    );
+    this.send(
+      `{"type":"conversation.item.added","event_id":"${nextId('event')}","previous_item_id":null,"item":${item}}`,
+    );
+    this.send(
+      `{"type":"response.content_part.added","event_id":"${nextId('event')}","response_id":"${r.id}",` +
+        `"item_id":"${r.itemId}","output_index":0,"content_index":0,"part":{"type":"audio","transcript":""}}`,
+    );
   }
 
   private finishAnswer(status: 'completed' | 'cancelled'): void {
@@ -209,14 +271,32 @@ class ModelConnection {
     // The bridge flushes its transcoder on audio.done: the tail frames become available now.
     if (status === 'completed') this.probe?.framesAvailable(r.answer.tailFrames, performance.now());
     this.send(`{"type":"response.output_audio.done","event_id":"${nextId('event')}",${ids}}`);
-    this.send(`{"type":"response.output_audio_transcript.done","event_id":"${nextId('event')}",${ids},"transcript":${transcript}}`);
-    this.send(`{"type":"response.content_part.done","event_id":"${nextId('event')}",${ids},"part":{"type":"audio","transcript":${transcript}}}`);
-    const item = `{"id":"${r.itemId}","object":"realtime.item","type":"message","status":"${status === 'completed' ? 'completed' : 'incomplete'}","role":"assistant","content":[{"type":"output_audio","transcript":${transcript}}]}`;
-    this.send(`{"type":"response.output_item.done","event_id":"${nextId('event')}","response_id":"${r.id}","output_index":0,"item":${item}}`);
-    this.send(`{"type":"conversation.item.done","event_id":"${nextId('event')}","previous_item_id":null,"item":${item}}`);
+    this.send(
+      `{"type":"response.output_audio_transcript.done","event_id":"${nextId('event')}",${ids},` +
+        `"transcript":${transcript}}`,
+    );
+    this.send(
+      `{"type":"response.content_part.done","event_id":"${nextId('event')}",${ids},` +
+        `"part":{"type":"audio","transcript":${transcript}}}`,
+    );
+    const item =
+      `{"id":"${r.itemId}","object":"realtime.item","type":"message",` +
+      `"status":"${status === 'completed' ? 'completed' : 'incomplete'}","role":"assistant",` +
+      `"content":[{"type":"output_audio","transcript":${transcript}}]}`;
+    this.send(
+      `{"type":"response.output_item.done","event_id":"${nextId('event')}","response_id":"${r.id}",` +
+        `"output_index":0,"item":${item}}`,
+    );
+    this.send(
+      `{"type":"conversation.item.done","event_id":"${nextId('event')}","previous_item_id":null,"item":${item}}`,
+    );
     const details = status === 'cancelled' ? '{"type":"cancelled","reason":"client_cancelled"}' : 'null';
     this.send(
-      `{"type":"response.done","event_id":"${nextId('event')}","response":{"object":"realtime.response","id":"${r.id}","status":"${status}","status_details":${details},"output":[${item}],"usage":{"total_tokens":180,"input_tokens":80,"output_tokens":100,"input_token_details":{"text_tokens":20,"audio_tokens":60,"cached_tokens":0},"output_token_details":{"text_tokens":25,"audio_tokens":75}}}}`,
+      `{"type":"response.done","event_id":"${nextId('event')}",` +
+        `"response":{"object":"realtime.response","id":"${r.id}","status":"${status}","status_details":${details},` +
+        `"output":[${item}],"usage":{"total_tokens":180,"input_tokens":80,"output_tokens":100,` +
+        '"input_token_details":{"text_tokens":20,"audio_tokens":60,"cached_tokens":0},' +
+        '"output_token_details":{"text_tokens":25,"audio_tokens":75}}}}',
     );
   }
 }
@@ -242,7 +322,14 @@ export function base64ByteLength(b64: string): number {
 }
 
 export class FakeRealtimeModel {
-  readonly counters: ModelCounters = { connections: 0, unexpectedConnections: 0, closedEarly: 0, responses: 0, badClientEvents: 0, wrongFormat: 0 };
+  readonly counters: ModelCounters = {
+    connections: 0,
+    unexpectedConnections: 0,
+    closedEarly: 0,
+    responses: 0,
+    badClientEvents: 0,
+    wrongFormat: 0,
+  };
   readonly connections: ModelConnection[] = [];
   /** no new answers start once true (the bench is winding down) */
   stopping = false;
@@ -261,7 +348,12 @@ export class FakeRealtimeModel {
 
   /** Listens on 127.0.0.1 (a free port); the URL is `ws://127.0.0.1:<port>/v1/realtime`. */
   static async listen(options: FakeModelOptions, mode: ModelAudioFormat): Promise<FakeRealtimeModel> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      perMessageDeflate: false,
+      maxPayload: 16 * 1024 * 1024,
+    });
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
       wss.once('error', reject);

@@ -71,7 +71,12 @@ class Generator {
     return this.model.port;
   }
 
-  async dial(bridgeUrl: string, to: string, calls: number, perSecond: number): Promise<{ dialed: number; failed: number; errors: string[] }> {
+  async dial(
+    bridgeUrl: string,
+    to: string,
+    calls: number,
+    perSecond: number,
+  ): Promise<{ dialed: number; failed: number; errors: string[] }> {
     const t0 = performance.now();
     let dialed = 0;
     let failed = 0;
@@ -85,7 +90,10 @@ class Generator {
       let timer: NodeJS.Timeout | undefined;
       const reachedModel = new Promise<void>((resolve, reject) => {
         this.pending = { probe, resolve };
-        timer = setTimeout(() => reject(new Error('the bridge did not open a model session')), MODEL_CONNECT_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error('the bridge did not open a model session')),
+          MODEL_CONNECT_TIMEOUT_MS,
+        );
       });
       try {
         await phone.dial(bridgeUrl, to);

@@ -83,7 +83,13 @@ export class LeanPhone {
   readonly callSid = `CA${randomBytes(16).toString('hex')}`;
   readonly streamSid = `MZ${randomBytes(16).toString('hex')}`;
   readonly accountSid = `AC${'0'.repeat(32)}`;
-  readonly counters: PhoneCounters = { marksEchoed: 0, clears: 0, clearedFrames: 0, playedFrames: 0, protocolErrors: 0 };
+  readonly counters: PhoneCounters = {
+    marksEchoed: 0,
+    clears: 0,
+    clearedFrames: 0,
+    playedFrames: 0,
+    protocolErrors: 0,
+  };
   /** caller audio is streamed while true */
   streaming = false;
   private ws: WebSocket | null = null;
@@ -149,7 +155,9 @@ export class LeanPhone {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, r) => reject(new Error(`media upgrade answered HTTP ${r.statusCode ?? 0}`)));
+      ws.once('unexpected-response', (_req, r) =>
+        reject(new Error(`media upgrade answered HTTP ${r.statusCode ?? 0}`)),
+      );
     });
     ws.on('error', () => {
       this.counters.protocolErrors++;
@@ -175,7 +183,9 @@ export class LeanPhone {
     const payload = this.callerFramesB64[index % this.callerFramesB64.length]!;
     const seq = ++this.seq;
     // Twilio's counters are strings; chunk counts media messages from 1, timestamp is ms.
-    const text = `{"event":"media","sequenceNumber":"${seq}","media":{"track":"inbound","chunk":"${index + 1}","timestamp":"${index * FRAME_MS}","payload":"${payload}"},"streamSid":${this.sidJson}}`;
+    const text =
+      `{"event":"media","sequenceNumber":"${seq}","media":{"track":"inbound","chunk":"${index + 1}",` +
+      `"timestamp":"${index * FRAME_MS}","payload":"${payload}"},"streamSid":${this.sidJson}}`;
     this.probe.frameSent(performance.now());
     this.ws!.send(text);
   }
@@ -192,7 +202,10 @@ export class LeanPhone {
 
   private echoMark(name: string): void {
     this.counters.marksEchoed++;
-    this.send(`{"event":"mark","sequenceNumber":"${++this.seq}","streamSid":${this.sidJson},"mark":{"name":${JSON.stringify(name)}}}`);
+    this.send(
+      `{"event":"mark","sequenceNumber":"${++this.seq}","streamSid":${this.sidJson},` +
+        `"mark":{"name":${JSON.stringify(name)}}}`,
+    );
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
@@ -252,7 +265,10 @@ export class LeanPhone {
     if (this.ws === null) return;
     if (this.isOpen) {
       this.hungUp = true;
-      this.send(`{"event":"stop","sequenceNumber":"${++this.seq}","streamSid":${this.sidJson},"stop":{"accountSid":"${this.accountSid}","callSid":"${this.callSid}"}}`);
+      this.send(
+        `{"event":"stop","sequenceNumber":"${++this.seq}","streamSid":${this.sidJson},` +
+          `"stop":{"accountSid":"${this.accountSid}","callSid":"${this.callSid}"}}`,
+      );
       this.ws.close(1000);
     }
     await this.closedPromise;

@@ -47,7 +47,8 @@ export interface Material {
 
 function mulawOf(file: string): Buffer {
   const wav = parseWav(readFileSync(file));
-  if (!wav.ok || wav.value.encoding !== 'mulaw' || wav.value.sampleRateHz !== 8000) throw new Error(`${file}: not μ-law 8 kHz`);
+  if (!wav.ok || wav.value.encoding !== 'mulaw' || wav.value.sampleRateHz !== 8000)
+    throw new Error(`${file}: not μ-law 8 kHz`);
   return wav.value.data;
 }
 

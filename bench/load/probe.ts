@@ -136,7 +136,10 @@ export class CallProbe {
     if (m.recording && availableAt >= m.windowStartMs) m.down.add(nowMs - availableAt);
   }
 
-  /** What has been sent so far, both ways: compare it with {@link lostSince} once in-flight frames had time to arrive. */
+  /**
+   * What has been sent so far, both ways: compare it with {@link lostSince} once in-flight
+   * frames had time to arrive.
+   */
   snapshot(): ProbeSnapshot {
     return { framesSent: this.framesSent, framesAnnounced: this.expectedTail };
   }

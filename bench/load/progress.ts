@@ -36,7 +36,9 @@ export class ProgressBar {
     const filled = Math.round(fraction * WIDTH);
     const elapsedS = (now - this.startedAt) / 1000;
     const etaS = fraction > 0.02 ? Math.max(0, elapsedS / fraction - elapsedS) : this.totalS - elapsedS;
-    const bar = `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ${(fraction * 100).toFixed(0).padStart(3)} % ~${formatDuration(etaS)} left`;
+    const bar =
+      `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}] ` +
+      `${(fraction * 100).toFixed(0).padStart(3)} % ~${formatDuration(etaS)} left`;
     process.stderr.write(`\r${bar}  ${label}`.padEnd(110).slice(0, 140));
   }
 

@@ -65,9 +65,13 @@ export interface FirKernels {
  * @param down - 72 coefficients over the window oldest → newest: Σ_t down[t] · x[j + t].
  * @returns the kernels, or null when this runtime has no WebAssembly SIMD.
  */
-export function buildFirKernels(upBranches: readonly [Float64Array, Float64Array, Float64Array], down: Float64Array): FirKernels | null {
+export function buildFirKernels(
+  upBranches: readonly [Float64Array, Float64Array, Float64Array],
+  down: Float64Array,
+): FirKernels | null {
   const upTaps = upBranches[0].length;
-  if (upTaps - 1 > MAX_HISTORY || down.length - 1 > MAX_HISTORY || down.length % 4 !== 0) throw new RangeError('fir-simd: unsupported filter length');
+  if (upTaps - 1 > MAX_HISTORY || down.length - 1 > MAX_HISTORY || down.length % 4 !== 0)
+    throw new RangeError('fir-simd: unsupported filter length');
   const bytes = moduleBytes(upBranches, down);
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   let exports: KernelExports;
@@ -127,7 +131,11 @@ const op = {
   v128Store64Lane0: (offset: number) => [0xfd, ...uleb(0x5b), 0x00, ...uleb(offset), 0],
   f32x4Const: (values: ArrayLike<number>) => [0xfd, ...uleb(0x0c), ...new Uint8Array(Float32Array.from(values).buffer)],
   shuffle16: (lanes: readonly number[]) => [0xfd, ...uleb(0x0d), ...lanes.flatMap((l) => [2 * l, 2 * l + 1])],
-  shuffle32: (lanes: readonly number[]) => [0xfd, ...uleb(0x0d), ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3])],
+  shuffle32: (lanes: readonly number[]) => [
+    0xfd,
+    ...uleb(0x0d),
+    ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]),
+  ],
   f32x4ExtractLane0: [0xfd, ...uleb(0x1f), 0],
   f32x4Add: [0xfd, ...uleb(0xe4)],
   f32x4Mul: [0xfd, ...uleb(0xe6)],
@@ -192,8 +200,10 @@ function convertInput(total: number, k: number, v: number): number[][] {
     op.block, op.loop,
     op.get(k), op.get(total), op.i32GeS, op.brIf(1),
     op.get(k), op.i32(2), op.i32Mul, op.v128Load(IN_OFFSET), op.set(v),
-    op.get(k), op.i32(4), op.i32Mul, op.get(v), op.i32x4ExtendLowI16x8S, op.f32x4ConvertI32x4S, op.v128Store(WORK_OFFSET),
-    op.get(k), op.i32(4), op.i32Mul, op.get(v), op.i32x4ExtendHighI16x8S, op.f32x4ConvertI32x4S, op.v128Store(WORK_OFFSET + 16),
+    op.get(k), op.i32(4), op.i32Mul,
+    op.get(v), op.i32x4ExtendLowI16x8S, op.f32x4ConvertI32x4S, op.v128Store(WORK_OFFSET),
+    op.get(k), op.i32(4), op.i32Mul,
+    op.get(v), op.i32x4ExtendHighI16x8S, op.f32x4ConvertI32x4S, op.v128Store(WORK_OFFSET + 16),
     op.get(k), op.i32(8), op.i32Add, op.set(k),
     op.br(0),
     op.end, op.end,
@@ -230,8 +240,10 @@ function upKernel(branches: readonly [Float64Array, Float64Array, Float64Array])
     op.get(acc0), ...toInt32Lanes, op.get(acc1), ...toInt32Lanes, op.i16x8NarrowI32x4S, op.set(a),
     op.get(acc2), ...toInt32Lanes, op.get(acc2), ...toInt32Lanes, op.i16x8NarrowI32x4S, op.set(b),
     // interleave to y0 y1 y2 per input: 8 samples, then 4
-    op.get(i), op.i32(6), op.i32Mul, op.get(a), op.get(b), op.shuffle16([0, 4, 8, 1, 5, 9, 2, 6]), op.v128Store(OUT_OFFSET),
-    op.get(i), op.i32(6), op.i32Mul, op.get(a), op.get(b), op.shuffle16([10, 3, 7, 11, 0, 0, 0, 0]), op.v128Store64Lane0(OUT_OFFSET + 16),
+    op.get(i), op.i32(6), op.i32Mul,
+    op.get(a), op.get(b), op.shuffle16([0, 4, 8, 1, 5, 9, 2, 6]), op.v128Store(OUT_OFFSET),
+    op.get(i), op.i32(6), op.i32Mul,
+    op.get(a), op.get(b), op.shuffle16([10, 3, 7, 11, 0, 0, 0, 0]), op.v128Store64Lane0(OUT_OFFSET + 16),
     op.get(i), op.i32(4), op.i32Add, op.set(i),
     op.br(0),
     op.end, op.end,
@@ -245,7 +257,17 @@ function downKernel(h: Float64Array): number[] {
   const [n, phase, j, o, total, k, y, acc, v] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
   const dot: number[][] = [];
   for (let t = 0; t < taps; t += 4) {
-    dot.push(op.get(acc), op.get(j), op.i32(4), op.i32Mul, op.v128Load(WORK_OFFSET + 4 * t), op.f32x4Const(h.subarray(t, t + 4)), op.f32x4Mul, op.f32x4Add, op.set(acc));
+    dot.push(
+      op.get(acc),
+      op.get(j),
+      op.i32(4),
+      op.i32Mul,
+      op.v128Load(WORK_OFFSET + 4 * t),
+      op.f32x4Const(h.subarray(t, t + 4)),
+      op.f32x4Mul,
+      op.f32x4Add,
+      op.set(acc),
+    );
   }
   const code: number[][] = [
     op.get(n), op.i32(taps - 1), op.i32Add, op.set(total),
@@ -295,4 +317,3 @@ function moduleBytes(upBranches: readonly [Float64Array, Float64Array, Float64Ar
     ...section(10, code),
   ]); // prettier-ignore
 }
-

@@ -13,7 +13,10 @@ import { FULL_SCALE, renderTones, type Tone } from './signals.js';
 
 /** Result of {@link snrDb}. */
 export interface SnrResult {
-  /** signal (gain · shifted reference) power over residual power, dB; +Infinity if identical, −Infinity if uncorrelated or the reference is silent */
+  /**
+   * signal (gain · shifted reference) power over residual power, dB; +Infinity if identical,
+   * −Infinity if uncorrelated or the reference is silent
+   */
   snrDb: number;
   /** `test[i] ≈ gain · reference[i − lagSamples]`; positive = test is late. Fractional only with `fractionalLag`. */
   lagSamples: number;
@@ -94,7 +97,8 @@ function refineFractionalLag(reference: ArrayLike<number>, test: ArrayLike<numbe
       // reference at position i − lag = (i − whole) − frac
       let r = 0;
       const base = i - whole;
-      for (let k = -INTERP_HALF_TAPS + 1; k <= INTERP_HALF_TAPS; k++) r += kernel[k + INTERP_HALF_TAPS - 1]! * reference[base - k]!;
+      for (let k = -INTERP_HALF_TAPS + 1; k <= INTERP_HALF_TAPS; k++)
+        r += kernel[k + INTERP_HALF_TAPS - 1]! * reference[base - k]!;
       const t = test[i]!;
       cross += r * t;
       refEnergy += r * r;
@@ -229,7 +233,10 @@ export interface ToneFitOptions {
   length?: number;
   /** centre of the delay search, seconds; default 0 */
   delayGuessSeconds?: number;
-  /** half-width of the delay search, seconds; default 2 ms. Keep it below half a period for single tones (their correlation is periodic). */
+  /**
+   * half-width of the delay search, seconds; default 2 ms. Keep it below half a period for
+   * single tones (their correlation is periodic).
+   */
   delaySearchSeconds?: number;
 }
 
@@ -247,7 +254,12 @@ export interface ToneFit {
  * the analytic correlation (per-tone projections, so any delay costs O(tones)), then the
  * SNR is computed against the ideal rendered at that delay.
  */
-export function fitTones(tones: readonly Tone[], test: ArrayLike<number>, sampleRateHz: number, opts: ToneFitOptions = {}): ToneFit {
+export function fitTones(
+  tones: readonly Tone[],
+  test: ArrayLike<number>,
+  sampleRateHz: number,
+  opts: ToneFitOptions = {},
+): ToneFit {
   const start = opts.start ?? 0;
   const length = opts.length ?? test.length - start;
   if (start < 0 || length <= 0 || start + length > test.length) {
@@ -355,7 +367,12 @@ export function fitTones(tones: readonly Tone[], test: ArrayLike<number>, sample
  * z_k = e^{−i·2π f_k τ}, ‖ideal_τ‖² = ½ Re Σ_jk A_j A_k (D_jk z_j z̄_k − P_jk z_j z_k), where
  * D_jk and P_jk are the window sums of e^{i((ω_j ∓ ω_k) n + φ_j ∓ φ_k)}, precomputed in closed form.
  */
-function idealEnergyFunction(tones: readonly Tone[], sampleRateHz: number, start: number, length: number): (delay: number) => number {
+function idealEnergyFunction(
+  tones: readonly Tone[],
+  sampleRateHz: number,
+  start: number,
+  length: number,
+): (delay: number) => number {
   const count = tones.length;
   const dRe = new Float64Array(count * count);
   const dIm = new Float64Array(count * count);

@@ -117,7 +117,12 @@ function besselI0(x: number): number {
 }
 
 /** The prototype, shared read-only by every instance. */
-const PROTOTYPE: Float64Array = designKaiserLowpass(FILTER_TAPS, FILTER_CUTOFF_HZ, FILTER_KAISER_BETA, MODEL_SAMPLE_RATE_HZ);
+const PROTOTYPE: Float64Array = designKaiserLowpass(
+  FILTER_TAPS,
+  FILTER_CUTOFF_HZ,
+  FILTER_KAISER_BETA,
+  MODEL_SAMPLE_RATE_HZ,
+);
 
 /**
  * The polyphase branches of the gain-3 prototype over an input window oldest → newest
@@ -126,7 +131,11 @@ const PROTOTYPE: Float64Array = designKaiserLowpass(FILTER_TAPS, FILTER_CUTOFF_H
  * in time order p = 0, 1, 2.
  */
 const UP_BRANCH_TAPS = FILTER_TAPS / RATIO;
-const UP_BRANCHES: [Float64Array, Float64Array, Float64Array] = [new Float64Array(UP_BRANCH_TAPS), new Float64Array(UP_BRANCH_TAPS), new Float64Array(UP_BRANCH_TAPS)];
+const UP_BRANCHES: [Float64Array, Float64Array, Float64Array] = [
+  new Float64Array(UP_BRANCH_TAPS),
+  new Float64Array(UP_BRANCH_TAPS),
+  new Float64Array(UP_BRANCH_TAPS),
+];
 for (let j = 0; j < UP_BRANCH_TAPS; j++) {
   UP_BRANCHES[0][j] = RATIO * PROTOTYPE[RATIO * (UP_BRANCH_TAPS - 1 - j)]!;
   UP_BRANCHES[1][j] = RATIO * PROTOTYPE[RATIO * j + 1]!;

@@ -51,7 +51,12 @@ export function readWavChunks(file: Uint8Array): { ok: true; value: WavChunks } 
       if (size < 16 || body + 16 > buf.length) return { ok: false, reason: 'fmt chunk too short' };
       let format = buf.readUInt16LE(body);
       if (format === FORMAT_EXTENSIBLE && size >= 26 && body + 26 <= buf.length) format = buf.readUInt16LE(body + 24);
-      fmt = { format, channels: buf.readUInt16LE(body + 2), rateHz: buf.readUInt32LE(body + 4), bits: buf.readUInt16LE(body + 14) };
+      fmt = {
+        format,
+        channels: buf.readUInt16LE(body + 2),
+        rateHz: buf.readUInt32LE(body + 4),
+        bits: buf.readUInt16LE(body + 14),
+      };
     } else if (id === 'data') {
       if (fmt === null) return { ok: false, reason: 'data chunk before fmt chunk' };
       return { ok: true, value: { ...fmt, rest: buf.subarray(body), declaredBytes: size } };
@@ -67,8 +72,10 @@ export function parseWav(file: Uint8Array): WavResult {
   if (!chunks.ok) return chunks;
   const { format, bits, rateHz, channels, rest, declaredBytes } = chunks.value;
   const data = Buffer.from(rest.subarray(0, Math.min(rest.length, declaredBytes)));
-  if (format === FORMAT_PCM && bits === 16) return { ok: true, value: { encoding: 'pcm16', sampleRateHz: rateHz, channels, data } };
-  if (format === FORMAT_MULAW && bits === 8) return { ok: true, value: { encoding: 'mulaw', sampleRateHz: rateHz, channels, data } };
+  if (format === FORMAT_PCM && bits === 16)
+    return { ok: true, value: { encoding: 'pcm16', sampleRateHz: rateHz, channels, data } };
+  if (format === FORMAT_MULAW && bits === 8)
+    return { ok: true, value: { encoding: 'mulaw', sampleRateHz: rateHz, channels, data } };
   return { ok: false, reason: `unsupported WAV format ${format} with ${bits} bits (need PCM16 or μ-law)` };
 }
 
@@ -80,24 +87,40 @@ export function encodeWav(audio: WavAudio): Buffer {
   const factSize = encoding === 'mulaw' ? 12 : 0;
   const header = Buffer.alloc(12 + 8 + fmtSize + factSize + 8);
   let o = 0;
-  header.write('RIFF', o); o += 4;
-  header.writeUInt32LE(header.length - 8 + data.length + (data.length % 2), o); o += 4;
-  header.write('WAVE', o); o += 4;
-  header.write('fmt ', o); o += 4;
-  header.writeUInt32LE(fmtSize, o); o += 4;
-  header.writeUInt16LE(encoding === 'pcm16' ? FORMAT_PCM : FORMAT_MULAW, o); o += 2;
-  header.writeUInt16LE(channels, o); o += 2;
-  header.writeUInt32LE(sampleRateHz, o); o += 4;
-  header.writeUInt32LE(sampleRateHz * channels * bytesPerSample, o); o += 4;
-  header.writeUInt16LE(channels * bytesPerSample, o); o += 2;
-  header.writeUInt16LE(bytesPerSample * 8, o); o += 2;
+  header.write('RIFF', o);
+  o += 4;
+  header.writeUInt32LE(header.length - 8 + data.length + (data.length % 2), o);
+  o += 4;
+  header.write('WAVE', o);
+  o += 4;
+  header.write('fmt ', o);
+  o += 4;
+  header.writeUInt32LE(fmtSize, o);
+  o += 4;
+  header.writeUInt16LE(encoding === 'pcm16' ? FORMAT_PCM : FORMAT_MULAW, o);
+  o += 2;
+  header.writeUInt16LE(channels, o);
+  o += 2;
+  header.writeUInt32LE(sampleRateHz, o);
+  o += 4;
+  header.writeUInt32LE(sampleRateHz * channels * bytesPerSample, o);
+  o += 4;
+  header.writeUInt16LE(channels * bytesPerSample, o);
+  o += 2;
+  header.writeUInt16LE(bytesPerSample * 8, o);
+  o += 2;
   if (encoding === 'mulaw') {
-    header.writeUInt16LE(0, o); o += 2; // cbSize
-    header.write('fact', o); o += 4;
-    header.writeUInt32LE(4, o); o += 4;
-    header.writeUInt32LE(data.length / channels, o); o += 4;
+    header.writeUInt16LE(0, o);
+    o += 2; // cbSize
+    header.write('fact', o);
+    o += 4;
+    header.writeUInt32LE(4, o);
+    o += 4;
+    header.writeUInt32LE(data.length / channels, o);
+    o += 4;
   }
-  header.write('data', o); o += 4;
+  header.write('data', o);
+  o += 4;
   header.writeUInt32LE(data.length, o);
   return Buffer.concat([header, data, Buffer.alloc(data.length % 2)]);
 }

@@ -89,7 +89,8 @@ export class CallRunner {
         for (const cmd of commands) this.execute(cmd);
         if (observer?.onAudioHandled !== undefined) {
           if (next.type === 'twilio.media') observer.onAudioHandled('caller_to_model', monotonicMs() - startedMs);
-          else if (next.type === 'model.audioDelta') observer.onAudioHandled('model_to_caller', monotonicMs() - startedMs);
+          else if (next.type === 'model.audioDelta')
+            observer.onAudioHandled('model_to_caller', monotonicMs() - startedMs);
         }
         if (this.options.session.phaseName === 'ended') this.finish();
       }
@@ -185,7 +186,12 @@ export class CallRunner {
   private fail(err: unknown): void {
     if (this.finished) return;
     this.options.logger.error({ err }, 'call failed; ending it');
-    this.options.observer?.onRecord?.({ type: 'record.end', outcome: 'error', atMs: this.options.clock.now(), detail: describeError(err).slice(0, 200) });
+    this.options.observer?.onRecord?.({
+      type: 'record.end',
+      outcome: 'error',
+      atMs: this.options.clock.now(),
+      detail: describeError(err).slice(0, 200),
+    });
     try {
       this.model.close();
     } catch {

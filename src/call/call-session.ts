@@ -23,7 +23,12 @@
  *                                            ending ── rest.done / twilio.closed / endFallback ─► ended
  * ```
  */
-import { createCallerToModel, createModelToCaller, type CallerToModel, type ModelToCaller } from '../audio/transcoder.js';
+import {
+  createCallerToModel,
+  createModelToCaller,
+  type CallerToModel,
+  type ModelToCaller,
+} from '../audio/transcoder.js';
 import type { Profile } from '../config/numbers.js';
 import type { ModelCommand, ModelEvent, SessionConfig, TurnDetection } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
@@ -193,7 +198,12 @@ export class CallSession {
   private readonly assistantTurns = new Map<string, AssistantTurn>();
   private readonly history: { role: 'user' | 'assistant'; text: string }[] = [];
   private readonly functionNames = new Map<string, string>();
-  private pendingEnd: { outcome: CallOutcome; action: EndAction; responseId: string | null; detail: string | null } | null = null;
+  private pendingEnd: {
+    outcome: CallOutcome;
+    action: EndAction;
+    responseId: string | null;
+    detail: string | null;
+  } | null = null;
   private pendingResponseCreate = false;
   private awaitingAck = false;
   private dtmfDigits = '';
@@ -232,8 +242,20 @@ export class CallSession {
     const td = this.profile.turnDetection;
     const turnDetection: TurnDetection =
       td.type === 'server_vad'
-        ? { type: 'server_vad', threshold: td.threshold, prefixPaddingMs: td.prefixPaddingMs, silenceDurationMs: td.silenceDurationMs, createResponse: true, interruptResponse: this.interruptResponse }
-        : { type: 'semantic_vad', eagerness: td.eagerness, createResponse: true, interruptResponse: this.interruptResponse };
+        ? {
+            type: 'server_vad',
+            threshold: td.threshold,
+            prefixPaddingMs: td.prefixPaddingMs,
+            silenceDurationMs: td.silenceDurationMs,
+            createResponse: true,
+            interruptResponse: this.interruptResponse,
+          }
+        : {
+            type: 'semantic_vad',
+            eagerness: td.eagerness,
+            createResponse: true,
+            interruptResponse: this.interruptResponse,
+          };
     return {
       instructions: this.profile.instructions,
       voice: this.profile.voice,
@@ -268,7 +290,12 @@ export class CallSession {
         break;
       case 'twilio.closed':
         this.twilioOpen = false;
-        this.finish(this.endingOutcome('caller_hung_up'), this.endingDetail(`media socket closed (${event.code})`), out, false);
+        this.finish(
+          this.endingOutcome('caller_hung_up'),
+          this.endingDetail(`media socket closed (${event.code})`),
+          out,
+          false,
+        );
         break;
       case 'model.open':
         this.onModelOpen(event.reconnect, out);
@@ -318,7 +345,10 @@ export class CallSession {
         this.sendCallerAudio(Buffer.alloc(gapMs * MULAW_BYTES_PER_MS, 0xff), out);
       }
     }
-    this.nextMediaTimestampMs = Math.max(this.nextMediaTimestampMs ?? 0, timestampMs + payload.length / MULAW_BYTES_PER_MS);
+    this.nextMediaTimestampMs = Math.max(
+      this.nextMediaTimestampMs ?? 0,
+      timestampMs + payload.length / MULAW_BYTES_PER_MS,
+    );
     this.sendCallerAudio(payload, out);
   }
 
@@ -342,7 +372,13 @@ export class CallSession {
       const dropped = this.inputBuffer.shift()!;
       const ms = dropped.length / this.modelBytesPerMs;
       this.inputBufferedMs -= ms;
-      if (this.droppedInputMs === 0) out.push({ type: 'log', level: 'warn', msg: 'caller audio dropped while the model is unavailable', fields: { bufferMs: this.tuning.maxBufferedInputMs } });
+      if (this.droppedInputMs === 0)
+        out.push({
+          type: 'log',
+          level: 'warn',
+          msg: 'caller audio dropped while the model is unavailable',
+          fields: { bufferMs: this.tuning.maxBufferedInputMs },
+        });
       this.droppedInputMs += ms;
     }
   }
@@ -414,7 +450,10 @@ export class CallSession {
       // Sent right after session.update: the server handles events in order, so the greeting
       // uses the new voice and format without waiting a round trip for session.updated.
       this.greetingRequested = true;
-      this.sendToModel({ type: 'model.createResponse', instructions: GREETING_INSTRUCTIONS(this.profile.greeting) }, out);
+      this.sendToModel(
+        { type: 'model.createResponse', instructions: GREETING_INSTRUCTIONS(this.profile.greeting) },
+        out,
+      );
     }
     this.watchModel(out);
   }
@@ -439,7 +478,12 @@ export class CallSession {
   private onModelFailed(message: string, out: CallCommand[]): void {
     this.modelOpen = false;
     if (this.phase.name === 'ending' && this.phase.started) return;
-    out.push({ type: 'log', level: 'error', msg: 'model unavailable; apologising and ending the call', fields: { reason: message } });
+    out.push({
+      type: 'log',
+      level: 'error',
+      msg: 'model unavailable; apologising and ending the call',
+      fields: { reason: message },
+    });
     this.playApology(out, message);
   }
 
@@ -462,7 +506,12 @@ export class CallSession {
     }
     this.ledger.complete(key);
     out.push({ type: 'twilio.mark', name: this.ledger.placeMark(key) });
-    this.pendingEnd = { outcome: 'error', action: this.options.canUseRest ? 'hangUp' : 'close', responseId: null, detail };
+    this.pendingEnd = {
+      outcome: 'error',
+      action: this.options.canUseRest ? 'hangUp' : 'close',
+      responseId: null,
+      detail,
+    };
     this.phase = { name: 'ending', outcome: 'error', detail, action: this.pendingEnd.action, started: false };
     out.push({ type: 'model.close' });
     out.push({ type: 'timer.cancel', name: 'modelStall' });
@@ -484,7 +533,11 @@ export class CallSession {
         if (remainingMs > 0) {
           this.expiresAtMs = e.expiresAtMs;
           const lead = this.tuning.sessionRenewLeadMs;
-          out.push({ type: 'timer.set', name: 'sessionRenew', delayMs: Math.max(1_000, remainingMs > 2 * lead ? remainingMs - lead : remainingMs / 2) });
+          out.push({
+            type: 'timer.set',
+            name: 'sessionRenew',
+            delayMs: Math.max(1_000, remainingMs > 2 * lead ? remainingMs - lead : remainingMs / 2),
+          });
         }
         break;
       }
@@ -506,7 +559,10 @@ export class CallSession {
         break;
       }
       case 'model.responseCreated':
-        this.activeResponse = { id: e.responseId, greeting: this.greetingRequested && this.greetingResponseId === null };
+        this.activeResponse = {
+          id: e.responseId,
+          greeting: this.greetingRequested && this.greetingResponseId === null,
+        };
         if (this.activeResponse.greeting) this.greetingResponseId = e.responseId;
         break;
       case 'model.outputItemAdded':
@@ -516,7 +572,11 @@ export class CallSession {
         this.onAudioDelta(e.responseId, e.itemId, e.contentIndex, e.audio, out);
         break;
       case 'model.audioDone':
-        if (this.currentAudio !== null && this.currentAudio.itemId === e.itemId && this.currentAudio.contentIndex === e.contentIndex) {
+        if (
+          this.currentAudio !== null &&
+          this.currentAudio.itemId === e.itemId &&
+          this.currentAudio.contentIndex === e.contentIndex
+        ) {
           this.finishCurrentAudio(out);
         }
         break;
@@ -564,7 +624,11 @@ export class CallSession {
         return;
       case 'conversation_already_has_active_response':
         this.pendingResponseCreate = true;
-        out.push({ type: 'log', level: 'info', msg: 'model busy; response will be requested when the current one ends' });
+        out.push({
+          type: 'log',
+          level: 'info',
+          msg: 'model busy; response will be requested when the current one ends',
+        });
         return;
       case 'session_expired':
         out.push({ type: 'log', level: 'info', msg: 'model session expired; the link reconnects' });
@@ -576,11 +640,26 @@ export class CallSession {
 
   // ── assistant audio ────────────────────────────────────────────────────────
 
-  private onAudioDelta(responseId: string, itemId: string, contentIndex: number, audio: Buffer, out: CallCommand[]): void {
+  private onAudioDelta(
+    responseId: string,
+    itemId: string,
+    contentIndex: number,
+    audio: Buffer,
+    out: CallCommand[],
+  ): void {
     if (this.discarded.has(responseId)) return;
-    if (this.phase.name !== 'live' && !(this.phase.name === 'ending' && !this.phase.started && this.phase.outcome !== 'error')) return;
+    if (
+      this.phase.name !== 'live' &&
+      !(this.phase.name === 'ending' && !this.phase.started && this.phase.outcome !== 'error')
+    )
+      return;
     const key: AudioItemKey = { responseId, itemId, contentIndex };
-    if (this.currentAudio !== null && (this.currentAudio.itemId !== itemId || this.currentAudio.contentIndex !== contentIndex || this.currentAudio.responseId !== responseId)) {
+    if (
+      this.currentAudio !== null &&
+      (this.currentAudio.itemId !== itemId ||
+        this.currentAudio.contentIndex !== contentIndex ||
+        this.currentAudio.responseId !== responseId)
+    ) {
       this.finishCurrentAudio(out);
     }
     this.currentAudio = key;
@@ -592,7 +671,11 @@ export class CallSession {
   private emitFrames(key: AudioItemKey, frames: Buffer[], out: CallCommand[]): void {
     if (frames.length === 0) return;
     if (this.firstAudioSince !== null) {
-      out.push({ type: 'record.firstAudio', latencyMs: this.clock.now() - this.firstAudioSince.atMs, afterCallerTurn: this.firstAudioSince.afterCallerTurn });
+      out.push({
+        type: 'record.firstAudio',
+        latencyMs: this.clock.now() - this.firstAudioSince.atMs,
+        afterCallerTurn: this.firstAudioSince.afterCallerTurn,
+      });
       this.firstAudioSince = null;
     }
     for (const payload of frames) {
@@ -683,7 +766,10 @@ export class CallSession {
     return t;
   }
 
-  /** Adds a turn to the conversation restored after a reconnect; only the last {@link MAX_HISTORY_TURNS} are ever restored, so only they are kept. */
+  /**
+   * Adds a turn to the conversation restored after a reconnect; only the last
+   * {@link MAX_HISTORY_TURNS} are ever restored, so only they are kept.
+   */
   private remember(turn: { role: 'user' | 'assistant'; text: string }): void {
     this.history.push(turn);
     if (this.history.length > MAX_HISTORY_TURNS) this.history.shift();
@@ -727,24 +813,72 @@ export class CallSession {
 
   // ── responses and tools ────────────────────────────────────────────────────
 
-  private onFunctionCall(responseId: string, itemId: string, callId: string, wireName: string | null, args: string, out: CallCommand[]): void {
+  private onFunctionCall(
+    responseId: string,
+    itemId: string,
+    callId: string,
+    wireName: string | null,
+    args: string,
+    out: CallCommand[],
+  ): void {
     const name = wireName ?? this.functionNames.get(itemId) ?? null;
     if (!isBuiltinTool(name, this.profile.tools)) {
       out.push({ type: 'log', level: 'warn', msg: 'model called an unknown tool', fields: { name } });
-      this.sendToModel({ type: 'model.createItem', item: { kind: 'function_call_output', callId, output: JSON.stringify({ ok: false, error: `unknown tool ${String(name)}` }) } }, out);
+      this.sendToModel(
+        {
+          type: 'model.createItem',
+          item: {
+            kind: 'function_call_output',
+            callId,
+            output: JSON.stringify({ ok: false, error: `unknown tool ${String(name)}` }),
+          },
+        },
+        out,
+      );
       this.requestResponse(out);
       return;
     }
     const reason = toolReason(args);
     out.push({ type: 'log', level: 'info', msg: 'tool called', fields: { tool: name, reason } });
     if (name === 'hang_up') {
-      this.pendingEnd = { outcome: 'hang_up_tool', action: this.options.canUseRest ? 'hangUp' : 'close', responseId, detail: reason };
-      this.sendToModel({ type: 'model.createItem', item: { kind: 'function_call_output', callId, output: JSON.stringify({ ok: true, note: 'the call ends after your last words have played' }) } }, out);
+      this.pendingEnd = {
+        outcome: 'hang_up_tool',
+        action: this.options.canUseRest ? 'hangUp' : 'close',
+        responseId,
+        detail: reason,
+      };
+      this.sendToModel(
+        {
+          type: 'model.createItem',
+          item: {
+            kind: 'function_call_output',
+            callId,
+            output: JSON.stringify({ ok: true, note: 'the call ends after your last words have played' }),
+          },
+        },
+        out,
+      );
     } else {
       if (!this.options.canUseRest || this.profile.transferTo === null) {
-        const error = this.profile.transferTo === null ? 'no transfer number is configured' : 'transfers need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN';
+        const error =
+          this.profile.transferTo === null
+            ? 'no transfer number is configured'
+            : 'transfers need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN';
         out.push({ type: 'log', level: 'warn', msg: 'transfer unavailable', fields: { error } });
-        this.sendToModel({ type: 'model.createItem', item: { kind: 'function_call_output', callId, output: JSON.stringify({ ok: false, error: `Transfer is not possible right now (${error}). Apologise and offer to help.` }) } }, out);
+        this.sendToModel(
+          {
+            type: 'model.createItem',
+            item: {
+              kind: 'function_call_output',
+              callId,
+              output: JSON.stringify({
+                ok: false,
+                error: `Transfer is not possible right now (${error}). Apologise and offer to help.`,
+              }),
+            },
+          },
+          out,
+        );
         this.requestResponse(out);
         return;
       }
@@ -844,7 +978,20 @@ export class CallSession {
     const callId = this.pendingToolCallId;
     this.pendingToolCallId = null;
     if (callId !== null) {
-      this.sendToModel({ type: 'model.createItem', item: { kind: 'function_call_output', callId, output: JSON.stringify({ ok: false, error: 'The transfer failed. Apologise and offer to help or take a message.' }) } }, out);
+      this.sendToModel(
+        {
+          type: 'model.createItem',
+          item: {
+            kind: 'function_call_output',
+            callId,
+            output: JSON.stringify({
+              ok: false,
+              error: 'The transfer failed. Apologise and offer to help or take a message.',
+            }),
+          },
+        },
+        out,
+      );
     }
     this.requestResponse(out);
   }
@@ -894,7 +1041,12 @@ export class CallSession {
         break;
       case 'modelStall':
         if (this.modelOpen && (this.awaitingAck || this.activeResponse !== null)) {
-          out.push({ type: 'log', level: 'warn', msg: 'model stalled; reconnecting', fields: { silentMs: this.tuning.modelStallTimeoutMs } });
+          out.push({
+            type: 'log',
+            level: 'warn',
+            msg: 'model stalled; reconnecting',
+            fields: { silentMs: this.tuning.modelStallTimeoutMs },
+          });
           out.push({ type: 'model.reconnect', reason: 'model stalled' });
           this.onModelClosed(true, 0, out);
         } else if (this.modelOpen && this.phase.name === 'live') {

@@ -47,7 +47,8 @@ export interface TerminateEvent {
   reason: string;
 }
 
-export type CallEvent = TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent | TerminateEvent;
+export type CallEvent =
+  TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent | TerminateEvent;
 
 /** How a call ended (SPEC §3). */
 export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
@@ -66,7 +67,8 @@ export type ModelConnectionCommand =
   | { type: 'model.reconnect'; reason: string }
   | { type: 'model.close' };
 
-export type TimerCommand = { type: 'timer.set'; name: TimerName; delayMs: number } | { type: 'timer.cancel'; name: TimerName };
+export type TimerCommand =
+  { type: 'timer.set'; name: TimerName; delayMs: number } | { type: 'timer.cancel'; name: TimerName };
 
 export type RestCommand =
   /** end the call through Twilio's REST API (`status=completed`) */
@@ -82,6 +84,12 @@ export type RecordCommand =
   | { type: 'record.firstAudio'; latencyMs: number; afterCallerTurn: boolean }
   | { type: 'record.end'; outcome: CallOutcome; atMs: number; detail: string | null };
 
-export type LogCommand = { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+export type LogCommand = {
+  type: 'log';
+  level: 'debug' | 'info' | 'warn' | 'error';
+  msg: string;
+  fields?: Record<string, unknown>;
+};
 
-export type CallCommand = TwilioCommand | ModelCommand | ModelConnectionCommand | TimerCommand | RestCommand | RecordCommand | LogCommand;
+export type CallCommand =
+  TwilioCommand | ModelCommand | ModelConnectionCommand | TimerCommand | RestCommand | RecordCommand | LogCommand;

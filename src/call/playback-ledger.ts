@@ -66,7 +66,15 @@ export class PlaybackLedger {
     const k = PlaybackLedger.keyOf(key);
     let item = this.items.get(k);
     if (item === undefined) {
-      item = { responseId: key.responseId, itemId: key.itemId, contentIndex: key.contentIndex, sentMs: 0, playedMs: 0, complete: false, order: this.order++ };
+      item = {
+        responseId: key.responseId,
+        itemId: key.itemId,
+        contentIndex: key.contentIndex,
+        sentMs: 0,
+        playedMs: 0,
+        complete: false,
+        order: this.order++,
+      };
       this.items.set(k, item);
     }
     return item;
@@ -117,7 +125,9 @@ export class PlaybackLedger {
 
   /** Items (of the current generation) whose audio the caller has not fully heard yet, oldest first. */
   unplayed(): LedgerItem[] {
-    return [...this.items.values()].filter((i) => !(i.complete && i.playedMs >= i.sentMs)).sort((a, b) => a.order - b.order);
+    return [...this.items.values()]
+      .filter((i) => !(i.complete && i.playedMs >= i.sentMs))
+      .sort((a, b) => a.order - b.order);
   }
 
   /** ms sent but not yet confirmed played, over all current items. */

@@ -10,7 +10,8 @@ const DECLARATIONS: Record<BuiltinTool, ToolDefinition> = {
   hang_up: {
     name: 'hang_up',
     description:
-      'End the phone call. Use it when the caller says goodbye or asks to end the call, after you have said goodbye. The line is closed once your last words have played.',
+      'End the phone call. Use it when the caller says goodbye or asks to end the call, after you have said goodbye. ' +
+      'The line is closed once your last words have played.',
     parameters: {
       type: 'object',
       properties: { reason: { type: 'string', description: 'Why the call is ending, in a few words.' } },
@@ -21,7 +22,8 @@ const DECLARATIONS: Record<BuiltinTool, ToolDefinition> = {
   transfer_call: {
     name: 'transfer_call',
     description:
-      'Transfer the caller to a human colleague. Tell the caller you are transferring them before calling this; the transfer happens once your words have played.',
+      'Transfer the caller to a human colleague. Tell the caller you are transferring them before calling this; ' +
+      'the transfer happens once your words have played.',
     parameters: {
       type: 'object',
       properties: { reason: { type: 'string', description: 'Why the caller needs a human, in a few words.' } },

@@ -8,8 +8,11 @@
  * loaded by another.
  */
 
-/** A benchmark: takes the arguments after its name, writes its report, returns an exit code. */
-type BenchRunner = (args: readonly string[]) => Promise<number>;
+/**
+ * A benchmark: takes the arguments after its name, writes its report, returns an exit code
+ * (directly if it does no IO it must wait for, else as a promise).
+ */
+type BenchRunner = (args: readonly string[]) => number | Promise<number>;
 
 interface BenchEntry {
   description: string;
@@ -26,7 +29,8 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     runner: 'runAudioBench',
   },
   'barge-in': {
-    description: 'barge-in figures: clear latency and truncation error over randomized interruption points (real speech, ~70 s)',
+    description:
+      'barge-in figures: clear latency and truncation error over randomized interruption points (real speech, ~70 s)',
     module: 'barge-in',
     runner: 'runBargeInBench',
   },

@@ -96,7 +96,8 @@ async function main(): Promise<number> {
       const wav = readCallerWav(readFileSync(values.wav));
       if (!wav.ok) throw new Error(`${values.wav}: ${wav.reason}`);
       callerAudio = wav.value.mulaw8k;
-      wavNote = `${values.wav} (${wav.value.source}, ${seconds(wav.value.durationMs)}${wav.value.source.startsWith('μ-law 8-bit 8000 Hz mono') ? '' : ', converted to μ-law 8 kHz'})`;
+      const converted = wav.value.source.startsWith('μ-law 8-bit 8000 Hz mono') ? '' : ', converted to μ-law 8 kHz';
+      wavNote = `${values.wav} (${wav.value.source}, ${seconds(wav.value.durationMs)}${converted})`;
     }
   } catch (err) {
     process.stderr.write(`${describeError(err)}\n`);
@@ -118,16 +119,27 @@ async function main(): Promise<number> {
   });
   const arrivals: number[] = [];
   phone.on('media', () => arrivals.push(phone.nowMs()));
-  phone.on('clear', () => process.stdout.write(`[${(phone.nowMs() / 1000).toFixed(1).padStart(5)} s] (the bridge cleared the assistant's audio: barge-in)\n`));
+  phone.on('clear', () =>
+    process.stdout.write(
+      `[${(phone.nowMs() / 1000).toFixed(1).padStart(5)} s] (the bridge cleared the assistant's audio: barge-in)\n`,
+    ),
+  );
 
-  process.stdout.write(`calling ${to} through ${url} (${authToken !== null ? 'signed webhook' : 'unsigned webhook: TWILIO_AUTH_TOKEN not set'})\n`);
+  process.stdout.write(
+    `calling ${to} through ${url} ` +
+      `(${authToken !== null ? 'signed webhook' : 'unsigned webhook: TWILIO_AUTH_TOKEN not set'})\n`,
+  );
   try {
     await phone.dial();
   } catch (err) {
     process.stderr.write(`the call failed: ${describeError(err)}\n`);
     return 1;
   }
-  process.stdout.write(`connected: call ${phone.callSid}; caller audio: ${wavNote}${startAtMs > 0 ? `, from ${seconds(startAtMs)}` : ''}${dtmf.length > 0 ? `; keys ${dtmf.map((d) => `${d.digit}@${d.atMs}`).join(' ')}` : ''}\n`);
+  process.stdout.write(
+    `connected: call ${phone.callSid}; caller audio: ${wavNote}` +
+      `${startAtMs > 0 ? `, from ${seconds(startAtMs)}` : ''}` +
+      `${dtmf.length > 0 ? `; keys ${dtmf.map((d) => `${d.digit}@${d.atMs}`).join(' ')}` : ''}\n`,
+  );
 
   // The transcript, as the bridge stores it.
   const headers: Record<string, string> = adminToken !== null ? { authorization: `Bearer ${adminToken}` } : {};
@@ -147,8 +159,12 @@ async function main(): Promise<number> {
       const started = Date.parse(record.startedAt ?? '');
       for (; printed < turns.length; printed++) {
         const turn = turns[printed]!;
-        const at = Number.isFinite(started) ? `${((Date.parse(turn.at) - started) / 1000).toFixed(1).padStart(5)} s` : '    ?';
-        process.stdout.write(`[${at}] ${turn.role.padEnd(9)} ${turn.text}${turn.truncated === true ? '  (cut off by the caller)' : ''}\n`);
+        const at = Number.isFinite(started)
+          ? `${((Date.parse(turn.at) - started) / 1000).toFixed(1).padStart(5)} s`
+          : '    ?';
+        process.stdout.write(
+          `[${at}] ${turn.role.padEnd(9)} ${turn.text}${turn.truncated === true ? '  (cut off by the caller)' : ''}\n`,
+        );
       }
     } catch {
       // the bridge may be busy or gone; the summary says what is known
@@ -184,25 +200,51 @@ async function main(): Promise<number> {
     if ((record as CallRecord | null)?.endedAt != null) break;
     await new Promise<void>((resolve) => clock.setTimer(150, resolve));
   }
-  if (pollNote !== null) process.stdout.write(`${pollNote}\n`);
+  const note = pollNote as string | null; // set by poll(), which TypeScript's narrowing does not see
+  if (note !== null) process.stdout.write(`${note}\n`);
 
   // Summary.
   const s = phone.stats;
   const lines: string[] = ['summary:'];
-  lines.push(`  frames sent ${s.framesSent}, received ${s.framesReceived} (${seconds(s.framesReceived * 20)} of assistant audio, ${seconds(s.playedMs)} played), marks echoed ${s.marksEchoed}, clears ${s.clearsReceived}`);
-  const callerTurns = callerAudio === undefined ? [] : speechSegments(callerAudio).map((seg) => ({ startMs: seg.startMs + startAtMs, endMs: seg.endMs + startAtMs }));
+  lines.push(
+    `  frames sent ${s.framesSent}, received ${s.framesReceived} ` +
+      `(${seconds(s.framesReceived * 20)} of assistant audio, ${seconds(s.playedMs)} played), ` +
+      `marks echoed ${s.marksEchoed}, clears ${s.clearsReceived}`,
+  );
+  const callerTurns =
+    callerAudio === undefined
+      ? []
+      : speechSegments(callerAudio).map((seg) => ({ startMs: seg.startMs + startAtMs, endMs: seg.endMs + startAtMs }));
   const latencies = responseLatencies(callerTurns, arrivals);
   lines.push(
     latencies.length === 0
       ? '  caller end of turn → first assistant audio: no caller speech detected'
-      : `  caller end of turn → first assistant audio (phone-side, energy detector): ${latencies.map((l, i) => `turn ${i + 1} ends ${seconds(l.endOfTurnMs)}: ${l.latencyMs === null ? 'no answer' : `${Math.round(l.latencyMs)} ms`}`).join('; ')}`,
+      : '  caller end of turn → first assistant audio (phone-side, energy detector): ' +
+          latencies
+            .map(
+              (l, i) =>
+                `turn ${i + 1} ends ${seconds(l.endOfTurnMs)}: ` +
+                (l.latencyMs === null ? 'no answer' : `${Math.round(l.latencyMs)} ms`),
+            )
+            .join('; '),
   );
-  if (s.firstAudioAtMs !== null) lines.push(`  first assistant audio heard at ${seconds(s.firstAudioAtMs)} into the call`);
-  const stops = bargeInStops(callerTurns, phone.clears.map((c) => c.atMs));
+  if (s.firstAudioAtMs !== null)
+    lines.push(`  first assistant audio heard at ${seconds(s.firstAudioAtMs)} into the call`);
+  const stops = bargeInStops(
+    callerTurns,
+    phone.clears.map((c) => c.atMs),
+  );
   lines.push(
     stops.length === 0
       ? '  barge-in stop time: no barge-in'
-      : `  barge-in stop time (caller speech onset → assistant audio cleared): ${stops.map((b) => (b.stopMs === null ? `clear at ${seconds(b.clearAtMs)}` : `${Math.round(b.stopMs)} ms (speech at ${seconds(b.speechAtMs!)})`)).join('; ')}`,
+      : '  barge-in stop time (caller speech onset → assistant audio cleared): ' +
+          stops
+            .map((b) =>
+              b.stopMs === null
+                ? `clear at ${seconds(b.clearAtMs)}`
+                : `${Math.round(b.stopMs)} ms (speech at ${seconds(b.speechAtMs!)})`,
+            )
+            .join('; '),
   );
   const final = record as CallRecord | null;
   if (final !== null) {
@@ -210,7 +252,8 @@ async function main(): Promise<number> {
     lines.push(
       `  bridge's figures: outcome ${final.outcome ?? '?'}, barge-ins ${final.bargeIns ?? '?'}, ` +
         `first audio ${lat?.firstAudioMs != null ? `${lat.firstAudioMs} ms after the call started` : 'n/a'}, ` +
-        `answers ${lat !== undefined && lat.responseMs.length > 0 ? `${lat.responseMs.join(', ')} ms` : 'n/a'} after the model's end of turn (speech_stopped, i.e. after its silence window)`,
+        `answers ${lat !== undefined && lat.responseMs.length > 0 ? `${lat.responseMs.join(', ')} ms` : 'n/a'} ` +
+        "after the model's end of turn (speech_stopped, i.e. after its silence window)",
     );
   }
   if (values.out !== undefined) {

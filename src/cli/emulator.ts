@@ -13,7 +13,9 @@ import { createLogger } from '../util/logger.js';
 
 const LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-const USAGE = `usage: npm run emulator -- [--port 8787] [--host 127.0.0.1] [--speed 4] [--seed 1] [--require-key KEY] [--beta-disabled]
+const USAGE =
+  'usage: npm run emulator -- [--port 8787] [--host 127.0.0.1] [--speed 4] [--seed 1] [--require-key KEY] ' +
+  `[--beta-disabled]
   --port           TCP port (0 = any free port)                     default 8787
   --host           address to listen on (keep it on loopback)       default 127.0.0.1
   --speed          audio streamed at this multiple of real time     default 4
@@ -24,7 +26,8 @@ const USAGE = `usage: npm run emulator -- [--port 8787] [--host 127.0.0.1] [--sp
 function numberOption(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(value)}`);
+  if (!Number.isFinite(n) || n < 0)
+    throw new Error(`--${name} must be a non-negative number, got ${JSON.stringify(value)}`);
   return n;
 }
 
@@ -65,7 +68,10 @@ async function main(): Promise<void> {
       ...(values['require-key'] !== undefined ? { requireApiKey: values['require-key'] } : {}),
       betaShapeDisabled: values['beta-disabled'] === true,
     });
-    logger.info({ url: server.url }, 'realtime emulator listening; set REALTIME_URL to this address to use it from the bridge');
+    logger.info(
+      { url: server.url },
+      'realtime emulator listening; set REALTIME_URL to this address to use it from the bridge',
+    );
     const stop = (): void => {
       logger.info('realtime emulator stopping');
       void server.close().then(() => process.exit(0));

@@ -47,7 +47,9 @@ function progressBar(label: string): { update(fraction: number): void; done(): v
       if (filled === last) return;
       last = filled;
       shown = true;
-      process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(fraction * 100)}%`);
+      process.stderr.write(
+        `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.round(fraction * 100)}%`,
+      );
     },
     done() {
       if (shown) process.stderr.write('\r\x1b[K');
@@ -68,9 +70,15 @@ function parseTuning(values: string[]): Record<string, number> {
 function formatTurns(turns: ModelTurn[], firstFrameMs: number): string[] {
   const s = (ms: number) => ((ms + firstFrameMs) / 1000).toFixed(2);
   return turns.map((t, i) => {
-    const speech = `speech ${s(t.speechStartMs)} s → ${t.speechEndMs === null ? 'still talking when the call ended' : `${s(t.speechEndMs)} s`}`;
+    const speech =
+      `speech ${s(t.speechStartMs)} s → ` +
+      `${t.speechEndMs === null ? 'still talking when the call ended' : `${s(t.speechEndMs)} s`}`;
     const transcript = t.transcript === null ? 'no transcript' : `transcript ${JSON.stringify(t.transcript)}`;
-    const answer = t.response === null ? 'no response' : `answered by ${t.response.id} (${t.response.status ?? 'unfinished'}, ${(t.response.audioMs / 1000).toFixed(2)} s of audio)`;
+    const answer =
+      t.response === null
+        ? 'no response'
+        : `answered by ${t.response.id} ` +
+          `(${t.response.status ?? 'unfinished'}, ${(t.response.audioMs / 1000).toFixed(2)} s of audio)`;
     return `  turn ${i + 1}: ${speech}; ${transcript}; ${answer}${t.bargeIn ? '; barged in on the assistant' : ''}`;
   });
 }
@@ -130,7 +138,9 @@ async function main(): Promise<number> {
     const first = c.frames[0]!.timestampMs;
     const last = c.frames.at(-1)!.timestampMs;
     process.stdout.write(
-      `Twilio capture ${file}: call ${c.callSid}, ${c.frames.length} media frames (${first} → ${last} ms), ${c.dtmf.length} DTMF, ${c.stopped ? 'ends with stop' : 'no stop'}${c.skipped > 0 ? `, ${c.skipped} lines skipped` : ''}\n`,
+      `Twilio capture ${file}: call ${c.callSid}, ${c.frames.length} media frames (${first} → ${last} ms), ` +
+        `${c.dtmf.length} DTMF, ${c.stopped ? 'ends with stop' : 'no stop'}` +
+        `${c.skipped > 0 ? `, ${c.skipped} lines skipped` : ''}\n`,
     );
     const bar = progressBar('streaming');
     const report = await replayCapture(c, {
@@ -141,20 +151,32 @@ async function main(): Promise<number> {
     });
     bar.done();
     process.stdout.write(
-      `streamed through an in-process bridge (local emulator, ${report.dialect}, profile ${report.profile}, ${report.audioMode}) at ${speed}× real time in ${(report.wallMs / 1000).toFixed(1)} s: ` +
-        `${report.framesSent} frames sent, ${(report.playedMs / 1000).toFixed(2)} s of assistant audio heard, ${report.bargeIns} barge-in(s)\n`,
+      'streamed through an in-process bridge ' +
+        `(local emulator, ${report.dialect}, profile ${report.profile}, ${report.audioMode}) ` +
+        `at ${speed}× real time in ${(report.wallMs / 1000).toFixed(1)} s: ` +
+        `${report.framesSent} frames sent, ${(report.playedMs / 1000).toFixed(2)} s of assistant audio heard, ` +
+        `${report.bargeIns} barge-in(s)\n`,
     );
     process.stdout.write(`the model saw ${report.turns.length} caller turn(s) (times on the capture's media clock):\n`);
     for (const line of formatTurns(report.turns, first)) process.stdout.write(`${line}\n`);
     if (values.save !== undefined) {
       writeFileSync(values.save, report.recordingText);
-      const note = speed === 1 ? '' : `; it ran at ${speed}× real time, so its replay compares timing only roughly — use --speed 1 for an exact one`;
-      process.stdout.write(`the bridge's recording of this call: ${values.save} (npm run replay -- ${values.save}${note})\n`);
+      const note =
+        speed === 1
+          ? ''
+          : `; it ran at ${speed}× real time, so its replay compares timing only roughly ` +
+            '— use --speed 1 for an exact one';
+      process.stdout.write(
+        `the bridge's recording of this call: ${values.save} (npm run replay -- ${values.save}${note})\n`,
+      );
     }
     return 0;
   }
   if (kind !== 'recording') {
-    process.stderr.write(`${file}: neither a bridge recording (first line a "${RECORDING_FORMAT}" header) nor a Twilio Media Streams capture (one message per line)\n`);
+    process.stderr.write(
+      `${file}: neither a bridge recording (first line a "${RECORDING_FORMAT}" header) ` +
+        'nor a Twilio Media Streams capture (one message per line)\n',
+    );
     return 2;
   }
 
@@ -181,7 +203,11 @@ async function main(): Promise<number> {
   }
   bar.done();
   if (values.out !== undefined) {
-    const header = { ...recording.recording.header, version: RECORDING_VERSION, scenario: `replay of ${recording.recording.header.callSid}` };
+    const header = {
+      ...recording.recording.header,
+      version: RECORDING_VERSION,
+      scenario: `replay of ${recording.recording.header.callSid}`,
+    };
     writeFileSync(values.out, [header, ...report.replayed].map((l) => JSON.stringify(l)).join('\n') + '\n');
   }
   if (values.json === true) {

@@ -77,7 +77,9 @@ function urlVar(protocols: readonly string[], example: string) {
     if (!protocols.includes(url.protocol)) {
       ctx.addIssue({
         code: 'custom',
-        message: `has scheme ${url.protocol.replace(':', '')}; expected ${protocols.map((p) => p.replace(':', '')).join(' or ')} (e.g. ${example})`,
+        message:
+          `has scheme ${url.protocol.replace(':', '')}; ` +
+          `expected ${protocols.map((p) => p.replace(':', '')).join(' or ')} (e.g. ${example})`,
       });
     }
   });
@@ -117,7 +119,10 @@ const EnvSchema = z.object({
   TWILIO_API_BASE_URL: urlVar(['https:', 'http:'], 'http://127.0.0.1:9000'),
   TWILIO_ACCOUNT_SID: optionalText.superRefine((v, ctx) => {
     if (v !== null && !/^AC[0-9a-fA-F]{32}$/.test(v)) {
-      ctx.addIssue({ code: 'custom', message: 'is not an Account SID; expected AC followed by 32 hex digits (Twilio console → Account info)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'is not an Account SID; expected AC followed by 32 hex digits (Twilio console → Account info)',
+      });
     }
   }),
   OPENAI_API_KEY: optionalText,
@@ -148,7 +153,8 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   RECORD_CALLS: 'use RECORD_CALLS=1 to record calls or RECORD_CALLS=0 not to',
   LOG_LEVEL: 'use e.g. LOG_LEVEL=info',
   DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
-  DRAIN_REDIRECT_URL: "use the voice webhook URL of another bridge instance, or unset it to refuse new calls politely while draining",
+  DRAIN_REDIRECT_URL:
+    'use the voice webhook URL of another bridge instance, or unset it to refuse new calls politely while draining',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -175,10 +181,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   let azure: AzureConfig | null = null;
   if (e.AZURE_OPENAI_ENDPOINT !== null) {
     if (e.AZURE_OPENAI_API_KEY === null) {
-      throw new ConfigError('AZURE_OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY is missing while AZURE_OPENAI_ENDPOINT is set. Fix: set the key from the Azure portal (Keys and Endpoint)');
+      throw new ConfigError(
+        'AZURE_OPENAI_API_KEY',
+        'AZURE_OPENAI_API_KEY is missing while AZURE_OPENAI_ENDPOINT is set. ' +
+          'Fix: set the key from the Azure portal (Keys and Endpoint)',
+      );
     }
     if (e.AZURE_OPENAI_DEPLOYMENT === null) {
-      throw new ConfigError('AZURE_OPENAI_DEPLOYMENT', 'AZURE_OPENAI_DEPLOYMENT is missing while AZURE_OPENAI_ENDPOINT is set. Fix: set it to the name of your realtime deployment, e.g. gpt-realtime');
+      throw new ConfigError(
+        'AZURE_OPENAI_DEPLOYMENT',
+        'AZURE_OPENAI_DEPLOYMENT is missing while AZURE_OPENAI_ENDPOINT is set. ' +
+          'Fix: set it to the name of your realtime deployment, e.g. gpt-realtime',
+      );
     }
     azure = {
       endpoint: e.AZURE_OPENAI_ENDPOINT.replace(/\/+$/, ''),

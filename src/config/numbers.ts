@@ -20,7 +20,18 @@ import type { Logger } from '../util/logger.js';
 import { isE164 } from './env.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
-export const VOICES = ['alloy', 'ash', 'ballad', 'coral', 'echo', 'sage', 'shimmer', 'verse', 'marin', 'cedar'] as const;
+export const VOICES = [
+  'alloy',
+  'ash',
+  'ballad',
+  'coral',
+  'echo',
+  'sage',
+  'shimmer',
+  'verse',
+  'marin',
+  'cedar',
+] as const;
 export type Voice = (typeof VOICES)[number];
 
 /** Built-in tools a profile may enable. */
@@ -61,9 +72,13 @@ const ProfileFieldsSchema = z
       .strict()
       .nullable()
       .optional(),
-    tools: z.array(z.enum(BUILTIN_TOOLS, { message: `is not a built-in tool (${BUILTIN_TOOLS.join(', ')})` })).optional(),
+    tools: z
+      .array(z.enum(BUILTIN_TOOLS, { message: `is not a built-in tool (${BUILTIN_TOOLS.join(', ')})` }))
+      .optional(),
     transfer_to: e164.nullable().optional(),
-    model_audio: z.enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' }).optional(),
+    model_audio: z
+      .enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' })
+      .optional(),
   })
   .strict();
 
@@ -138,7 +153,7 @@ function mergeFields(base: ProfileFields, over: ProfileFields): ProfileFields {
       out[k] = v;
     }
   }
-  return out as ProfileFields;
+  return out;
 }
 
 /** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
@@ -156,10 +171,16 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
   const tools = [...new Set(f.tools ?? [])];
   const transferTo = f.transfer_to ?? null;
   if (tools.includes('transfer_call') && transferTo === null) {
-    throw new ConfigError(`${file}: ${where.slice(where.indexOf(': ') + 2)}.transfer_to`, `${where}.transfer_to: is required when tools include transfer_call (an E.164 number to dial)`);
+    throw new ConfigError(
+      `${file}: ${where.slice(where.indexOf(': ') + 2)}.transfer_to`,
+      `${where}.transfer_to: is required when tools include transfer_call (an E.164 number to dial)`,
+    );
   }
   const transcription = f.transcription
-    ? { model: f.transcription.model, ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}) }
+    ? {
+        model: f.transcription.model,
+        ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}),
+      }
     : null;
   return {
     key,
@@ -230,7 +251,8 @@ export function parseProfiles(text: string, file: string): Profiles {
     const segments = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
     const fieldPath = formatPath(segments);
     const value = valueAt(data, issue.path);
-    const shown = issue.code === 'unrecognized_keys' ? 'is not a known field' : `${JSON.stringify(value)} ${issue.message}`;
+    const shown =
+      issue.code === 'unrecognized_keys' ? 'is not a known field' : `${JSON.stringify(value)} ${issue.message}`;
     throw new ConfigError(`${file}: ${fieldPath}`, `${name}: ${fieldPath}: ${shown}`);
   }
   const raw = parsed.data;
@@ -240,7 +262,10 @@ export function parseProfiles(text: string, file: string): Profiles {
   for (const [number, fields] of Object.entries(raw.numbers ?? {})) {
     const where = `${name}: numbers.${JSON.stringify(number)}`;
     if (!isE164(number)) {
-      throw new ConfigError(`${file}: numbers.${JSON.stringify(number)}`, `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`);
+      throw new ConfigError(
+        `${file}: numbers.${JSON.stringify(number)}`,
+        `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
+      );
     }
     byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where));
   }
@@ -248,7 +273,12 @@ export function parseProfiles(text: string, file: string): Profiles {
 }
 
 /** Validates one number's fields as they would be written under `numbers`, returning the file with it applied. */
-export function withNumber(current: NumbersFile, number: string, fields: unknown, file: string): { raw: NumbersFile; profiles: Profiles } {
+export function withNumber(
+  current: NumbersFile,
+  number: string,
+  fields: unknown,
+  file: string,
+): { raw: NumbersFile; profiles: Profiles } {
   const raw: NumbersFile = { ...current, numbers: { ...(current.numbers ?? {}), [number]: fields as ProfileFields } };
   // Round-trip through the same parser as the file itself, so the API and the file accept exactly the same things.
   const profiles = parseProfiles(stringify(raw), file);
@@ -298,7 +328,11 @@ export class NumbersRegistry {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      throw new ConfigError(file, `${file}: cannot read the numbers file (${code ?? String(err)}). Fix: create it (see numbers.example.yaml) or point NUMBERS_FILE at it`);
+      throw new ConfigError(
+        file,
+        `${file}: cannot read the numbers file (${code ?? String(err)}). ` +
+          'Fix: create it (see numbers.example.yaml) or point NUMBERS_FILE at it',
+      );
     }
     return parseProfiles(text, file);
   }
@@ -331,7 +365,10 @@ export class NumbersRegistry {
       return null;
     } catch (err) {
       const error = err instanceof ConfigError ? err : new ConfigError(this.file, String(err));
-      this.logger.error({ file: this.file, field: error.where, problem: error.message }, 'numbers file edit rejected; previous profiles stay in force');
+      this.logger.error(
+        { file: this.file, field: error.where, problem: error.message },
+        'numbers file edit rejected; previous profiles stay in force',
+      );
       return error;
     }
   }
@@ -343,7 +380,10 @@ export class NumbersRegistry {
    */
   putNumber(number: string, fields: unknown): Profile {
     if (!isE164(number)) {
-      throw new ConfigError(`numbers.${JSON.stringify(number)}`, `${JSON.stringify(number)} is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`);
+      throw new ConfigError(
+        `numbers.${JSON.stringify(number)}`,
+        `${JSON.stringify(number)} is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
+      );
     }
     const { raw, profiles } = withNumber(this.profiles.raw, number, fields, this.file);
     const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
@@ -376,7 +416,9 @@ export class NumbersRegistry {
           if (existsSync(this.file)) this.reload();
         });
       });
-      this.watcher.on('error', (err) => this.logger.warn({ err, file: this.file }, 'numbers file watch failed; edits need a restart'));
+      this.watcher.on('error', (err) =>
+        this.logger.warn({ err, file: this.file }, 'numbers file watch failed; edits need a restart'),
+      );
     } catch (err) {
       this.logger.warn({ err, file: this.file }, 'numbers file cannot be watched; edits need a restart');
     }

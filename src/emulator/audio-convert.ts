@@ -92,7 +92,8 @@ const FIR = ((): Float64Array => {
   for (let i = 0; i < FIR_TAPS; i++) {
     const x = i - mid;
     const sinc = x === 0 ? 2 * fc : Math.sin(2 * Math.PI * fc * x) / (Math.PI * x);
-    const w = 0.42 - 0.5 * Math.cos((2 * Math.PI * i) / (FIR_TAPS - 1)) + 0.08 * Math.cos((4 * Math.PI * i) / (FIR_TAPS - 1));
+    const w =
+      0.42 - 0.5 * Math.cos((2 * Math.PI * i) / (FIR_TAPS - 1)) + 0.08 * Math.cos((4 * Math.PI * i) / (FIR_TAPS - 1));
     h[i] = sinc * w;
     sum += h[i]!;
   }
@@ -113,7 +114,7 @@ export function upsample8kTo24k(input: Int16Array): Int16Array {
     let acc = 0;
     // Only taps that land on a non-zero (original) sample contribute.
     const first = o - mid;
-    let k = ((3 - (first % 3)) % 3 + 3) % 3;
+    let k = (((3 - (first % 3)) % 3) + 3) % 3;
     for (; k < FIR_TAPS; k += 3) {
       const idx = first + k;
       if (idx < 0 || idx >= n) continue;

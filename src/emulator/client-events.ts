@@ -64,7 +64,8 @@ export function checkItem(item: unknown): WireError | null {
     for (let i = 0; i < content.length; i++) {
       const part: unknown = content[i];
       if (!isObject(part)) return wireErrors.invalidType(`item.content[${i}]`, 'an object', part);
-      if (!allowed.includes(part['type'] as string)) return wireErrors.invalidValue(`item.content[${i}].type`, part['type'], allowed);
+      if (!allowed.includes(part['type'] as string))
+        return wireErrors.invalidValue(`item.content[${i}].type`, part['type'], allowed);
       if ((part['type'] === 'input_text' || part['type'] === 'output_text') && typeof part['text'] !== 'string') {
         return wireErrors.missingParameter(`item.content[${i}].text`);
       }
@@ -77,7 +78,8 @@ export function checkItem(item: unknown): WireError | null {
     return null;
   }
   if (type === 'function_call') {
-    for (const key of ['call_id', 'name', 'arguments']) if (typeof item[key] !== 'string') return wireErrors.missingParameter(`item.${key}`);
+    for (const key of ['call_id', 'name', 'arguments'])
+      if (typeof item[key] !== 'string') return wireErrors.missingParameter(`item.${key}`);
     return null;
   }
   return wireErrors.invalidValue('item.type', type, ['message', 'function_call', 'function_call_output']);
@@ -102,14 +104,19 @@ export function checkClientEvent(event: WireObject): WireError | null {
       return requireString(event, 'audio');
     case 'conversation.item.create': {
       const prev = event['previous_item_id'];
-      if (prev !== undefined && prev !== null && typeof prev !== 'string') return wireErrors.invalidType('previous_item_id', 'a string', prev);
+      if (prev !== undefined && prev !== null && typeof prev !== 'string')
+        return wireErrors.invalidType('previous_item_id', 'a string', prev);
       return checkItem(event['item']);
     }
     case 'conversation.item.retrieve':
     case 'conversation.item.delete':
       return requireString(event, 'item_id');
     case 'conversation.item.truncate':
-      return requireString(event, 'item_id') ?? requireInteger(event, 'content_index') ?? requireInteger(event, 'audio_end_ms');
+      return (
+        requireString(event, 'item_id') ??
+        requireInteger(event, 'content_index') ??
+        requireInteger(event, 'audio_end_ms')
+      );
     case 'response.create': {
       const r = event['response'];
       if (r !== undefined && !isObject(r)) return wireErrors.invalidType('response', 'an object', r);

@@ -17,12 +17,7 @@ import { EventEmitter } from 'node:events';
 
 import type { RawData, WebSocket } from 'ws';
 
-import {
-  clientEventToGa,
-  serverEventFromGa,
-  type Dialect,
-  type WireObject,
-} from '../protocol/dialects.js';
+import { clientEventToGa, serverEventFromGa, type Dialect, type WireObject } from '../protocol/dialects.js';
 import { decodeBase64 } from '../protocol/realtime-codec.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
@@ -34,7 +29,13 @@ import { checkClientEvent } from './client-events.js';
 import { SeededRandom } from './random.js';
 import { defaultPlan, type Pacing, type Responder, type ResponsePlan, type ResponseRequest } from './responder.js';
 import { ResponseRun, type ResponseHost, type ResponseSegment } from './response-run.js';
-import { applySessionUpdate, defaultSessionState, emulatorFormat, renderSession, type SessionConfigState } from './session-config.js';
+import {
+  applySessionUpdate,
+  defaultSessionState,
+  emulatorFormat,
+  renderSession,
+  type SessionConfigState,
+} from './session-config.js';
 import { EnergyVad } from './vad.js';
 import { wireErrors, type WireError } from './wire-errors.js';
 
@@ -208,7 +209,11 @@ export class EmulatorSession extends EventEmitter {
 
     this.expiryTimer = this.clock.setTimer(this.sessionMaxMs, () => this.expire());
     this.emitServer({ type: 'session.created', session: renderSession(this.config, this.dialect) });
-    if (this.dialect === 'beta') this.emitServer({ type: 'conversation.created', conversation: { id: this.idRandom.id('conv_'), object: 'realtime.conversation' } });
+    if (this.dialect === 'beta')
+      this.emitServer({
+        type: 'conversation.created',
+        conversation: { id: this.idRandom.id('conv_'), object: 'realtime.conversation' },
+      });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -222,7 +227,16 @@ export class EmulatorSession extends EventEmitter {
 
   /** The conversation, oldest first. */
   get items(): ConversationItemView[] {
-    return this.conversation.map(({ id, type, role, status, audioMs, text, callId, name }) => ({ id, type, role, status, audioMs, text, callId, name }));
+    return this.conversation.map(({ id, type, role, status, audioMs, text, callId, name }) => ({
+      id,
+      type,
+      role,
+      status,
+      audioMs,
+      text,
+      callId,
+      name,
+    }));
   }
 
   /** ms of input audio appended since the session began (the VAD clock). */
@@ -247,7 +261,9 @@ export class EmulatorSession extends EventEmitter {
 
   /** The first matching client event seen so far (bounded history), else the next one. */
   waitForReceived(type?: string, predicate?: (record: TrafficRecord) => boolean): Promise<TrafficRecord> {
-    const seen = this.received.find((r) => (type === undefined || r.type === type) && (predicate === undefined || predicate(r)));
+    const seen = this.received.find(
+      (r) => (type === undefined || r.type === type) && (predicate === undefined || predicate(r)),
+    );
     return seen !== undefined ? Promise.resolve(seen) : this.wait('received', type, predicate);
   }
 
@@ -258,13 +274,24 @@ export class EmulatorSession extends EventEmitter {
 
   /** The first matching server event sent so far (bounded history), else the next one. */
   waitForSent(type?: string, predicate?: (record: TrafficRecord) => boolean): Promise<TrafficRecord> {
-    const seen = this.sent.find((r) => (type === undefined || r.type === type) && (predicate === undefined || predicate(r)));
+    const seen = this.sent.find(
+      (r) => (type === undefined || r.type === type) && (predicate === undefined || predicate(r)),
+    );
     return seen !== undefined ? Promise.resolve(seen) : this.wait('sent', type, predicate);
   }
 
-  private wait(direction: 'received' | 'sent', type: string | undefined, predicate: ((r: TrafficRecord) => boolean) | undefined): Promise<TrafficRecord> {
-    if (this.isClosed) return Promise.reject(new Error(`emulator session ${this.index} is closed (waiting for ${direction} ${type ?? 'event'})`));
-    const promise = new Promise<TrafficRecord>((resolve, reject) => this.waiters.push({ direction, type, predicate, resolve, reject }));
+  private wait(
+    direction: 'received' | 'sent',
+    type: string | undefined,
+    predicate: ((r: TrafficRecord) => boolean) | undefined,
+  ): Promise<TrafficRecord> {
+    if (this.isClosed)
+      return Promise.reject(
+        new Error(`emulator session ${this.index} is closed (waiting for ${direction} ${type ?? 'event'})`),
+      );
+    const promise = new Promise<TrafficRecord>((resolve, reject) =>
+      this.waiters.push({ direction, type, predicate, resolve, reject }),
+    );
     // A waiter abandoned by its test must not become an unhandled rejection; awaiting it still throws.
     promise.catch(() => undefined);
     return promise;
@@ -272,13 +299,22 @@ export class EmulatorSession extends EventEmitter {
 
   private record(direction: 'received' | 'sent', wire: WireObject, audioBytes?: number): void {
     const type = typeof wire['type'] === 'string' ? wire['type'] : '';
-    const record: TrafficRecord = { type, wire, atMs: this.clock.now(), ...(audioBytes !== undefined ? { audioBytes } : {}) };
+    const record: TrafficRecord = {
+      type,
+      wire,
+      atMs: this.clock.now(),
+      ...(audioBytes !== undefined ? { audioBytes } : {}),
+    };
     const list = direction === 'received' ? this.received : this.sent;
     list.push(record);
     if (list.length > MAX_TRAFFIC_RECORDS) list.splice(0, list.length - MAX_TRAFFIC_RECORDS);
-    for (let i = 0; i < this.waiters.length; ) {
+    for (let i = 0; i < this.waiters.length;) {
       const w = this.waiters[i]!;
-      if (w.direction === direction && (w.type === undefined || w.type === type) && (w.predicate === undefined || w.predicate(record))) {
+      if (
+        w.direction === direction &&
+        (w.type === undefined || w.type === type) &&
+        (w.predicate === undefined || w.predicate(record))
+      ) {
         this.waiters.splice(i, 1);
         w.resolve(record);
       } else i++;
@@ -290,7 +326,10 @@ export class EmulatorSession extends EventEmitter {
   // Test hooks
   // -------------------------------------------------------------------------------------------
 
-  /** Drops the connection: without a code the TCP socket is destroyed (the client sees 1006); with one, a close frame is sent. */
+  /**
+   * Drops the connection: without a code the TCP socket is destroyed (the client sees 1006);
+   * with one, a close frame is sent.
+   */
   drop(code?: number, reason = ''): void {
     if (code === undefined) this.ws.terminate();
     else this.ws.close(code, reason);
@@ -345,7 +384,8 @@ export class EmulatorSession extends EventEmitter {
     this.expiryTimer = null;
     this.active?.abort();
     this.active = null;
-    for (const w of this.waiters.splice(0)) w.reject(new Error(`emulator session ${this.index} ${why} before ${w.direction} ${w.type ?? 'event'}`));
+    for (const w of this.waiters.splice(0))
+      w.reject(new Error(`emulator session ${this.index} ${why} before ${w.direction} ${w.type ?? 'event'}`));
     this.logger.debug({ why }, 'emulator session over');
   }
 
@@ -362,7 +402,7 @@ export class EmulatorSession extends EventEmitter {
     const text = JSON.stringify(wire);
     if (typeof wire['delta'] === 'string' && String(wire['type']).endsWith('audio.delta')) {
       const { delta, ...without } = wire;
-      this.record('sent', without, Buffer.byteLength(delta as string, 'base64'));
+      this.record('sent', without, Buffer.byteLength(delta, 'base64'));
     } else {
       this.record('sent', wire);
     }
@@ -392,7 +432,11 @@ export class EmulatorSession extends EventEmitter {
         this.replyError(wireErrors.binaryFrame(), null);
         return;
       }
-      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.isBuffer(data)
+          ? data.toString('utf8')
+          : Buffer.from(data).toString('utf8');
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);
@@ -407,7 +451,7 @@ export class EmulatorSession extends EventEmitter {
       const wire = parsed as WireObject;
       if (wire['type'] === 'input_audio_buffer.append' && typeof wire['audio'] === 'string') {
         const { audio, ...without } = wire;
-        this.record('received', without, Buffer.byteLength(audio as string, 'base64'));
+        this.record('received', without, Buffer.byteLength(audio, 'base64'));
       } else {
         this.record('received', wire);
       }
@@ -420,7 +464,16 @@ export class EmulatorSession extends EventEmitter {
       this.dispatch(event, wire);
     } catch (err) {
       this.logger.error({ err: describeError(err) }, 'emulator failed on a client event');
-      this.replyError({ type: 'server_error', code: 'server_error', message: 'The server had an error while processing your request.', param: null, event_id: null }, null);
+      this.replyError(
+        {
+          type: 'server_error',
+          code: 'server_error',
+          message: 'The server had an error while processing your request.',
+          param: null,
+          event_id: null,
+        },
+        null,
+      );
     }
   }
 
@@ -440,7 +493,12 @@ export class EmulatorSession extends EventEmitter {
       case 'conversation.item.retrieve':
         return this.onItemRetrieve(event['item_id'] as string, eventId);
       case 'conversation.item.truncate':
-        return this.onTruncate(event['item_id'] as string, event['content_index'] as number, event['audio_end_ms'] as number, eventId);
+        return this.onTruncate(
+          event['item_id'] as string,
+          event['content_index'] as number,
+          event['audio_end_ms'] as number,
+          eventId,
+        );
       case 'conversation.item.delete':
         return this.onItemDelete(event['item_id'] as string, eventId);
       case 'response.create':
@@ -462,7 +520,11 @@ export class EmulatorSession extends EventEmitter {
     const td = this.config.ga.audio.input.turn_detection;
     if (td === null) return null;
     if (td['type'] === 'semantic_vad') {
-      return { threshold: 0.5, silenceDurationMs: SEMANTIC_SILENCE_MS[String(td['eagerness'])] ?? 600, prefixPaddingMs: 300 };
+      return {
+        threshold: 0.5,
+        silenceDurationMs: SEMANTIC_SILENCE_MS[String(td['eagerness'])] ?? 600,
+        prefixPaddingMs: 300,
+      };
     }
     return {
       threshold: typeof td['threshold'] === 'number' ? td['threshold'] : 0.5,
@@ -539,13 +601,23 @@ export class EmulatorSession extends EventEmitter {
         this.speech = { itemId, audioStartMs };
         this.emitServer({ type: 'input_audio_buffer.speech_started', audio_start_ms: audioStartMs, item_id: itemId });
         const td = this.config.ga.audio.input.turn_detection;
-        if (this.active !== null && td !== null && td['interrupt_response'] !== false) this.active.cancel('turn_detected');
+        if (this.active !== null && td !== null && td['interrupt_response'] !== false)
+          this.active.cancel('turn_detected');
       } else {
         const speech = this.speech ?? { itemId: this.idRandom.id('item_'), audioStartMs: 0 };
         this.speech = null;
         const audioEndMs = Math.round(t.stopMs);
-        this.emitServer({ type: 'input_audio_buffer.speech_stopped', audio_end_ms: audioEndMs, item_id: speech.itemId });
-        this.commitInput(speech.itemId, speech.audioStartMs, audioEndMs, Math.min(audioEndMs, t.lastSpeechEndMs + ECHO_TAIL_MS));
+        this.emitServer({
+          type: 'input_audio_buffer.speech_stopped',
+          audio_end_ms: audioEndMs,
+          item_id: speech.itemId,
+        });
+        this.commitInput(
+          speech.itemId,
+          speech.audioStartMs,
+          audioEndMs,
+          Math.min(audioEndMs, t.lastSpeechEndMs + ECHO_TAIL_MS),
+        );
         const td = this.config.ga.audio.input.turn_detection;
         if (td !== null && td['create_response'] !== false) {
           if (this.active === null) this.startResponse('turn', {});
@@ -599,7 +671,11 @@ export class EmulatorSession extends EventEmitter {
       if (chunk.startMs >= toMs) kept.push(chunk);
       else {
         const cut = Math.round(((toMs - chunk.startMs) * chunk.rateHz) / 1000);
-        kept.push({ startMs: chunk.startMs + (cut * 1000) / chunk.rateHz, samples: chunk.samples.subarray(cut), rateHz: chunk.rateHz });
+        kept.push({
+          startMs: chunk.startMs + (cut * 1000) / chunk.rateHz,
+          samples: chunk.samples.subarray(cut),
+          rateHz: chunk.rateHz,
+        });
       }
     }
     this.inputChunks = kept;
@@ -626,7 +702,12 @@ export class EmulatorSession extends EventEmitter {
     if (transcription !== null) {
       // No ASR here: a placeholder that says what was heard, clearly not words.
       const transcript = `[caller speech ${(durationMs / 1000).toFixed(1)} s]`;
-      this.emitServer({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta: transcript });
+      this.emitServer({
+        type: 'conversation.item.input_audio_transcription.delta',
+        item_id: itemId,
+        content_index: 0,
+        delta: transcript,
+      });
       this.emitServer({
         type: 'conversation.item.input_audio_transcription.completed',
         item_id: itemId,
@@ -665,7 +746,8 @@ export class EmulatorSession extends EventEmitter {
   // -------------------------------------------------------------------------------------------
 
   private lastConversationItemId(): string | null {
-    for (let i = this.conversation.length - 1; i >= 0; i--) if (!this.conversation[i]!.outOfBand) return this.conversation[i]!.id;
+    for (let i = this.conversation.length - 1; i >= 0; i--)
+      if (!this.conversation[i]!.outOfBand) return this.conversation[i]!.id;
     return null;
   }
 
@@ -673,14 +755,18 @@ export class EmulatorSession extends EventEmitter {
    * Adds an item (after `previousItemId` when given, else at the end), announces it with
    * conversation.item.added (+ .done in GA), and returns its previous item id.
    */
-  private addItem(init: { wire: WireObject; hasAudio: boolean; audioMs: number; text: string | null }, after: string | null | undefined, announce = true): string | null {
+  private addItem(
+    init: { wire: WireObject; hasAudio: boolean; audioMs: number; text: string | null },
+    after: string | null | undefined,
+    announce = true,
+  ): string | null {
     const wire = init.wire;
     const role = wire['role'];
     const item: ConvItem = {
       id: String(wire['id']),
       type: String(wire['type']),
       role: role === 'user' || role === 'assistant' || role === 'system' ? role : null,
-      status: String(wire['status'] ?? 'completed'),
+      status: typeof wire['status'] === 'string' ? wire['status'] : 'completed',
       audioMs: init.audioMs,
       text: init.text,
       callId: typeof wire['call_id'] === 'string' ? wire['call_id'] : null,
@@ -720,7 +806,9 @@ export class EmulatorSession extends EventEmitter {
       }
     }
     const content = Array.isArray(item['content']) ? (item['content'] as WireObject[]) : [];
-    const texts = content.map((p) => (typeof p['text'] === 'string' ? p['text'] : null)).filter((t): t is string => t !== null);
+    const texts = content
+      .map((p) => (typeof p['text'] === 'string' ? p['text'] : null))
+      .filter((t): t is string => t !== null);
     const hasAudio = content.some((p) => p['type'] === 'input_audio' || p['type'] === 'output_audio');
     // Audio content arrives base64 in `audio`; the echo line plays the latest user audio.
     const audioPart = content.find((p) => p['type'] === 'input_audio' && typeof p['audio'] === 'string');
@@ -741,7 +829,8 @@ export class EmulatorSession extends EventEmitter {
       // Audio bytes are not echoed back (the real API omits them in item events as well).
       ...(Array.isArray(item['content']) ? { content: content.map(({ audio: _audio, ...rest }) => rest) } : {}),
     };
-    const text = item['type'] === 'function_call_output' ? (item['output'] as string) : texts.length > 0 ? texts.join(' ') : null;
+    const text =
+      item['type'] === 'function_call_output' ? (item['output'] as string) : texts.length > 0 ? texts.join(' ') : null;
     this.addItem({ wire, hasAudio, audioMs, text }, typeof previousItemId === 'string' ? previousItemId : undefined);
   }
 
@@ -790,8 +879,16 @@ export class EmulatorSession extends EventEmitter {
     // Truncation deletes the server-side transcript: the context holds nothing the caller did not hear.
     item.text = null;
     const content = Array.isArray(item.wire['content']) ? (item.wire['content'] as WireObject[]) : [];
-    item.wire = { ...item.wire, content: content.map((p) => (p['type'] === 'output_audio' ? { ...p, transcript: '' } : p)) };
-    this.emitServer({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs });
+    item.wire = {
+      ...item.wire,
+      content: content.map((p) => (p['type'] === 'output_audio' ? { ...p, transcript: '' } : p)),
+    };
+    this.emitServer({
+      type: 'conversation.item.truncated',
+      item_id: itemId,
+      content_index: contentIndex,
+      audio_end_ms: audioEndMs,
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -804,7 +901,10 @@ export class EmulatorSession extends EventEmitter {
       return;
     }
     const modalities = params['output_modalities'];
-    if (modalities !== undefined && (!Array.isArray(modalities) || modalities.length !== 1 || (modalities[0] !== 'audio' && modalities[0] !== 'text'))) {
+    if (
+      modalities !== undefined &&
+      (!Array.isArray(modalities) || modalities.length !== 1 || (modalities[0] !== 'audio' && modalities[0] !== 'text'))
+    ) {
       this.replyError(wireErrors.invalidValue('response.output_modalities', modalities, ['audio', 'text']), eventId);
       return;
     }
@@ -845,7 +945,11 @@ export class EmulatorSession extends EventEmitter {
     return { audio: fromSamples(all, rateHz, format), transcript };
   }
 
-  private clipSegment(name: string, format: EmulatorAudioFormat, transcript: string | undefined): { audio: Buffer; transcript: string } {
+  private clipSegment(
+    name: string,
+    format: EmulatorAudioFormat,
+    transcript: string | undefined,
+  ): { audio: Buffer; transcript: string } {
     const clip = this.clips.render(name, format) ?? this.clips.render('reply', format);
     if (clip === null) return { audio: Buffer.alloc(0), transcript: transcript ?? '' };
     return { audio: clip.audio, transcript: transcript ?? clip.transcript };
@@ -864,7 +968,12 @@ export class EmulatorSession extends EventEmitter {
     const request: ResponseRequest = {
       trigger,
       params,
-      newItems: this.itemsSinceResponse.map((i) => ({ type: i.type, role: i.role, hasAudio: i.hasAudio, text: i.text })),
+      newItems: this.itemsSinceResponse.map((i) => ({
+        type: i.type,
+        role: i.role,
+        hasAudio: i.hasAudio,
+        text: i.text,
+      })),
       modality,
       sessionId: this.id,
     };
@@ -873,7 +982,11 @@ export class EmulatorSession extends EventEmitter {
 
     const segments: ResponseSegment[] = [];
     const speak = (source: { audio: Buffer; transcript: string }): void => {
-      segments.push(modality === 'text' ? { kind: 'text', text: source.transcript } : { kind: 'audio', audio: source.audio, format, transcript: source.transcript });
+      segments.push(
+        modality === 'text'
+          ? { kind: 'text', text: source.transcript }
+          : { kind: 'audio', audio: source.audio, format, transcript: source.transcript },
+      );
     };
     switch (plan.kind) {
       case 'clip':
@@ -890,7 +1003,12 @@ export class EmulatorSession extends EventEmitter {
         if (plan.before === 'echo') speak(this.echoSegment(format));
         else if (plan.before !== undefined) speak(this.clipSegment(plan.before.clip, format, plan.before.transcript));
         const args = typeof plan.arguments === 'string' ? plan.arguments : JSON.stringify(plan.arguments);
-        segments.push({ kind: 'functionCall', name: plan.name, arguments: args, callId: plan.callId ?? this.idRandom.id('call_') });
+        segments.push({
+          kind: 'functionCall',
+          name: plan.name,
+          arguments: args,
+          callId: plan.callId ?? this.idRandom.id('call_'),
+        });
         break;
       }
       case 'fail':
@@ -911,7 +1029,9 @@ export class EmulatorSession extends EventEmitter {
       responseFields,
       outOfBand,
       rng: this.pacingRandom,
-      ...(plan.kind === 'fail' ? { fail: { code: plan.code ?? 'server_error', message: plan.message ?? 'The model failed to respond.' } } : {}),
+      ...(plan.kind === 'fail'
+        ? { fail: { code: plan.code ?? 'server_error', message: plan.message ?? 'The model failed to respond.' } }
+        : {}),
     });
     this.active = run;
     run.start();
@@ -937,7 +1057,9 @@ export class EmulatorSession extends EventEmitter {
         item.wire = wire;
         item.status = String(wire['status']);
         const content = Array.isArray(wire['content']) ? (wire['content'] as WireObject[]) : [];
-        const text = content.map((p) => p['transcript'] ?? p['text']).filter((t): t is string => typeof t === 'string' && t !== '');
+        const text = content
+          .map((p) => p['transcript'] ?? p['text'])
+          .filter((t): t is string => typeof t === 'string' && t !== '');
         item.text = text.length > 0 ? text.join(' ') : typeof wire['arguments'] === 'string' ? wire['arguments'] : null;
       },
       inputTokens: () => {
@@ -961,6 +1083,6 @@ export class EmulatorSession extends EventEmitter {
 function definedOnly(pacing: Pacing | undefined): Partial<Required<Pacing>> {
   const out: Partial<Required<Pacing>> = {};
   if (pacing === undefined) return out;
-  for (const [k, v] of Object.entries(pacing)) if (v !== undefined) (out as Record<string, number>)[k] = v;
+  for (const [k, v] of Object.entries(pacing) as [keyof Pacing, number | undefined][]) if (v !== undefined) out[k] = v;
   return out;
 }

@@ -118,7 +118,10 @@ export class RealtimeEmulator {
     this.logger = options.logger ?? silentLogger();
     this.pacing = { ...DEFAULT_PACING, ...options.pacing };
     this.clips = options.clips ?? new ClipLibrary();
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    });
   }
 
   /** Sessions whose socket is open, in connection order. */
@@ -162,7 +165,8 @@ export class RealtimeEmulator {
       if (required !== undefined && key !== required) {
         const body = JSON.stringify({ error: wireErrors.invalidApiKey() });
         socket.end(
-          `HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          'HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n' +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
         );
         this.logger.debug({ url: safeUrl(req) }, 'emulator refused a handshake without the right key');
         return;
@@ -171,7 +175,9 @@ export class RealtimeEmulator {
       const betaHeader = dialect === 'beta' && req.headers['openai-beta'] !== undefined;
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (dialect === 'beta' && this.options.betaShapeDisabled === true) {
-          ws.send(JSON.stringify({ type: 'error', event_id: 'event_beta_disabled', error: wireErrors.betaShapeDisabled() }));
+          ws.send(
+            JSON.stringify({ type: 'error', event_id: 'event_beta_disabled', error: wireErrors.betaShapeDisabled() }),
+          );
           ws.close(4000, 'beta_api_shape_disabled');
           return;
         }
@@ -185,7 +191,8 @@ export class RealtimeEmulator {
 
   private accept(ws: WebSocket, req: IncomingMessage, dialect: Dialect, handshake: EmulatorSession['handshake']): void {
     const url = new URL(req.url ?? '/', 'http://emulator');
-    const model = url.searchParams.get('model') ?? url.searchParams.get('deployment') ?? this.options.model ?? 'gpt-realtime';
+    const model =
+      url.searchParams.get('model') ?? url.searchParams.get('deployment') ?? this.options.model ?? 'gpt-realtime';
     const index = ++this.count;
     const session = new EmulatorSession({
       index,
@@ -224,7 +231,9 @@ export class RealtimeEmulator {
   }
 
   /** Starts a standalone emulator on `port` (0 = any free port). */
-  static async listen(options: RealtimeEmulatorOptions & { port?: number; host?: string } = {}): Promise<ListeningEmulator> {
+  static async listen(
+    options: RealtimeEmulatorOptions & { port?: number; host?: string } = {},
+  ): Promise<ListeningEmulator> {
     const { port = 0, host = '127.0.0.1', ...rest } = options;
     const emulator = new RealtimeEmulator(rest);
     const server = createServer((_req, res) => {

@@ -161,7 +161,14 @@ export class ResponseRun {
     let t = this.init.pacing.firstDeltaDelayMs;
     if (this.init.fail !== undefined) {
       const fail = this.init.fail;
-      this.steps.push({ atMs: t, run: () => this.finish('failed', { type: 'failed', error: { type: 'server_error', code: fail.code, message: fail.message } }) });
+      this.steps.push({
+        atMs: t,
+        run: () =>
+          this.finish('failed', {
+            type: 'failed',
+            error: { type: 'server_error', code: fail.code, message: fail.message },
+          }),
+      });
       return;
     }
     this.init.segments.forEach((segment, outputIndex) => {
@@ -174,10 +181,23 @@ export class ResponseRun {
 
   private openMessage(kind: 'audio' | 'text', outputIndex: number, format: EmulatorAudioFormat | null): void {
     const itemId = this.host.newId('item_');
-    const item: WireObject = { id: itemId, object: 'realtime.item', type: 'message', status: 'in_progress', role: 'assistant', content: [] };
-    this.host.emit({ type: 'response.output_item.added', response_id: this.id, output_index: outputIndex, item: structuredClone(item) });
+    const item: WireObject = {
+      id: itemId,
+      object: 'realtime.item',
+      type: 'message',
+      status: 'in_progress',
+      role: 'assistant',
+      content: [],
+    };
+    this.host.emit({
+      type: 'response.output_item.added',
+      response_id: this.id,
+      output_index: outputIndex,
+      item: structuredClone(item),
+    });
     const previous = this.host.addOutputItem(structuredClone(item), format);
-    if (previous !== undefined) this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
+    if (previous !== undefined)
+      this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
     this.open = { kind, item, itemId, outputIndex, partOpen: true, sentBytes: 0, format, sentText: '' };
     const part = kind === 'audio' ? { type: 'audio', transcript: '' } : { type: 'text', text: '' };
     this.host.emit({ type: 'response.content_part.added', ...this.ids(), part });
@@ -201,7 +221,7 @@ export class ResponseRun {
     const perMs = bytesPerMs(format);
     const { minDeltaMs, maxDeltaMs } = this.init.pacing;
     const cuts: number[] = [];
-    for (let pos = 0; pos < audio.length; ) {
+    for (let pos = 0; pos < audio.length;) {
       let n = Math.round(this.init.rng.int(minDeltaMs, maxDeltaMs) * perMs);
       // Split a sample now and then: real deltas need not hold whole PCM16 samples.
       if (format === 'pcm16' && this.init.rng.next() < 0.5) n += 1;
@@ -229,7 +249,11 @@ export class ResponseRun {
           // The transcript runs slightly ahead of the audio, as it does upstream.
           sendWordsUntil(endMs);
           const open = this.open!;
-          this.host.emit({ type: 'response.output_audio.delta', ...this.ids(), delta: audio.subarray(start, start + n).toString('base64') });
+          this.host.emit({
+            type: 'response.output_audio.delta',
+            ...this.ids(),
+            delta: audio.subarray(start, start + n).toString('base64'),
+          });
           open.sentBytes += n;
           this.outputAudioMs += n / perMs;
           this.host.outputAudioSent(open.itemId, open.sentBytes / perMs);
@@ -263,44 +287,81 @@ export class ResponseRun {
       if (open.kind === 'audio') {
         this.host.emit({ type: 'response.output_audio.done', ...this.ids() });
         this.host.emit({ type: 'response.output_audio_transcript.done', ...this.ids(), transcript: open.sentText });
-        this.host.emit({ type: 'response.content_part.done', ...this.ids(), part: { type: 'audio', transcript: open.sentText } });
+        this.host.emit({
+          type: 'response.content_part.done',
+          ...this.ids(),
+          part: { type: 'audio', transcript: open.sentText },
+        });
       } else {
         this.host.emit({ type: 'response.output_text.done', ...this.ids(), text: open.sentText });
-        this.host.emit({ type: 'response.content_part.done', ...this.ids(), part: { type: 'text', text: open.sentText } });
+        this.host.emit({
+          type: 'response.content_part.done',
+          ...this.ids(),
+          part: { type: 'text', text: open.sentText },
+        });
       }
       open.partOpen = false;
     }
-    const content = open.kind === 'audio' ? [{ type: 'output_audio', transcript: open.sentText }] : [{ type: 'output_text', text: open.sentText }];
+    const content =
+      open.kind === 'audio'
+        ? [{ type: 'output_audio', transcript: open.sentText }]
+        : [{ type: 'output_text', text: open.sentText }];
     const item: WireObject = { ...open.item, status, content };
     this.output.push(item);
-    this.host.emit({ type: 'response.output_item.done', response_id: this.id, output_index: open.outputIndex, item: structuredClone(item) });
+    this.host.emit({
+      type: 'response.output_item.done',
+      response_id: this.id,
+      output_index: open.outputIndex,
+      item: structuredClone(item),
+    });
     this.host.outputItemDone(structuredClone(item));
     if (!this.init.outOfBand) this.host.emit({ type: 'conversation.item.done', item: structuredClone(item) });
     this.open = null;
   }
 
-  private planFunctionCall(segment: Extract<ResponseSegment, { kind: 'functionCall' }>, outputIndex: number, t0: number): number {
+  private planFunctionCall(
+    segment: Extract<ResponseSegment, { kind: 'functionCall' }>,
+    outputIndex: number,
+    t0: number,
+  ): number {
     const itemId = this.host.newId('item_');
-    const base: WireObject = { id: itemId, object: 'realtime.item', type: 'function_call', call_id: segment.callId, name: segment.name };
+    const base: WireObject = {
+      id: itemId,
+      object: 'realtime.item',
+      type: 'function_call',
+      call_id: segment.callId,
+      name: segment.name,
+    };
     const args = segment.arguments;
     // Three uneven pieces (or fewer for short arguments), like a model streaming JSON.
-    const cuts = [Math.floor(args.length / 3), Math.floor((args.length * 3) / 4), args.length].filter((c, i, a) => c > 0 && a.indexOf(c) === i);
+    const cuts = [Math.floor(args.length / 3), Math.floor((args.length * 3) / 4), args.length].filter(
+      (c, i, a) => c > 0 && a.indexOf(c) === i,
+    );
     const ids = { response_id: this.id, item_id: itemId, output_index: outputIndex, call_id: segment.callId };
     this.steps.push({
       atMs: t0,
       run: () => {
         const item = { ...base, status: 'in_progress', arguments: '' };
         this.openCall = { item, outputIndex };
-        this.host.emit({ type: 'response.output_item.added', response_id: this.id, output_index: outputIndex, item: structuredClone(item) });
+        this.host.emit({
+          type: 'response.output_item.added',
+          response_id: this.id,
+          output_index: outputIndex,
+          item: structuredClone(item),
+        });
         const previous = this.host.addOutputItem(structuredClone(item), null);
-        if (previous !== undefined) this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
+        if (previous !== undefined)
+          this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
       },
     });
     let from = 0;
     cuts.forEach((cut, i) => {
       const delta = args.slice(from, cut);
       from = cut;
-      this.steps.push({ atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS, run: () => this.host.emit({ type: 'response.function_call_arguments.delta', ...ids, delta }) });
+      this.steps.push({
+        atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS,
+        run: () => this.host.emit({ type: 'response.function_call_arguments.delta', ...ids, delta }),
+      });
     });
     const end = t0 + (cuts.length + 1) * ARGUMENT_DELTA_MS;
     this.steps.push({
@@ -311,7 +372,12 @@ export class ResponseRun {
         const item = { ...base, status: 'completed', arguments: args };
         this.openCall = null;
         this.output.push(item);
-        this.host.emit({ type: 'response.output_item.done', response_id: this.id, output_index: outputIndex, item: structuredClone(item) });
+        this.host.emit({
+          type: 'response.output_item.done',
+          response_id: this.id,
+          output_index: outputIndex,
+          item: structuredClone(item),
+        });
         this.host.outputItemDone(structuredClone(item));
         if (!this.init.outOfBand) this.host.emit({ type: 'conversation.item.done', item: structuredClone(item) });
       },
@@ -334,7 +400,10 @@ export class ResponseRun {
   /** Runs every step that is due, then waits for the next. */
   private tick(): void {
     const speed = this.init.pacing.speed;
-    const elapsedModelMs = Number.isFinite(speed) && speed > 0 ? (this.host.clock.now() - this.startedAtMs) * speed : Number.POSITIVE_INFINITY;
+    const elapsedModelMs =
+      Number.isFinite(speed) && speed > 0
+        ? (this.host.clock.now() - this.startedAtMs) * speed
+        : Number.POSITIVE_INFINITY;
     let ran = 0;
     while (this.state === 'running' && this.stepIndex < this.steps.length) {
       const step = this.steps[this.stepIndex]!;
@@ -360,7 +429,12 @@ export class ResponseRun {
       total_tokens: inputTotal + textOut + audioOut,
       input_tokens: inputTotal,
       output_tokens: textOut + audioOut,
-      input_token_details: { text_tokens: input.text, audio_tokens: input.audio, cached_tokens: 0, cached_tokens_details: { text_tokens: 0, audio_tokens: 0 } },
+      input_token_details: {
+        text_tokens: input.text,
+        audio_tokens: input.audio,
+        cached_tokens: 0,
+        cached_tokens_details: { text_tokens: 0, audio_tokens: 0 },
+      },
       output_token_details: { text_tokens: textOut, audio_tokens: audioOut },
     };
     this.host.emit({ type: 'response.done', response: this.responseObject(status, statusDetails, usage) });
@@ -377,7 +451,12 @@ export class ResponseRun {
     if (call !== null) {
       const item = { ...call.item, status: 'incomplete' };
       this.output.push(item);
-      this.host.emit({ type: 'response.output_item.done', response_id: this.id, output_index: call.outputIndex, item: structuredClone(item) });
+      this.host.emit({
+        type: 'response.output_item.done',
+        response_id: this.id,
+        output_index: call.outputIndex,
+        item: structuredClone(item),
+      });
       this.host.outputItemDone(structuredClone(item));
       if (!this.init.outOfBand) this.host.emit({ type: 'conversation.item.done', item: structuredClone(item) });
       this.openCall = null;

@@ -44,7 +44,8 @@ export interface SessionConfigState {
 
 /** Instructions of a fresh session: says what this model is. */
 export const EMULATOR_INSTRUCTIONS =
-  'You are the local realtime emulator. You play back what the caller says after a short tone, and answer greetings and text with recorded clips.';
+  'You are the local realtime emulator. You play back what the caller says after a short tone, ' +
+  'and answer greetings and text with recorded clips.';
 
 /**
  * Server VAD defaults of a fresh session. `silence_duration_ms` is 500 as in the SDK docs
@@ -93,18 +94,57 @@ export function defaultSessionState(init: { id: string; model: string; expiresAt
 }
 
 const GA_SESSION_KEYS = new Set([
-  'type', 'model', 'instructions', 'output_modalities', 'audio', 'tools', 'tool_choice', 'max_output_tokens', 'include',
-  'prompt', 'tracing', 'truncation', 'reasoning', 'parallel_tool_calls', 'id', 'object', 'expires_at',
+  'type',
+  'model',
+  'instructions',
+  'output_modalities',
+  'audio',
+  'tools',
+  'tool_choice',
+  'max_output_tokens',
+  'include',
+  'prompt',
+  'tracing',
+  'truncation',
+  'reasoning',
+  'parallel_tool_calls',
+  'id',
+  'object',
+  'expires_at',
 ]);
 const BETA_SESSION_KEYS = new Set([
-  'modalities', 'instructions', 'voice', 'input_audio_format', 'output_audio_format', 'input_audio_transcription',
-  'input_audio_noise_reduction', 'turn_detection', 'tools', 'tool_choice', 'temperature', 'max_response_output_tokens',
-  'speed', 'tracing', 'model', 'include', 'id', 'object', 'expires_at',
+  'modalities',
+  'instructions',
+  'voice',
+  'input_audio_format',
+  'output_audio_format',
+  'input_audio_transcription',
+  'input_audio_noise_reduction',
+  'turn_detection',
+  'tools',
+  'tool_choice',
+  'temperature',
+  'max_response_output_tokens',
+  'speed',
+  'tracing',
+  'model',
+  'include',
+  'id',
+  'object',
+  'expires_at',
 ]);
 const INPUT_KEYS = new Set(['format', 'transcription', 'noise_reduction', 'turn_detection']);
 const OUTPUT_KEYS = new Set(['format', 'voice', 'speed']);
 const VAD_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
-  server_vad: new Set(['type', 'threshold', 'prefix_padding_ms', 'silence_duration_ms', 'idle_timeout_ms', 'create_response', 'interrupt_response']),
+  server_vad: new Set([
+    'type',
+    'threshold',
+    'prefix_padding_ms',
+    'silence_duration_ms',
+    'idle_timeout_ms',
+    'create_response',
+    'interrupt_response',
+  ]),
   semantic_vad: new Set(['type', 'eagerness', 'create_response', 'interrupt_response']),
 };
 
@@ -136,15 +176,18 @@ function checkTurnDetection(value: unknown, param: string): WireError | null {
   if (value === null) return null;
   if (!isObject(value)) return wireErrors.invalidType(param, 'an object', value);
   const type = value['type'];
-  if (typeof type !== 'string' || VAD_KEYS[type] === undefined) return wireErrors.invalidValue(`${param}.type`, type, ['server_vad', 'semantic_vad']);
-  for (const key of Object.keys(value)) if (!VAD_KEYS[type]!.has(key)) return wireErrors.unknownParameter(`${param}.${key}`);
+  if (typeof type !== 'string' || VAD_KEYS[type] === undefined)
+    return wireErrors.invalidValue(`${param}.type`, type, ['server_vad', 'semantic_vad']);
+  for (const key of Object.keys(value))
+    if (!VAD_KEYS[type].has(key)) return wireErrors.unknownParameter(`${param}.${key}`);
   const threshold = value['threshold'];
   if (threshold !== undefined && (typeof threshold !== 'number' || threshold < 0 || threshold > 1)) {
     return wireErrors.invalidValue(`${param}.threshold`, threshold);
   }
   for (const key of ['prefix_padding_ms', 'silence_duration_ms']) {
     const v = value[key];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) return wireErrors.invalidType(`${param}.${key}`, 'an integer', v);
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < 0))
+      return wireErrors.invalidType(`${param}.${key}`, 'an integer', v);
   }
   for (const key of ['create_response', 'interrupt_response']) {
     const v = value[key];
@@ -162,8 +205,10 @@ function checkTools(value: unknown): WireError | null {
   for (let i = 0; i < value.length; i++) {
     const tool: unknown = value[i];
     if (!isObject(tool)) return wireErrors.invalidType(`session.tools[${i}]`, 'an object', tool);
-    if (tool['type'] !== 'function') return wireErrors.invalidValue(`session.tools[${i}].type`, tool['type'], ['function']);
-    if (typeof tool['name'] !== 'string' || tool['name'] === '') return wireErrors.missingParameter(`session.tools[${i}].name`);
+    if (tool['type'] !== 'function')
+      return wireErrors.invalidValue(`session.tools[${i}].type`, tool['type'], ['function']);
+    if (typeof tool['name'] !== 'string' || tool['name'] === '')
+      return wireErrors.missingParameter(`session.tools[${i}].name`);
   }
   return null;
 }
@@ -172,7 +217,11 @@ function checkTools(value: unknown): WireError | null {
 function checkGaSession(session: WireObject): WireError | null {
   const modalities = session['output_modalities'];
   if (modalities !== undefined) {
-    if (!Array.isArray(modalities) || modalities.length !== 1 || (modalities[0] !== 'audio' && modalities[0] !== 'text')) {
+    if (
+      !Array.isArray(modalities) ||
+      modalities.length !== 1 ||
+      (modalities[0] !== 'audio' && modalities[0] !== 'text')
+    ) {
       return wireErrors.invalidValue('session.output_modalities', modalities, ['audio', 'text']);
     }
   }
@@ -186,11 +235,13 @@ function checkGaSession(session: WireObject): WireError | null {
   const audio = session['audio'];
   if (audio !== undefined) {
     if (!isObject(audio)) return wireErrors.invalidType('session.audio', 'an object', audio);
-    for (const key of Object.keys(audio)) if (key !== 'input' && key !== 'output') return wireErrors.unknownParameter(`session.audio.${key}`);
+    for (const key of Object.keys(audio))
+      if (key !== 'input' && key !== 'output') return wireErrors.unknownParameter(`session.audio.${key}`);
     const input = audio['input'];
     if (input !== undefined) {
       if (!isObject(input)) return wireErrors.invalidType('session.audio.input', 'an object', input);
-      for (const key of Object.keys(input)) if (!INPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.input.${key}`);
+      for (const key of Object.keys(input))
+        if (!INPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.input.${key}`);
       if (input['format'] !== undefined) {
         const e = checkFormat(input['format'], 'session.audio.input.format');
         if (e) return e;
@@ -207,12 +258,14 @@ function checkGaSession(session: WireObject): WireError | null {
     const output = audio['output'];
     if (output !== undefined) {
       if (!isObject(output)) return wireErrors.invalidType('session.audio.output', 'an object', output);
-      for (const key of Object.keys(output)) if (!OUTPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.output.${key}`);
+      for (const key of Object.keys(output))
+        if (!OUTPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.output.${key}`);
       if (output['format'] !== undefined) {
         const e = checkFormat(output['format'], 'session.audio.output.format');
         if (e) return e;
       }
-      if (output['voice'] !== undefined && typeof output['voice'] !== 'string') return wireErrors.invalidType('session.audio.output.voice', 'a string', output['voice']);
+      if (output['voice'] !== undefined && typeof output['voice'] !== 'string')
+        return wireErrors.invalidType('session.audio.output.voice', 'a string', output['voice']);
     }
   }
   return null;
@@ -223,7 +276,8 @@ const BETA_FORMATS = ['pcm16', 'g711_ulaw', 'g711_alaw'];
 function checkBetaSession(session: WireObject): WireError | null {
   for (const key of ['input_audio_format', 'output_audio_format']) {
     const v = session[key];
-    if (v !== undefined && !BETA_FORMATS.includes(v as string)) return wireErrors.invalidValue(`session.${key}`, v, BETA_FORMATS);
+    if (v !== undefined && !BETA_FORMATS.includes(v as string))
+      return wireErrors.invalidValue(`session.${key}`, v, BETA_FORMATS);
   }
   const modalities = session['modalities'];
   if (modalities !== undefined) {
@@ -238,7 +292,8 @@ function checkBetaSession(session: WireObject): WireError | null {
     if (e) return e;
   }
   const t = session['temperature'];
-  if (t !== undefined && (typeof t !== 'number' || t < 0.6 || t > 1.2)) return wireErrors.invalidValue('session.temperature', t);
+  if (t !== undefined && (typeof t !== 'number' || t < 0.6 || t > 1.2))
+    return wireErrors.invalidValue('session.temperature', t);
   return null;
 }
 
@@ -261,8 +316,10 @@ export function applySessionUpdate(
   if (dialect === 'ga') {
     const type = wireSession['type'];
     if (type === undefined) return { ok: false, error: wireErrors.missingParameter('session.type') };
-    if (type === 'transcription') return { ok: false, error: wireErrors.unsupportedByEmulator('session.type', 'transcription-only sessions') };
-    if (type !== 'realtime') return { ok: false, error: wireErrors.invalidValue('session.type', type, ['realtime', 'transcription']) };
+    if (type === 'transcription')
+      return { ok: false, error: wireErrors.unsupportedByEmulator('session.type', 'transcription-only sessions') };
+    if (type !== 'realtime')
+      return { ok: false, error: wireErrors.invalidValue('session.type', type, ['realtime', 'transcription']) };
   } else {
     const e = checkBetaSession(wireSession);
     if (e) return { ok: false, error: e };
@@ -273,7 +330,17 @@ export function applySessionUpdate(
 
   const next: SessionConfigState = structuredClone(state);
   const gaState = next.ga;
-  for (const key of ['instructions', 'output_modalities', 'tools', 'tool_choice', 'max_output_tokens', 'include', 'prompt', 'tracing', 'truncation']) {
+  for (const key of [
+    'instructions',
+    'output_modalities',
+    'tools',
+    'tool_choice',
+    'max_output_tokens',
+    'include',
+    'prompt',
+    'tracing',
+    'truncation',
+  ]) {
     if (ga[key] !== undefined) gaState[key] = structuredClone(ga[key]);
   }
   const audio = ga['audio'];
@@ -286,7 +353,10 @@ export function applySessionUpdate(
       const td = input['turn_detection'];
       if (td === null) gaState.audio.input.turn_detection = null;
       else if (isObject(td)) {
-        const base = td['type'] === 'server_vad' ? DEFAULT_TURN_DETECTION : { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true };
+        const base =
+          td['type'] === 'server_vad'
+            ? DEFAULT_TURN_DETECTION
+            : { type: 'semantic_vad', eagerness: 'auto', create_response: true, interrupt_response: true };
         gaState.audio.input.turn_detection = { ...base, ...structuredClone(td) };
       }
     }
@@ -300,7 +370,8 @@ export function applySessionUpdate(
       }
     }
   }
-  if (dialect === 'beta' && typeof wireSession['temperature'] === 'number') next.betaExtras.temperature = wireSession['temperature'];
+  if (dialect === 'beta' && typeof wireSession['temperature'] === 'number')
+    next.betaExtras.temperature = wireSession['temperature'];
   return { ok: true, state: next };
 }
 

@@ -44,7 +44,10 @@ export const START_FRAMES = 3;
 /** Absolute level a speech frame must exceed at threshold 0 and 1 (linear in between): 0.5 → −45 dBFS. */
 const ABS_FLOOR_DBFS_AT_0 = -80;
 const ABS_FLOOR_DBFS_AT_1 = -10;
-/** Margin above the noise floor at threshold 0 and 1 (linear): 0.5 → 12 dB, about twice the noise's p99 − median spread. */
+/**
+ * Margin above the noise floor at threshold 0 and 1 (linear): 0.5 → 12 dB, about twice the
+ * noise's p99 − median spread.
+ */
 const NOISE_MARGIN_DB_AT_0 = 6;
 const NOISE_MARGIN_DB_AT_1 = 18;
 /** Per-frame rise of the noise floor toward a louder non-speech frame: ≈ 200 ms time constant. */
@@ -164,7 +167,11 @@ export class EnergyVad {
       else if (end - this.lastSpeechEndMs >= this.settings.silenceDurationMs) {
         this.inSpeech = false;
         this.run = 0;
-        out.push({ kind: 'speechStopped', lastSpeechEndMs: this.lastSpeechEndMs, stopMs: this.lastSpeechEndMs + this.settings.silenceDurationMs });
+        out.push({
+          kind: 'speechStopped',
+          lastSpeechEndMs: this.lastSpeechEndMs,
+          stopMs: this.lastSpeechEndMs + this.settings.silenceDurationMs,
+        });
       }
       return;
     }

@@ -97,8 +97,8 @@ export function adminRoutes(deps: AdminDeps): Router {
     }
     const page = deps.calls.listCalls({
       limit: pageSize,
-      cursor: (cursor as string | undefined) ?? null,
-      ...(to !== undefined ? { to: to as string } : {}),
+      cursor: cursor ?? null,
+      ...(to !== undefined ? { to } : {}),
       ...(sinceMs !== undefined ? { sinceMs } : {}),
       ...(untilMs !== undefined ? { untilMs } : {}),
     });

@@ -71,7 +71,11 @@ export function mediaUpgradeHandler(deps: MediaGateDeps): UpgradeHandler {
   };
 }
 
-function awaitStart(ws: WebSocket, deps: MediaGateDeps, reject: (reason: string, fields?: Record<string, unknown>) => void): void {
+function awaitStart(
+  ws: WebSocket,
+  deps: MediaGateDeps,
+  reject: (reason: string, fields?: Record<string, unknown>) => void,
+): void {
   let settled = false;
   let ignored = 0;
   const timer = deps.clock.setTimer(START_TIMEOUT_MS, () => {

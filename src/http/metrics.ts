@@ -13,17 +13,49 @@ const TURN_BUCKETS_S = [0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 
 export class BridgeMetrics {
   readonly registry = new Registry();
-  readonly activeCalls = new Gauge({ name: 'bridge_active_calls', help: 'Calls with an open media stream', registers: [this.registry] });
-  readonly callsTotal = new Counter({ name: 'bridge_calls_total', help: 'Finished calls by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
-  readonly framesIn = new Counter({ name: 'bridge_frames_in_total', help: 'Caller audio frames received from Twilio', registers: [this.registry] });
-  readonly framesOut = new Counter({ name: 'bridge_frames_out_total', help: 'Assistant audio frames sent to Twilio', registers: [this.registry] });
-  readonly bargeIns = new Counter({ name: 'bridge_barge_ins_total', help: 'Times a caller interrupted the assistant', registers: [this.registry] });
-  readonly modelReconnects = new Counter({ name: 'bridge_model_reconnects_total', help: 'Realtime socket reconnections', registers: [this.registry] });
-  readonly webhookRejections = new Counter({ name: 'bridge_webhook_rejections_total', help: 'Refused webhooks and media streams by reason', labelNames: ['reason'] as const, registers: [this.registry] });
+  readonly activeCalls = new Gauge({
+    name: 'bridge_active_calls',
+    help: 'Calls with an open media stream',
+    registers: [this.registry],
+  });
+  readonly callsTotal = new Counter({
+    name: 'bridge_calls_total',
+    help: 'Finished calls by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly framesIn = new Counter({
+    name: 'bridge_frames_in_total',
+    help: 'Caller audio frames received from Twilio',
+    registers: [this.registry],
+  });
+  readonly framesOut = new Counter({
+    name: 'bridge_frames_out_total',
+    help: 'Assistant audio frames sent to Twilio',
+    registers: [this.registry],
+  });
+  readonly bargeIns = new Counter({
+    name: 'bridge_barge_ins_total',
+    help: 'Times a caller interrupted the assistant',
+    registers: [this.registry],
+  });
+  readonly modelReconnects = new Counter({
+    name: 'bridge_model_reconnects_total',
+    help: 'Realtime socket reconnections',
+    registers: [this.registry],
+  });
+  readonly webhookRejections = new Counter({
+    name: 'bridge_webhook_rejections_total',
+    help: 'Refused webhooks and media streams by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',
-    help: 'Time from the caller finishing a turn (or the call starting, for a greeting) to the first assistant audio sent',
+    help:
+      'Time from the caller finishing a turn (or the call starting, for a greeting) ' +
+      'to the first assistant audio sent',
     labelNames: ['after'] as const,
     buckets: TURN_BUCKETS_S,
     registers: [this.registry],
@@ -103,7 +135,13 @@ export class FrameLatencyHistogram {
   }
 
   /** What prom-client's registry reads to render the metric. */
-  get(): { name: string; help: string; type: string; aggregator: string; values: { labels: Record<string, string | number>; value: number; metricName: string }[] } {
+  get(): {
+    name: string;
+    help: string;
+    type: string;
+    aggregator: string;
+    values: { labels: Record<string, string | number>; value: number; metricName: string }[];
+  } {
     const values: { labels: Record<string, string | number>; value: number; metricName: string }[] = [];
     for (const direction of DIRECTIONS) {
       const counts = this.buckets.get(direction);

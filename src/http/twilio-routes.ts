@@ -10,7 +10,12 @@ import twilio from 'twilio';
 import type { Lookup } from '../config/numbers.js';
 import { maskPhone } from '../security/redact.js';
 import type { StreamTokens } from '../security/stream-token.js';
-import { checkWebhookRequest, publicBaseUrl, toWebSocketBase, type SignatureSettings } from '../security/twilio-signature.js';
+import {
+  checkWebhookRequest,
+  publicBaseUrl,
+  toWebSocketBase,
+  type SignatureSettings,
+} from '../security/twilio-signature.js';
 import type { Logger } from '../util/logger.js';
 
 /** Path of the media WebSocket named in the TwiML. */

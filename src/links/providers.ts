@@ -36,7 +36,13 @@ export function resolveRealtimeEndpoint(config: Config, emulatorUrl: string): Re
   if (config.realtimeUrl !== null) {
     const dialect = withDialect(config.azure !== null && isPreviewVersion(config.azure.apiVersion) ? 'beta' : 'ga');
     const headers = authHeaders(config, dialect);
-    return { kind: 'custom', url: config.realtimeUrl, headers, dialect, label: `REALTIME_URL ${safeOrigin(config.realtimeUrl)} (${dialect})` };
+    return {
+      kind: 'custom',
+      url: config.realtimeUrl,
+      headers,
+      dialect,
+      label: `REALTIME_URL ${safeOrigin(config.realtimeUrl)} (${dialect})`,
+    };
   }
 
   if (config.azure !== null) {
@@ -44,27 +50,58 @@ export function resolveRealtimeEndpoint(config: Config, emulatorUrl: string): Re
     const base = endpoint.replace(/^https:/, 'wss:');
     if (apiVersion !== null) {
       const dialect = withDialect(isPreviewVersion(apiVersion) ? 'beta' : 'ga');
-      const url = `${base}/openai/realtime?api-version=${encodeURIComponent(apiVersion)}&deployment=${encodeURIComponent(deployment)}`;
-      return { kind: 'azure-preview', url, headers: authHeaders(config, dialect), dialect, label: `Azure OpenAI ${safeOrigin(base)} deployment ${deployment} api-version ${apiVersion} (${dialect})` };
+      const url =
+        `${base}/openai/realtime?api-version=${encodeURIComponent(apiVersion)}` +
+        `&deployment=${encodeURIComponent(deployment)}`;
+      return {
+        kind: 'azure-preview',
+        url,
+        headers: authHeaders(config, dialect),
+        dialect,
+        label: `Azure OpenAI ${safeOrigin(base)} deployment ${deployment} api-version ${apiVersion} (${dialect})`,
+      };
     }
     const dialect = withDialect('ga');
     const url = `${base}/openai/v1/realtime?model=${encodeURIComponent(deployment)}`;
-    return { kind: 'azure', url, headers: authHeaders(config, dialect), dialect, label: `Azure OpenAI ${safeOrigin(base)} deployment ${deployment} (${dialect})` };
+    return {
+      kind: 'azure',
+      url,
+      headers: authHeaders(config, dialect),
+      dialect,
+      label: `Azure OpenAI ${safeOrigin(base)} deployment ${deployment} (${dialect})`,
+    };
   }
 
   if (config.openaiApiKey !== null) {
     const dialect = withDialect('ga');
     const url = `wss://api.openai.com/v1/realtime?model=${encodeURIComponent(config.realtimeModel)}`;
-    return { kind: 'openai', url, headers: authHeaders(config, dialect), dialect, label: `OpenAI ${config.realtimeModel} (${dialect})` };
+    return {
+      kind: 'openai',
+      url,
+      headers: authHeaders(config, dialect),
+      dialect,
+      label: `OpenAI ${config.realtimeModel} (${dialect})`,
+    };
   }
 
   const dialect = withDialect('ga');
   // The emulator picks its dialect from the handshake, like the services did before 2026.
   const headers: Record<string, string> = dialect === 'beta' ? { 'OpenAI-Beta': 'realtime=v1' } : {};
-  return { kind: 'emulator', url: emulatorUrl, headers, dialect, label: `local realtime emulator at ${emulatorUrl} (${dialect}); set OPENAI_API_KEY or AZURE_OPENAI_* to use a real model` };
+  return {
+    kind: 'emulator',
+    url: emulatorUrl,
+    headers,
+    dialect,
+    label:
+      `local realtime emulator at ${emulatorUrl} (${dialect}); ` +
+      'set OPENAI_API_KEY or AZURE_OPENAI_* to use a real model',
+  };
 }
 
-/** OpenAI → `Authorization: Bearer` (+ `OpenAI-Beta` in beta); Azure → `api-key`. With REALTIME_URL the configured key is sent the same way. */
+/**
+ * OpenAI → `Authorization: Bearer` (+ `OpenAI-Beta` in beta); Azure → `api-key`. With
+ * REALTIME_URL the configured key is sent the same way.
+ */
 function authHeaders(config: Config, dialect: Dialect): Record<string, string> {
   const headers: Record<string, string> = {};
   if (config.azure !== null) {

@@ -25,7 +25,14 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
-import { encodeAppendAudioFrame, encodeClientEvent, parseServerEventObject, type ModelCommand, type ModelEvent, type ModelLinkEvent } from '../protocol/realtime.js';
+import {
+  encodeAppendAudioFrame,
+  encodeClientEvent,
+  parseServerEventObject,
+  type ModelCommand,
+  type ModelEvent,
+  type ModelLinkEvent,
+} from '../protocol/realtime.js';
 import { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeConnectionError, describeError } from '../util/errors.js';
@@ -360,7 +367,11 @@ export class RealtimeLink {
       this.dropped({ reason: 'binary frame' });
       return;
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+    const text = Array.isArray(data)
+      ? Buffer.concat(data).toString('utf8')
+      : Buffer.isBuffer(data)
+        ? data.toString('utf8')
+        : Buffer.from(data).toString('utf8');
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -392,7 +403,10 @@ export class RealtimeLink {
         this.logger.warn({ code: event.code, errorType: event.errorType, message }, 'realtime error event');
         this.emit(safe);
         if (event.code !== null && FATAL_PROVIDER_CODES.has(event.code)) {
-          this.fatal = { message: `${FATAL_HINTS[event.code] ?? event.code} (${event.code}: ${message})`, providerCode: event.code };
+          this.fatal = {
+            message: `${FATAL_HINTS[event.code] ?? event.code} (${event.code}: ${message})`,
+            providerCode: event.code,
+          };
           this.closeSocket(ws, 1000, 'fatal provider error');
         } else if (event.code !== null) {
           this.lastProblem = { message: `${event.code}: ${message}`, providerCode: event.code };
@@ -408,7 +422,8 @@ export class RealtimeLink {
   /** Logs a dropped server message: the first few, then sampled (see {@link DROPPED_LOG_EVERY}). */
   private dropped(fields: { reason: string; bytes?: number }): void {
     const count = ++this.droppedMessages;
-    if (count <= DROPPED_LOG_FIRST || count % DROPPED_LOG_EVERY === 0) this.logger.warn({ ...fields, count }, 'realtime message dropped');
+    if (count <= DROPPED_LOG_FIRST || count % DROPPED_LOG_EVERY === 0)
+      this.logger.warn({ ...fields, count }, 'realtime message dropped');
   }
 
   private onUnexpectedResponse(ws: WebSocket, _req: unknown, res: IncomingMessage): void {
@@ -423,16 +438,28 @@ export class RealtimeLink {
       let code: string | null = null;
       let providerMessage = '';
       try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          error?: { code?: unknown; message?: unknown };
+        };
         if (typeof body.error?.code === 'string') code = body.error.code;
         if (typeof body.error?.message === 'string') providerMessage = this.redactor.text(body.error.message);
       } catch {
         // not JSON: the status alone decides
       }
-      const summary = `handshake refused with HTTP ${status}${code !== null ? ` (${code})` : ''}${providerMessage !== '' ? `: ${providerMessage}` : ''}`;
+      const summary =
+        `handshake refused with HTTP ${status}${code !== null ? ` (${code})` : ''}` +
+        `${providerMessage !== '' ? `: ${providerMessage}` : ''}`;
       const fatal = FATAL_HTTP_STATUSES.has(status) || (code !== null && FATAL_PROVIDER_CODES.has(code));
-      const hint = code !== null ? FATAL_HINTS[code] : status === 401 || status === 403 ? FATAL_HINTS['invalid_api_key'] : undefined;
-      const failure = { message: hint !== undefined ? `${hint} (${summary})` : summary, providerCode: code ?? `http_${status}` };
+      const hint =
+        code !== null
+          ? FATAL_HINTS[code]
+          : status === 401 || status === 403
+            ? FATAL_HINTS['invalid_api_key']
+            : undefined;
+      const failure = {
+        message: hint !== undefined ? `${hint} (${summary})` : summary,
+        providerCode: code ?? `http_${status}`,
+      };
       if (fatal) this.fatal = failure;
       else this.lastProblem = failure;
       this.logger.warn({ status, code }, 'realtime handshake refused');
@@ -468,7 +495,10 @@ export class RealtimeLink {
       return;
     }
     if (this.fatal === null && FATAL_CLOSE_CODES.has(code)) {
-      this.fatal = { message: `${FATAL_HINTS['beta_api_shape_disabled']} (closed with ${code} ${safeReason})`, providerCode: 'beta_api_shape_disabled' };
+      this.fatal = {
+        message: `${FATAL_HINTS['beta_api_shape_disabled']} (closed with ${code} ${safeReason})`,
+        providerCode: 'beta_api_shape_disabled',
+      };
     }
     if (this.fatal !== null) {
       this.emit({ type: 'model.closed', code, reason: safeReason, willRetry: false, retryInMs: null });
@@ -484,8 +514,14 @@ export class RealtimeLink {
     this.attempts++;
     if (this.attempts > this.retry.maxAttempts) {
       this.emit({ type: 'model.closed', code, reason: safeReason, willRetry: false, retryInMs: null });
-      const last = this.lastProblem ?? { message: `closed with ${code}${safeReason !== '' ? ` ${safeReason}` : ''}`, providerCode: null };
-      this.fail({ message: `gave up after ${this.retry.maxAttempts} reconnect attempts; last problem: ${last.message}`, providerCode: last.providerCode });
+      const last = this.lastProblem ?? {
+        message: `closed with ${code}${safeReason !== '' ? ` ${safeReason}` : ''}`,
+        providerCode: null,
+      };
+      this.fail({
+        message: `gave up after ${this.retry.maxAttempts} reconnect attempts; last problem: ${last.message}`,
+        providerCode: last.providerCode,
+      });
       return;
     }
     const delay = this.backoffMs(this.attempts);

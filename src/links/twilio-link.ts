@@ -21,7 +21,10 @@ import { parseTwilioMessage, TwilioEncoder, type TwilioEvent } from '../protocol
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
-/** ~4 s of audio as media JSON (≈270 B per 20 ms frame): enough to keep Twilio's buffer fed, small enough that `clear` is prompt. */
+/**
+ * ~4 s of audio as media JSON (≈270 B per 20 ms frame): enough to keep Twilio's buffer fed,
+ * small enough that `clear` is prompt.
+ */
 export const HIGH_WATER_BYTES = 48 * 1024;
 /** How often a non-empty queue checks whether the socket has drained. */
 const DRAIN_POLL_MS = 10;
@@ -52,7 +55,9 @@ interface Corkable {
  */
 function underlyingSocket(ws: WebSocket): Corkable | null {
   const socket = (ws as unknown as { _socket?: Partial<Corkable> | null })._socket;
-  return socket != null && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? (socket as Corkable) : null;
+  return socket != null && typeof socket.cork === 'function' && typeof socket.uncork === 'function'
+    ? (socket as Corkable)
+    : null;
 }
 
 export interface TwilioLinkOptions {
@@ -86,7 +91,8 @@ export class TwilioLink {
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.onClose(code));
     ws.on('error', (err: Error & { code?: string }) => {
-      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_')) this.refusedWith = WS_ERROR_CLOSE_CODES[err.code] ?? 1002;
+      if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_'))
+        this.refusedWith = WS_ERROR_CLOSE_CODES[err.code] ?? 1002;
       options.logger.warn({ err: { message: err.message, code: err.code } }, 'twilio socket error');
     });
   }
@@ -131,7 +137,10 @@ export class TwilioLink {
     this.closed = true;
     this.queue.length = 0;
     if (this.drainTimer !== null) this.options.clock.clearTimer(this.drainTimer);
-    this.options.onEvent({ type: 'twilio.closed', code: code === 1006 && this.refusedWith !== null ? this.refusedWith : code });
+    this.options.onEvent({
+      type: 'twilio.closed',
+      code: code === 1006 && this.refusedWith !== null ? this.refusedWith : code,
+    });
   }
 
   /** Executes one Twilio command. Never throws. */
@@ -183,7 +192,8 @@ export class TwilioLink {
     if (this.drainTimer !== null) return;
     this.drainTimer = this.options.clock.setTimer(DRAIN_POLL_MS, () => {
       this.drainTimer = null;
-      while (this.queue.length > 0 && this.options.ws.bufferedAmount < HIGH_WATER_BYTES) this.write(this.queue.shift()!);
+      while (this.queue.length > 0 && this.options.ws.bufferedAmount < HIGH_WATER_BYTES)
+        this.write(this.queue.shift()!);
       if (this.queue.length > 0) this.scheduleDrain();
     });
   }

@@ -35,7 +35,9 @@ class RebasedRequestClient extends twilio.RequestClient {
   }
 
   override request<TData>(opts: RequestOptions<TData>) {
-    const uri = opts.uri.startsWith(TWILIO_API_ORIGIN) ? this.baseUrl + opts.uri.slice(TWILIO_API_ORIGIN.length) : opts.uri;
+    const uri = opts.uri.startsWith(TWILIO_API_ORIGIN)
+      ? this.baseUrl + opts.uri.slice(TWILIO_API_ORIGIN.length)
+      : opts.uri;
     return super.request<TData>({ ...opts, uri });
   }
 }
@@ -43,13 +45,17 @@ class RebasedRequestClient extends twilio.RequestClient {
 /** Errors carry Twilio's status and message, never the credentials. */
 export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const httpClient = options.baseUrl === null ? new twilio.RequestClient({ timeout: timeoutMs }) : new RebasedRequestClient(options.baseUrl.replace(/\/+$/, ''), timeoutMs);
+  const httpClient =
+    options.baseUrl === null
+      ? new twilio.RequestClient({ timeout: timeoutMs })
+      : new RebasedRequestClient(options.baseUrl.replace(/\/+$/, ''), timeoutMs);
   const client = twilio(options.accountSid, options.authToken, { httpClient });
   const run = async (what: string, fn: () => Promise<unknown>) => {
     try {
       await fn();
     } catch (err) {
       const status = (err as { status?: number }).status;
+      // eslint-disable-next-line preserve-caught-error -- no cause on purpose: Twilio's error can carry the credentials
       throw new Error(`Twilio ${what} failed${status ? ` (HTTP ${status})` : ''}: ${describeError(err).slice(0, 200)}`);
     }
   };

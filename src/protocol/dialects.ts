@@ -325,7 +325,8 @@ export function serverEventFromGa(event: WireObject, dialect: Dialect): WireObje
 export function clientEventFromGa(event: WireObject, dialect: Dialect): WireObject {
   if (dialect === 'ga') return event;
   const out: WireObject = { ...event };
-  if (event['type'] === 'session.update' && isObject(event['session'])) out['session'] = gaSessionToBeta(event['session']);
+  if (event['type'] === 'session.update' && isObject(event['session']))
+    out['session'] = gaSessionToBeta(event['session']);
   if ('item' in event) out['item'] = gaItemToBeta(event['item']);
   if (event['type'] === 'response.create' && 'response' in event) out['response'] = gaResponseToBeta(event['response']);
   return out;
@@ -338,7 +339,8 @@ export function clientEventFromGa(event: WireObject, dialect: Dialect): WireObje
 export function clientEventToGa(event: WireObject, dialect: Dialect): WireObject {
   if (dialect === 'ga') return event;
   const out: WireObject = { ...event };
-  if (event['type'] === 'session.update' && isObject(event['session'])) out['session'] = betaSessionToGa(event['session']);
+  if (event['type'] === 'session.update' && isObject(event['session']))
+    out['session'] = betaSessionToGa(event['session']);
   if ('item' in event) out['item'] = betaItemToGa(event['item']);
   if (event['type'] === 'response.create' && 'response' in event) out['response'] = betaResponseToGa(event['response']);
   return out;

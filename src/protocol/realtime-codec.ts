@@ -111,7 +111,12 @@ const SessionSchema = z.object({
   tools: z.array(ToolSchema).nullish(),
 });
 
-const ids = { response_id: z.string(), item_id: z.string(), output_index: z.number().int(), content_index: z.number().int() };
+const ids = {
+  response_id: z.string(),
+  item_id: z.string(),
+  output_index: z.number().int(),
+  content_index: z.number().int(),
+};
 
 const S = {
   sessionCreated: z.object({ session: SessionSchema }),
@@ -126,8 +131,15 @@ const S = {
   speechStarted: z.object({ audio_start_ms: z.number(), item_id: z.string() }),
   speechStopped: z.object({ audio_end_ms: z.number(), item_id: z.string() }),
   committed: z.object({ item_id: z.string(), previous_item_id: nullableString }),
-  transcriptionCompleted: z.object({ item_id: z.string(), content_index: z.number().int().optional(), transcript: z.string() }),
-  transcriptionFailed: z.object({ item_id: z.string(), error: z.object({ message: nullableString, code: nullableString }).nullish() }),
+  transcriptionCompleted: z.object({
+    item_id: z.string(),
+    content_index: z.number().int().optional(),
+    transcript: z.string(),
+  }),
+  transcriptionFailed: z.object({
+    item_id: z.string(),
+    error: z.object({ message: nullableString, code: nullableString }).nullish(),
+  }),
   itemAdded: z.object({ item: ItemSchema, previous_item_id: nullableString }),
   itemDone: z.object({ item: ItemSchema }),
   truncated: z.object({ item_id: z.string(), content_index: z.number().int(), audio_end_ms: z.number() }),
@@ -236,7 +248,10 @@ function summarizeSession(session: z.infer<typeof SessionSchema>): Partial<Sessi
       .map((t) => ({
         name: t.name as string,
         description: t.description ?? '',
-        parameters: (typeof t.parameters === 'object' && t.parameters !== null ? t.parameters : {}) as Record<string, unknown>,
+        parameters: (typeof t.parameters === 'object' && t.parameters !== null ? t.parameters : {}) as Record<
+          string,
+          unknown
+        >,
       }));
   }
   return out;
@@ -328,7 +343,10 @@ const MAPPERS: Readonly<Record<string, Mapper>> = {
     audioEndMs: e.audio_end_ms,
   })),
   'conversation.item.deleted': withSchema(S.deleted, (e) => ({ type: 'model.itemDeleted', itemId: e.item_id })),
-  'response.created': withSchema(S.response, ({ response }) => ({ type: 'model.responseCreated', responseId: response.id })),
+  'response.created': withSchema(S.response, ({ response }) => ({
+    type: 'model.responseCreated',
+    responseId: response.id,
+  })),
   'response.done': withSchema(S.response, ({ response }) => {
     const output: ItemSummary[] = [];
     for (const raw of response.output ?? []) {
@@ -346,7 +364,11 @@ const MAPPERS: Readonly<Record<string, Mapper>> = {
       usage:
         usage === null || usage === undefined
           ? null
-          : { totalTokens: usage.total_tokens ?? 0, inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0 },
+          : {
+              totalTokens: usage.total_tokens ?? 0,
+              inputTokens: usage.input_tokens ?? 0,
+              outputTokens: usage.output_tokens ?? 0,
+            },
     };
   }),
   'response.output_item.added': withSchema(S.outputItem, (e) => ({
@@ -435,11 +457,24 @@ function parseDeltaFast(e: WireObject, type: string): ParseResult | null {
   if (typeof responseId !== 'string' || typeof itemId !== 'string' || typeof delta !== 'string') return null;
   if (!Number.isSafeInteger(outputIndex) || !Number.isSafeInteger(contentIndex)) return null;
   if (type === 'response.output_audio_transcript.delta') {
-    return { ok: true, event: { type: 'model.transcriptDelta', responseId, itemId, contentIndex: contentIndex as number, delta } };
+    return {
+      ok: true,
+      event: { type: 'model.transcriptDelta', responseId, itemId, contentIndex: contentIndex as number, delta },
+    };
   }
   const audio = decodeBase64(delta);
   if (audio === null) return { ok: false, reason: `${type}: delta: not base64` };
-  return { ok: true, event: { type: 'model.audioDelta', responseId, itemId, outputIndex: outputIndex as number, contentIndex: contentIndex as number, audio } };
+  return {
+    ok: true,
+    event: {
+      type: 'model.audioDelta',
+      responseId,
+      itemId,
+      outputIndex: outputIndex as number,
+      contentIndex: contentIndex as number,
+      audio,
+    },
+  };
 }
 
 /**
@@ -456,7 +491,10 @@ export function parseServerEventObject(value: unknown, dialect: Dialect): ParseR
   }
   const ga = serverEventToGa(wire, dialect);
   const type = ga['type'] as string;
-  const fast = type === 'response.output_audio.delta' || type === 'response.output_audio_transcript.delta' ? parseDeltaFast(ga, type) : null;
+  const fast =
+    type === 'response.output_audio.delta' || type === 'response.output_audio_transcript.delta'
+      ? parseDeltaFast(ga, type)
+      : null;
   if (fast !== null) return fast;
   // Own keys only: a type such as "constructor" or "__proto__" must not find Object.prototype's members.
   const mapper = Object.hasOwn(MAPPERS, type) ? MAPPERS[type] : undefined;
@@ -503,7 +541,12 @@ function turnDetectionGa(td: TurnDetection | null): WireObject | null {
       interrupt_response: td.interruptResponse,
     };
   }
-  return { type: 'semantic_vad', eagerness: td.eagerness, create_response: td.createResponse, interrupt_response: td.interruptResponse };
+  return {
+    type: 'semantic_vad',
+    eagerness: td.eagerness,
+    create_response: td.createResponse,
+    interrupt_response: td.interruptResponse,
+  };
 }
 
 function toolGa(tool: ToolDefinition): WireObject {
@@ -515,7 +558,10 @@ export function sessionConfigToGa(config: SessionConfig): WireObject {
   const transcription =
     config.transcription === null
       ? null
-      : { model: config.transcription.model, ...(config.transcription.language !== undefined ? { language: config.transcription.language } : {}) };
+      : {
+          model: config.transcription.model,
+          ...(config.transcription.language !== undefined ? { language: config.transcription.language } : {}),
+        };
   return {
     type: 'realtime',
     instructions: config.instructions,
@@ -540,15 +586,22 @@ function commandToGa(cmd: ModelCommand): WireObject {
     case 'model.probe':
       return { type: 'session.update', session: { type: 'realtime' } };
     case 'model.appendAudio':
-      return { type: 'input_audio_buffer.append', audio: Buffer.from(cmd.audio.buffer, cmd.audio.byteOffset, cmd.audio.byteLength).toString('base64') };
+      return {
+        type: 'input_audio_buffer.append',
+        audio: Buffer.from(cmd.audio.buffer, cmd.audio.byteOffset, cmd.audio.byteLength).toString('base64'),
+      };
     case 'model.commitAudio':
       return { type: 'input_audio_buffer.commit' };
     case 'model.clearAudio':
       return { type: 'input_audio_buffer.clear' };
     case 'model.createResponse':
-      return cmd.instructions === undefined ? { type: 'response.create' } : { type: 'response.create', response: { instructions: cmd.instructions } };
+      return cmd.instructions === undefined
+        ? { type: 'response.create' }
+        : { type: 'response.create', response: { instructions: cmd.instructions } };
     case 'model.cancelResponse':
-      return cmd.responseId === undefined ? { type: 'response.cancel' } : { type: 'response.cancel', response_id: cmd.responseId };
+      return cmd.responseId === undefined
+        ? { type: 'response.cancel' }
+        : { type: 'response.cancel', response_id: cmd.responseId };
     case 'model.truncate':
       return {
         type: 'conversation.item.truncate',
@@ -562,7 +615,10 @@ function commandToGa(cmd: ModelCommand): WireObject {
     case 'model.createItem': {
       const item = cmd.item;
       if (item.kind === 'function_call_output') {
-        return { type: 'conversation.item.create', item: { type: 'function_call_output', call_id: item.callId, output: item.output } };
+        return {
+          type: 'conversation.item.create',
+          item: { type: 'function_call_output', call_id: item.callId, output: item.output },
+        };
       }
       const contentType = item.role === 'assistant' ? 'output_text' : 'input_text';
       return {

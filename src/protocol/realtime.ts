@@ -108,7 +108,10 @@ export type ModelEvent =
       model: string | null;
       /** epoch ms, when the server says */
       expiresAtMs: number | null;
-      /** the server's effective configuration, as far as it maps onto {@link SessionConfig} (added by the codec; optional for builders) */
+      /**
+       * the server's effective configuration, as far as it maps onto {@link SessionConfig}
+       * (added by the codec; optional for builders)
+       */
       session?: Partial<SessionConfig>;
     }
   | {
@@ -116,7 +119,13 @@ export type ModelEvent =
       /** the effective configuration the server echoed (optional for builders) */
       session?: Partial<SessionConfig>;
     }
-  | { type: 'model.error'; code: string | null; errorType: string; message: string; /** client event id it answers, when known */ eventId: string | null }
+  | {
+      type: 'model.error';
+      code: string | null;
+      errorType: string;
+      message: string;
+      /** client event id it answers, when known */ eventId: string | null;
+    }
   | { type: 'model.speechStarted'; audioStartMs: number; itemId: string }
   | { type: 'model.speechStopped'; audioEndMs: number; itemId: string }
   | { type: 'model.inputCommitted'; itemId: string; previousItemId: string | null }
@@ -132,13 +141,27 @@ export type ModelEvent =
   | { type: 'model.outputItemAdded'; responseId: string; outputIndex: number; item: ItemSummary }
   | { type: 'model.outputItemDone'; responseId: string; outputIndex: number; item: ItemSummary }
   /** audio already base64-decoded, in the session's output format */
-  | { type: 'model.audioDelta'; responseId: string; itemId: string; outputIndex: number; contentIndex: number; audio: Buffer }
+  | {
+      type: 'model.audioDelta';
+      responseId: string;
+      itemId: string;
+      outputIndex: number;
+      contentIndex: number;
+      audio: Buffer;
+    }
   | { type: 'model.audioDone'; responseId: string; itemId: string; contentIndex: number }
   | { type: 'model.transcriptDelta'; responseId: string; itemId: string; contentIndex: number; delta: string }
   | { type: 'model.transcriptDone'; responseId: string; itemId: string; contentIndex: number; transcript: string }
   | { type: 'model.textDone'; responseId: string; itemId: string; contentIndex: number; text: string }
   /** `name` is null in the beta dialect (take it from output_item.added) */
-  | { type: 'model.functionCallDone'; responseId: string; itemId: string; callId: string; name: string | null; arguments: string }
+  | {
+      type: 'model.functionCallDone';
+      responseId: string;
+      itemId: string;
+      callId: string;
+      name: string | null;
+      arguments: string;
+    }
   | {
       type: 'model.responseDone';
       responseId: string;
@@ -167,5 +190,10 @@ export type ModelLinkEvent =
   | { type: 'model.failed'; message: string; providerCode: string | null };
 
 export type { Dialect } from '../config/env.js';
-export { parseServerEvent, parseServerEventObject, encodeClientEvent, encodeAppendAudioFrame } from './realtime-codec.js';
+export {
+  parseServerEvent,
+  parseServerEventObject,
+  encodeClientEvent,
+  encodeAppendAudioFrame,
+} from './realtime-codec.js';
 export type { ParseResult } from './realtime-codec.js';

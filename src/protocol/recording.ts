@@ -14,14 +14,16 @@
  * Besides wire messages, a recording holds *lifecycle lines*: what happened to a socket,
  * which no wire message says but a replay needs (a model socket that dropped and came back,
  * the bridge hanging up). They use the same `{t, dir, msg}` shape with a `type` / `event`
- * that no wire message has ({@link LIFECYCLE_TYPES}):
+ * that no wire message has ({@link LIFECYCLE_TYPES}), by `dir`:
  *
- * | dir | msg | meaning |
- * |---|---|---|
- * | `model_in` | `{"type":"link.connect"}`, `{"type":"link.reconnect","reason"}`, `{"type":"link.close"}` | the bridge asked the realtime link to open / replace / close its socket |
- * | `model_out` | `{"type":"link.open","reconnect"}`, `{"type":"link.closed","code","reason","willRetry","retryInMs"}`, `{"type":"link.failed","message","providerCode"}` | the realtime link reported its socket open / closed / given up |
- * | `twilio_in` | `{"event":"socket.closed","code"}` | Twilio's media socket closed (caller gone) |
- * | `twilio_out` | `{"event":"socket.close","code","reason"}` | the bridge closed Twilio's media socket (hang-up tool, end of call) |
+ * - `model_in`: the bridge asked the realtime link to open / replace / close its socket —
+ *   `{"type":"link.connect"}`, `{"type":"link.reconnect","reason"}`, `{"type":"link.close"}`
+ * - `model_out`: the realtime link reported its socket open / closed / given up —
+ *   `{"type":"link.open","reconnect"}`, `{"type":"link.closed","code","reason","willRetry","retryInMs"}`,
+ *   `{"type":"link.failed","message","providerCode"}`
+ * - `twilio_in`: Twilio's media socket closed (caller gone) — `{"event":"socket.closed","code"}`
+ * - `twilio_out`: the bridge closed Twilio's media socket (hang-up tool, end of call) —
+ *   `{"event":"socket.close","code","reason"}`
  *
  * Format versions: 1 = wire lines only; 2 = lifecycle lines, and the header carries the
  * profile and tuning in force (`profileConfig`, `canUseRest`, `tuning`), so a replay does
@@ -61,7 +63,12 @@ export const RecordedProfileSchema = z.object({
   greeting: z.string().nullable(),
   greetingInterruptible: z.boolean(),
   turnDetection: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('server_vad'), threshold: z.number(), prefixPaddingMs: z.number(), silenceDurationMs: z.number() }),
+    z.object({
+      type: z.literal('server_vad'),
+      threshold: z.number(),
+      prefixPaddingMs: z.number(),
+      silenceDurationMs: z.number(),
+    }),
     z.object({ type: z.literal('semantic_vad'), eagerness: z.enum(['low', 'medium', 'high', 'auto']) }),
   ]),
   transcription: z.object({ model: z.string(), language: z.string().optional() }).nullable(),
@@ -116,12 +123,17 @@ export function parseRecording(text: string): RecordingParse {
   let header: RecordingHeader;
   try {
     const parsed = RecordingHeaderSchema.safeParse(JSON.parse(rows[0]!));
-    if (!parsed.success) return { ok: false, reason: `line 1: not a recording header (${parsed.error.issues[0]?.message ?? 'invalid'})` };
+    if (!parsed.success)
+      return { ok: false, reason: `line 1: not a recording header (${parsed.error.issues[0]?.message ?? 'invalid'})` };
     header = parsed.data;
   } catch {
     return { ok: false, reason: 'line 1: not JSON' };
   }
-  if (header.version > RECORDING_VERSION) return { ok: false, reason: `recording format version ${header.version} is newer than this bridge understands (${RECORDING_VERSION})` };
+  if (header.version > RECORDING_VERSION)
+    return {
+      ok: false,
+      reason: `recording format version ${header.version} is newer than this bridge understands (${RECORDING_VERSION})`,
+    };
   const lines: RecordingLine[] = [];
   for (let i = 1; i < rows.length; i++) {
     let json: unknown;

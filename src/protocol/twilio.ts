@@ -41,9 +41,7 @@ export const StartSchema = z.object({
     callSid: z.string().min(1).max(64),
     tracks: z.array(z.string()).optional(),
     customParameters: z.record(z.string(), z.string()).optional(),
-    mediaFormat: z
-      .object({ encoding: z.string(), sampleRate: z.number(), channels: z.number() })
-      .optional(),
+    mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number() }).optional(),
   }),
 });
 
@@ -129,8 +127,10 @@ export function parseTwilioMessage(text: string): TwilioParse {
   const parsed = TwilioInboundSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const event = typeof (json as { event?: unknown } | null)?.event === 'string' ? (json as { event: string }).event : null;
-    if (issue.code === 'invalid_union' && event !== null) return { ok: false, reason: `unknown event ${JSON.stringify(event.slice(0, 40))}` };
+    const event =
+      typeof (json as { event?: unknown } | null)?.event === 'string' ? (json as { event: string }).event : null;
+    if (issue.code === 'invalid_union' && event !== null)
+      return { ok: false, reason: `unknown event ${JSON.stringify(event.slice(0, 40))}` };
     return { ok: false, reason: `${issue.path.join('.') || 'message'}: ${issue.message}` };
   }
   return { ok: true, message: parsed.data, event: toTwilioEvent(parsed.data) };
@@ -158,9 +158,16 @@ function optionalDigits(value: unknown): boolean {
 function parseMediaFast(json: unknown): TwilioParse | null {
   if (!isObject(json) || json['event'] !== 'media') return null;
   const { sequenceNumber, streamSid, media } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(media)) return null;
+  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(media))
+    return null;
   const { track, chunk, timestamp, payload } = media;
-  if ((track !== undefined && typeof track !== 'string') || !optionalDigits(chunk) || typeof timestamp !== 'string' || !DIGITS.test(timestamp)) return null;
+  if (
+    (track !== undefined && typeof track !== 'string') ||
+    !optionalDigits(chunk) ||
+    typeof timestamp !== 'string' ||
+    !DIGITS.test(timestamp)
+  )
+    return null;
   if (typeof payload !== 'string' || payload.length > MAX_INBOUND_PAYLOAD_CHARS) return null;
   const audio = decodeStrictBase64(payload);
   if (audio === null) return null;
@@ -169,27 +176,32 @@ function parseMediaFast(json: unknown): TwilioParse | null {
   if (chunk !== undefined) wireMedia.chunk = chunk as string;
   const message: TwilioInbound = { event: 'media', media: wireMedia };
   if (sequenceNumber !== undefined) message.sequenceNumber = sequenceNumber as string;
-  if (streamSid !== undefined) message.streamSid = streamSid as string;
+  if (streamSid !== undefined) message.streamSid = streamSid;
   return { ok: true, message, event: { type: 'twilio.media', timestampMs: Number(timestamp), payload: audio } };
 }
 
-/** The `mark` echo by hand (a dozen a second per call while the assistant speaks): exactly {@link MarkSchema}, as {@link parseMediaFast}. */
+/**
+ * The `mark` echo by hand (a dozen a second per call while the assistant speaks): exactly
+ * {@link MarkSchema}, as {@link parseMediaFast}.
+ */
 function parseMarkFast(json: unknown): TwilioParse | null {
   if (!isObject(json) || json['event'] !== 'mark') return null;
   const { sequenceNumber, streamSid, mark } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(mark)) return null;
+  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(mark))
+    return null;
   const name = mark['name'];
   if (typeof name !== 'string' || name.length > 256) return null;
   const message: TwilioInbound = { event: 'mark', mark: { name } };
   if (sequenceNumber !== undefined) message.sequenceNumber = sequenceNumber as string;
-  if (streamSid !== undefined) message.streamSid = streamSid as string;
+  if (streamSid !== undefined) message.streamSid = streamSid;
   return { ok: true, message, event: { type: 'twilio.mark', name } };
 }
 
 /**
  * Twilio's own `media` message, read without `JSON.parse`: exactly the text Twilio sends,
  * keys in its order and no whitespace —
- * `{"event":"media","sequenceNumber":"…","media":{"track":"…","chunk":"…","timestamp":"…","payload":"…"},"streamSid":"…"}`.
+ * `{"event":"media","sequenceNumber":"…","media":{…},"streamSid":"…"}` with the `media`
+ * object `{"track":"…","chunk":"…","timestamp":"…","payload":"…"}`.
  * Every value is a JSON string without escapes (digits where the schema wants digits; the
  * payload is strict base64, whose alphabet has no `"`, `\` or control characters), so the
  * text between the quotes IS the value. Anything else — another key order, whitespace, an
@@ -217,14 +229,20 @@ export function scanMediaMessage(text: string): TwilioParse | null {
   const timestamp = text.slice(at, timestampEnd);
   const payloadStart = timestampEnd + SCAN_PAYLOAD.length;
   const payloadEnd = text.indexOf('"', payloadStart);
-  if (payloadEnd < 0 || payloadEnd - payloadStart > MAX_INBOUND_PAYLOAD_CHARS || !text.startsWith(SCAN_SID, payloadEnd)) return null;
+  if (payloadEnd < 0 || payloadEnd - payloadStart > MAX_INBOUND_PAYLOAD_CHARS || !text.startsWith(SCAN_SID, payloadEnd))
+    return null;
   at = payloadEnd + SCAN_SID.length;
   const sidEnd = plainStringEnd(text, at);
   if (sidEnd !== text.length - 2 || text.charCodeAt(sidEnd + 1) !== 0x7d) return null;
   const payload = text.slice(payloadStart, payloadEnd);
   const audio = decodeStrictBase64(payload);
   if (audio === null) return null;
-  const message: TwilioInbound = { event: 'media', media: { timestamp, payload, track, chunk }, sequenceNumber, streamSid: text.slice(at, sidEnd) };
+  const message: TwilioInbound = {
+    event: 'media',
+    media: { timestamp, payload, track, chunk },
+    sequenceNumber,
+    streamSid: text.slice(at, sidEnd),
+  };
   return { ok: true, message, event: { type: 'twilio.media', timestampMs: Number(timestamp), payload: audio } };
 }
 
@@ -246,7 +264,10 @@ function digitsEnd(text: string, from: number): number {
   return i === from || i - from > 15 ? -1 : i;
 }
 
-/** Index of the `"` closing a JSON string body that starts at `from`, or −1 if it has an escape or a control character first. */
+/**
+ * Index of the `"` closing a JSON string body that starts at `from`, or −1 if it has an
+ * escape or a control character first.
+ */
 function plainStringEnd(text: string, from: number): number {
   for (let i = from; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -269,7 +290,11 @@ function toTwilioEvent(m: TwilioInbound): TwilioEvent {
         customParameters: m.start.customParameters ?? {},
       };
     case 'media':
-      return { type: 'twilio.media', timestampMs: Number(m.media.timestamp), payload: Buffer.from(m.media.payload, 'base64') };
+      return {
+        type: 'twilio.media',
+        timestampMs: Number(m.media.timestamp),
+        payload: Buffer.from(m.media.payload, 'base64'),
+      };
     case 'mark':
       return { type: 'twilio.mark', name: m.mark.name };
     case 'dtmf':

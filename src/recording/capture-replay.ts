@@ -75,19 +75,32 @@ function until(clock: SystemClock, predicate: () => boolean, timeoutMs: number, 
  * Streams a capture through an in-process bridge and the emulator (see the file header).
  * @throws Error when the call cannot be placed or the bridge writes no readable recording
  */
-export async function replayCapture(capture: TwilioCapture, options: CaptureReplayOptions = {}): Promise<CaptureReplayReport> {
+export async function replayCapture(
+  capture: TwilioCapture,
+  options: CaptureReplayOptions = {},
+): Promise<CaptureReplayReport> {
   const clock = new SystemClock();
   const wallStart = clock.now();
   const speed = options.speed ?? 4;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capture-replay-'));
   try {
     // Only what a local bridge needs: no provider keys, so the emulator answers.
-    const env: Record<string, string> = { PORT: '0', HOST: '127.0.0.1', DATA_DIR: path.join(dir, 'data'), RECORD_CALLS: '1' };
+    const env: Record<string, string> = {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATA_DIR: path.join(dir, 'data'),
+      RECORD_CALLS: '1',
+    };
     if (options.numbersFile !== undefined) env['NUMBERS_FILE'] = path.resolve(options.numbersFile);
     const config = loadConfig(env, process.cwd());
     // The emulator streams ahead of playout as the real API does, at the same multiple.
     const emulator = new RealtimeEmulator({ pacing: { speed: 4 * speed } });
-    const bridge = await Bridge.start({ config, logger: options.logger ?? silentLogger(), watchNumbers: false, emulator });
+    const bridge = await Bridge.start({
+      config,
+      logger: options.logger ?? silentLogger(),
+      watchNumbers: false,
+      emulator,
+    });
     let phone: SimulatedPhone;
     try {
       const script = phoneScript(capture, options.lingerMs ?? 0);
@@ -115,7 +128,12 @@ export async function replayCapture(capture: TwilioCapture, options: CaptureRepl
       // The model must have heard the whole capture before the caller hangs up (the bridge
       // closes the model socket at `stop`): at high speed on a busy machine it can lag.
       const audioMs = endMs - Math.round(capture.frames[0]!.timestampMs / 20) * 20;
-      await until(clock, () => !phone.isOpen || (emulator.sessions.at(-1)?.inputAudioMs ?? 0) >= audioMs - 20, 10_000, 'the model to receive the capture').catch(() => undefined);
+      await until(
+        clock,
+        () => !phone.isOpen || (emulator.sessions.at(-1)?.inputAudioMs ?? 0) >= audioMs - 20,
+        10_000,
+        'the model to receive the capture',
+      ).catch(() => undefined);
       if (phone.isOpen) {
         if (capture.stopped) await phone.hangUp();
         else phone.drop();

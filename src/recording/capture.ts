@@ -74,7 +74,16 @@ export function parseTwilioCapture(text: string): CaptureParse {
     const e = parsed.event;
     switch (e.type) {
       case 'twilio.start':
-        start ??= { callSid: e.callSid, accountSid: e.accountSid, streamSid: e.streamSid, customParameters: e.customParameters, frames, dtmf, stopped: false, skipped: 0 };
+        start ??= {
+          callSid: e.callSid,
+          accountSid: e.accountSid,
+          streamSid: e.streamSid,
+          customParameters: e.customParameters,
+          frames,
+          dtmf,
+          stopped: false,
+          skipped: 0,
+        };
         break;
       case 'twilio.media':
         if (!Number.isFinite(e.timestampMs)) {
@@ -128,7 +137,8 @@ export function phoneScript(capture: TwilioCapture, lingerMs = 0): PhoneScript {
     callerAudio: audio,
     // inside the capture, a missing frame is one Twilio did not send; after it, silence for
     // `lingerMs`, then nothing (the capture is over; the phone hangs up once the model has it all)
-    dropFrame: (index) => (index <= lastIndex && !present.has(index)) || index > lastIndex + Math.round(lingerMs / FRAME_MS),
+    dropFrame: (index) =>
+      (index <= lastIndex && !present.has(index)) || index > lastIndex + Math.round(lingerMs / FRAME_MS),
     dtmf: capture.dtmf,
     endMs: (lastIndex + 1 + Math.round(lingerMs / FRAME_MS)) * FRAME_MS,
   };
@@ -166,7 +176,14 @@ export function turnsFromRecording(recording: Recording): ModelTurn[] {
     switch (type) {
       case 'input_audio_buffer.speech_started': {
         if (itemId === null) break;
-        const turn: ModelTurn = { itemId, speechStartMs: Number(m['audio_start_ms'] ?? 0), speechEndMs: null, transcript: null, response: null, bargeIn: false };
+        const turn: ModelTurn = {
+          itemId,
+          speechStartMs: Number(m['audio_start_ms'] ?? 0),
+          speechEndMs: null,
+          transcript: null,
+          response: null,
+          bargeIn: false,
+        };
         turns.push(turn);
         byItem.set(itemId, turn);
         lastStarted = turn;
@@ -197,7 +214,8 @@ export function turnsFromRecording(recording: Recording): ModelTurn[] {
       case 'response.output_audio.delta':
       case 'response.audio.delta': {
         const response = typeof m['response_id'] === 'string' ? byResponse.get(m['response_id']) : undefined;
-        if (response !== undefined && typeof m['delta'] === 'string') response.audioMs += base64ByteLength(m['delta']) / bytesPerMs;
+        if (response !== undefined && typeof m['delta'] === 'string')
+          response.audioMs += base64ByteLength(m['delta']) / bytesPerMs;
         break;
       }
       case 'response.done': {

@@ -14,7 +14,13 @@ import path from 'node:path';
 import type { ModelLink } from '../call/call-runner.js';
 import type { Profile } from '../config/numbers.js';
 import type { ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
-import { RECORDING_FORMAT, RECORDING_VERSION, type Direction, type RecordedProfile, type RecordingHeader } from '../protocol/recording.js';
+import {
+  RECORDING_FORMAT,
+  RECORDING_VERSION,
+  type Direction,
+  type RecordedProfile,
+  type RecordingHeader,
+} from '../protocol/recording.js';
 import type { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -33,7 +39,12 @@ export interface RecorderOptions {
 /** The header's copy of a profile: everything but its key (which the header has as `profile`). */
 export function recordedProfile(profile: Profile): RecordedProfile {
   const { key: _key, ...rest } = profile;
-  return { ...rest, tools: [...rest.tools], turnDetection: { ...rest.turnDetection }, transcription: rest.transcription === null ? null : { ...rest.transcription } };
+  return {
+    ...rest,
+    tools: [...rest.tools],
+    turnDetection: { ...rest.turnDetection },
+    transcription: rest.transcription === null ? null : { ...rest.transcription },
+  };
 }
 
 /** A safe file name for a CallSid (Twilio's are alphanumeric; anything else is replaced). */
@@ -94,7 +105,13 @@ export class CallRecorder {
           this.add('model_out', { type: 'link.open', reconnect: event.reconnect });
           break;
         case 'model.closed':
-          this.add('model_out', { type: 'link.closed', code: event.code, reason: event.reason, willRetry: event.willRetry, retryInMs: event.retryInMs });
+          this.add('model_out', {
+            type: 'link.closed',
+            code: event.code,
+            reason: event.reason,
+            willRetry: event.willRetry,
+            retryInMs: event.retryInMs,
+          });
           break;
         case 'model.failed':
           this.add('model_out', { type: 'link.failed', message: event.message, providerCode: event.providerCode });
@@ -106,7 +123,10 @@ export class CallRecorder {
     };
   }
 
-  /** Wraps the realtime link so the bridge's connect / reconnect / close requests are recorded as `model_in` lifecycle lines. */
+  /**
+   * Wraps the realtime link so the bridge's connect / reconnect / close requests are recorded
+   * as `model_in` lifecycle lines.
+   */
   modelLink(link: ModelLink): ModelLink {
     return {
       connect: () => {

@@ -100,7 +100,13 @@ interface Token {
  */
 const RUN_BREAKS = new Set(['response.created']);
 
-const DECISIONS = new Set(['clear', 'socket.close', 'response.cancel', 'conversation.item.truncate', 'conversation.item.delete']);
+const DECISIONS = new Set([
+  'clear',
+  'socket.close',
+  'response.cancel',
+  'conversation.item.truncate',
+  'conversation.item.delete',
+]);
 
 function base64Bytes(b64: unknown): number {
   if (typeof b64 !== 'string') return 0;
@@ -108,7 +114,11 @@ function base64Bytes(b64: unknown): number {
 }
 
 /** Collapses a direction's lines into tokens (see the file header); `lines` may hold all four directions. */
-export function tokenize(lines: readonly RecordingLine[], dir: 'twilio_out' | 'model_in', modelBytesPerMs: number): Token[] {
+export function tokenize(
+  lines: readonly RecordingLine[],
+  dir: 'twilio_out' | 'model_in',
+  modelBytesPerMs: number,
+): Token[] {
   const tokens: Token[] = [];
   let run: Token | null = null;
   for (const l of lines) {
@@ -122,7 +132,8 @@ export function tokenize(lines: readonly RecordingLine[], dir: 'twilio_out' | 'm
         run = { kind: 'media', t: l.t, amount: 0, marks: 0, line: null };
         tokens.push(run);
       }
-      if (kind === 'media') run.amount += base64Bytes((l.msg['media'] as { payload?: unknown } | undefined)?.payload) / 160;
+      if (kind === 'media')
+        run.amount += base64Bytes((l.msg['media'] as { payload?: unknown } | undefined)?.payload) / 160;
       else run.marks++;
       continue;
     }
@@ -169,7 +180,8 @@ export function diffKinds(a: readonly string[], b: readonly string[]): Edit[] {
     if (d > MAX_EDIT_DISTANCE) return coarseEdits(n, m);
     trace.push(v.slice(offset - d - 1, offset + d + 2));
     for (let k = -d; k <= d; k += 2) {
-      let x = k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let x =
+        k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
       let y = x - k;
       while (x < n && y < m && a[x] === b[y]) {
         x++;
@@ -208,9 +220,15 @@ function describeToken(tok: Token): string {
     const m = tok.line!.msg;
     return `truncate ${String(m['item_id'])} audio_end_ms ${String(m['audio_end_ms'])}`;
   }
-  if (tok.kind === 'response.cancel') return `response.cancel ${String(tok.line!.msg['response_id'] ?? '')}`.trim();
+  if (tok.kind === 'response.cancel') {
+    const responseId = tok.line!.msg['response_id'];
+    return `response.cancel ${typeof responseId === 'string' ? responseId : ''}`.trim();
+  }
   if (tok.kind === 'conversation.item.delete') return `conversation.item.delete ${String(tok.line!.msg['item_id'])}`;
-  if (tok.kind === 'socket.close') return `close of the media socket (${String(tok.line!.msg['reason'] ?? '')})`;
+  if (tok.kind === 'socket.close') {
+    const reason = tok.line!.msg['reason'];
+    return `close of the media socket (${typeof reason === 'string' ? reason : ''})`;
+  }
   return tok.kind;
 }
 
@@ -240,33 +258,68 @@ function compareDecision(rec: Token, now: Token, dir: Direction, tol: ReplayTole
   const dt = now.t - rec.t;
   const what = describeToken(now);
   if (Math.abs(dt) > tol.decisionMs) {
-    out.push({ t: now.t, dir, aspect: 'barge-in', text: `${what} at +${Math.round(now.t)} ms (recorded +${Math.round(rec.t)} ms, tolerance ${tol.decisionMs})` });
+    out.push({
+      t: now.t,
+      dir,
+      aspect: 'barge-in',
+      text: `${what} at +${Math.round(now.t)} ms (recorded +${Math.round(rec.t)} ms, tolerance ${tol.decisionMs})`,
+    });
   }
   const r = rec.line!.msg;
   const n = now.line!.msg;
   switch (rec.kind) {
     case 'conversation.item.truncate': {
       if (r['item_id'] !== n['item_id'] || r['content_index'] !== n['content_index']) {
-        out.push({ t: now.t, dir, aspect: 'barge-in', text: `truncate of ${String(n['item_id'])}[${String(n['content_index'])}] (recorded ${String(r['item_id'])}[${String(r['content_index'])}])` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'barge-in',
+          text:
+            `truncate of ${String(n['item_id'])}[${String(n['content_index'])}] ` +
+            `(recorded ${String(r['item_id'])}[${String(r['content_index'])}])`,
+        });
       }
       const a = Number(n['audio_end_ms']);
       const b = Number(r['audio_end_ms']);
       if (Math.abs(a - b) > tol.truncateMs) {
-        out.push({ t: now.t, dir, aspect: 'barge-in', text: `truncate ${String(n['item_id'])} audio_end_ms ${a} (recorded ${b}, tolerance ${tol.truncateMs})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'barge-in',
+          text: `truncate ${String(n['item_id'])} audio_end_ms ${a} (recorded ${b}, tolerance ${tol.truncateMs})`,
+        });
       }
       break;
     }
     case 'response.cancel':
       if ((r['response_id'] ?? null) !== (n['response_id'] ?? null)) {
-        out.push({ t: now.t, dir, aspect: 'barge-in', text: `response.cancel of ${String(n['response_id'])} (recorded ${String(r['response_id'])})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'barge-in',
+          text: `response.cancel of ${String(n['response_id'])} (recorded ${String(r['response_id'])})`,
+        });
       }
       break;
     case 'conversation.item.delete':
-      if (r['item_id'] !== n['item_id']) out.push({ t: now.t, dir, aspect: 'barge-in', text: `conversation.item.delete of ${String(n['item_id'])} (recorded ${String(r['item_id'])})` });
+      if (r['item_id'] !== n['item_id'])
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'barge-in',
+          text: `conversation.item.delete of ${String(n['item_id'])} (recorded ${String(r['item_id'])})`,
+        });
       break;
     case 'socket.close':
       if (r['code'] !== n['code'] || r['reason'] !== n['reason']) {
-        out.push({ t: now.t, dir, aspect: 'barge-in', text: `media socket closed with ${String(n['code'])} ${String(n['reason'])} (recorded ${String(r['code'])} ${String(r['reason'])})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'barge-in',
+          text:
+            `media socket closed with ${String(n['code'])} ${String(n['reason'])} ` +
+            `(recorded ${String(r['code'])} ${String(r['reason'])})`,
+        });
       }
       break;
     default:
@@ -291,26 +344,57 @@ export function compareDirection(
   )) {
     if (edit.op === 'del') {
       const tok = a[edit.a]!;
-      out.push({ t: tok.t, dir, aspect: DECISIONS.has(tok.kind) ? 'barge-in' : 'sequence', text: `missing ${describeToken(tok)} (recorded at +${Math.round(tok.t)} ms)` });
+      out.push({
+        t: tok.t,
+        dir,
+        aspect: DECISIONS.has(tok.kind) ? 'barge-in' : 'sequence',
+        text: `missing ${describeToken(tok)} (recorded at +${Math.round(tok.t)} ms)`,
+      });
       continue;
     }
     if (edit.op === 'ins') {
       const tok = b[edit.b]!;
-      out.push({ t: tok.t, dir, aspect: DECISIONS.has(tok.kind) ? 'barge-in' : 'sequence', text: `unexpected ${describeToken(tok)}` });
+      out.push({
+        t: tok.t,
+        dir,
+        aspect: DECISIONS.has(tok.kind) ? 'barge-in' : 'sequence',
+        text: `unexpected ${describeToken(tok)}`,
+      });
       continue;
     }
     const rec = a[edit.a]!;
     const now = b[edit.b]!;
     if (rec.kind === 'media') {
       if (Math.abs(rec.amount - now.amount) > tol.mediaFrames) {
-        out.push({ t: now.t, dir, aspect: 'sequence', text: `run of ${Math.round(now.amount)} media frames (recorded ${Math.round(rec.amount)}, tolerance ±${tol.mediaFrames})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'sequence',
+          text:
+            `run of ${Math.round(now.amount)} media frames ` +
+            `(recorded ${Math.round(rec.amount)}, tolerance ±${tol.mediaFrames})`,
+        });
       }
       if (Math.abs(rec.marks - now.marks) > tol.marks) {
-        out.push({ t: now.t, dir, aspect: 'sequence', text: `${now.marks} marks in a run of ${Math.round(now.amount)} media frames (recorded ${rec.marks}, tolerance ±${tol.marks})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'sequence',
+          text:
+            `${now.marks} marks in a run of ${Math.round(now.amount)} media frames ` +
+            `(recorded ${rec.marks}, tolerance ±${tol.marks})`,
+        });
       }
     } else if (rec.kind === 'append') {
       if (Math.abs(rec.amount - now.amount) > tol.appendMs) {
-        out.push({ t: now.t, dir, aspect: 'sequence', text: `run of ${Math.round(now.amount)} ms of appended audio (recorded ${Math.round(rec.amount)} ms, tolerance ±${tol.appendMs})` });
+        out.push({
+          t: now.t,
+          dir,
+          aspect: 'sequence',
+          text:
+            `run of ${Math.round(now.amount)} ms of appended audio ` +
+            `(recorded ${Math.round(rec.amount)} ms, tolerance ±${tol.appendMs})`,
+        });
       }
     } else if (DECISIONS.has(rec.kind)) {
       compareDecision(rec, now, dir, tol, out);
@@ -319,22 +403,35 @@ export function compareDirection(
         out.push({ t: now.t, dir, aspect: 'session', text: `session configuration: ${d}` });
       }
     } else if (rec.line !== null && now.line !== null) {
-      for (const d of jsonDifferences(rec.line.msg, now.line.msg)) out.push({ t: now.t, dir, aspect: 'payload', text: `${rec.kind}: ${d}` });
+      for (const d of jsonDifferences(rec.line.msg, now.line.msg))
+        out.push({ t: now.t, dir, aspect: 'payload', text: `${rec.kind}: ${d}` });
     }
   }
   return out;
 }
 
 /** All audio of a direction as PCM samples at `rateHz`. */
-function audioOf(lines: readonly RecordingLine[], dir: 'twilio_out' | 'model_in', modelAudio: 'pcm16' | 'pcmu'): { pcm: Int16Array; rateHz: number; bytes: Buffer } {
+function audioOf(
+  lines: readonly RecordingLine[],
+  dir: 'twilio_out' | 'model_in',
+  modelAudio: 'pcm16' | 'pcmu',
+): { pcm: Int16Array; rateHz: number; bytes: Buffer } {
   const chunks: Buffer[] = [];
   for (const l of lines) {
     if (l.dir !== dir) continue;
-    const b64 = dir === 'twilio_out' ? (l.msg['event'] === 'media' ? (l.msg['media'] as { payload?: unknown } | undefined)?.payload : undefined) : l.msg['type'] === 'input_audio_buffer.append' ? l.msg['audio'] : undefined;
+    const b64 =
+      dir === 'twilio_out'
+        ? l.msg['event'] === 'media'
+          ? (l.msg['media'] as { payload?: unknown } | undefined)?.payload
+          : undefined
+        : l.msg['type'] === 'input_audio_buffer.append'
+          ? l.msg['audio']
+          : undefined;
     if (typeof b64 === 'string') chunks.push(Buffer.from(b64, 'base64'));
   }
   const bytes = Buffer.concat(chunks);
-  if (dir === 'model_in' && modelAudio === 'pcm16') return { pcm: pcm16FromBytes(bytes.subarray(0, bytes.length - (bytes.length % 2))), rateHz: 24_000, bytes };
+  if (dir === 'model_in' && modelAudio === 'pcm16')
+    return { pcm: pcm16FromBytes(bytes.subarray(0, bytes.length - (bytes.length % 2))), rateHz: 24_000, bytes };
   return { pcm: decodeMulaw(bytes), rateHz: 8_000, bytes };
 }
 
@@ -365,13 +462,27 @@ export function compareAudio(
     comparison.snrDb = result.snrDb;
     comparison.lagMs = (result.lagSamples / a.rateHz) * 1000;
     if (!(result.snrDb >= tol.minSnrDb)) {
-      differences.push({ t: 0, dir, aspect: 'audio', text: `audio SNR ${result.snrDb.toFixed(1)} dB against the recording (lag ${comparison.lagMs.toFixed(1)} ms, gain ${result.gain.toFixed(2)}; needs ≥ ${tol.minSnrDb} dB)` });
+      differences.push({
+        t: 0,
+        dir,
+        aspect: 'audio',
+        text:
+          `audio SNR ${result.snrDb.toFixed(1)} dB against the recording ` +
+          `(lag ${comparison.lagMs.toFixed(1)} ms, gain ${result.gain.toFixed(2)}; needs ≥ ${tol.minSnrDb} dB)`,
+      });
     }
   }
   // Lengths: a lost or extra stretch of audio does not lower the SNR of the overlap.
   const slackMs = dir === 'twilio_out' ? tol.mediaFrames * 20 : tol.appendMs;
   if (Math.abs(recordedMs - replayedMs) > slackMs) {
-    differences.push({ t: 0, dir, aspect: 'audio', text: `${(replayedMs / 1000).toFixed(2)} s of audio (recorded ${(recordedMs / 1000).toFixed(2)} s, tolerance ±${slackMs} ms)` });
+    differences.push({
+      t: 0,
+      dir,
+      aspect: 'audio',
+      text:
+        `${(replayedMs / 1000).toFixed(2)} s of audio ` +
+        `(recorded ${(recordedMs / 1000).toFixed(2)} s, tolerance ±${slackMs} ms)`,
+    });
   }
   return { comparison, differences };
 }

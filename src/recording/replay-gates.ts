@@ -14,18 +14,28 @@
  * — the recorded gap after its cause is kept. With an unchanged bridge every gate opens at
  * its recorded time and every line is released exactly when it was recorded.
  *
- * | gate | opens when | used for |
- * |---|---|---|
- * | `client` k-th of a kind | the bridge sends its k-th client event of that kind (`session.update`, `response.create`, `conversation.item.truncate`, …, and the lifecycle requests `link.connect` / `link.reconnect` / `link.close`) | `session.updated`, `response.created` of a client-created response, `conversation.item.truncated` / `.deleted`, client items' `conversation.item.added`, errors that answer a request (`response_cancel_not_active`, `conversation_already_has_active_response`, truncate past the end), `link.open` after `link.connect` |
- * | `line` | another recorded line is released | a response's events after its `response.created`; `session.created` after `link.open`; `link.open` (reconnect) after `link.closed`; a client item's `.done` after its `.added` |
- * | `audio` ms | the bridge has appended this much caller audio (ms, not messages: re-chunking does not matter) | VAD and transcription events, server-created responses and user items |
+ * The gates, when each opens, and what it is used for:
+ *
+ * - `client` k-th of a kind: opens when the bridge sends its k-th client event of that kind
+ *   (`session.update`, `response.create`, `conversation.item.truncate`, …, and the lifecycle
+ *   requests `link.connect` / `link.reconnect` / `link.close`). Used for `session.updated`,
+ *   `response.created` of a client-created response, `conversation.item.truncated` /
+ *   `.deleted`, client items' `conversation.item.added`, errors that answer a request
+ *   (`response_cancel_not_active`, `conversation_already_has_active_response`, truncate past
+ *   the end), `link.open` after `link.connect`.
+ * - `line`: opens when another recorded line is released. Used for a response's events after
+ *   its `response.created`; `session.created` after `link.open`; `link.open` (reconnect) after
+ *   `link.closed`; a client item's `.done` after its `.added`.
+ * - `audio` ms: opens when the bridge has appended this much caller audio (ms, not messages:
+ *   re-chunking does not matter). Used for VAD and transcription events, server-created
+ *   responses and user items.
  *
  * Anything not covered follows the line before it. Pure: no IO, no clock.
  */
 import type { RecordingLine } from '../protocol/recording.js';
 import { messageKind } from '../protocol/recording.js';
 
-/** Why a recorded line may be released (see the table in the file header). */
+/** Why a recorded line may be released (see the list in the file header). */
 export type Gate =
   /** the `index`-th (0-based) client event of `clientKind`; recorded at `recordedT` */
   | { kind: 'client'; clientKind: string; index: number; recordedT: number }
@@ -97,7 +107,8 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
     if (index === undefined) return null;
     return { kind: 'client', clientKind: kind, index, recordedT: sentAt.get(kind)![index]! };
   };
-  const lineGate = (line: number | null | undefined): Gate | null => (line === null || line === undefined ? null : { kind: 'line', line, recordedT: lines[line]!.t });
+  const lineGate = (line: number | null | undefined): Gate | null =>
+    line === null || line === undefined ? null : { kind: 'line', line, recordedT: lines[line]!.t };
   const audioGate = (): Gate => ({ kind: 'audio', ms: audioMs, recordedT: audioReachedAt });
 
   lines.forEach((l, i) => {
@@ -127,7 +138,9 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
     const itemId = str(obj(msg['item'])?.['id']) ?? str(msg['item_id']);
     switch (type) {
       case 'link.open':
-        gates.push(msg['reconnect'] === true ? (lineGate(lastLinkClosed) ?? pop('link.reconnect')) : pop('link.connect'));
+        gates.push(
+          msg['reconnect'] === true ? (lineGate(lastLinkClosed) ?? pop('link.reconnect')) : pop('link.connect'),
+        );
         lastLinkOpen = i;
         break;
       case 'link.closed':
@@ -173,7 +186,8 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
         const text = str(error?.['message']) ?? '';
         if (code === 'response_cancel_not_active') gates.push(pop('response.cancel'));
         else if (code === 'conversation_already_has_active_response') gates.push(pop('response.create'));
-        else if (/already shorter than/i.test(text) || str(error?.['param'])?.includes('audio_end_ms') === true) gates.push(pop('conversation.item.truncate'));
+        else if (/already shorter than/i.test(text) || str(error?.['param'])?.includes('audio_end_ms') === true)
+          gates.push(pop('conversation.item.truncate'));
         else if (code !== 'session_expired' && lastClient !== null) {
           const c: { kind: string; index: number; t: number } = lastClient;
           gates.push({ kind: 'client', clientKind: c.kind, index: c.index, recordedT: c.t });
@@ -195,7 +209,9 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
         } else if (itemId !== null && vadItems.has(itemId)) {
           gates.push(audioGate());
         } else if (type === 'conversation.item.done') {
-          gates.push(lineGate(itemId !== null ? (clientItemAdded.get(itemId) ?? lastClientItemAdded) : lastClientItemAdded));
+          gates.push(
+            lineGate(itemId !== null ? (clientItemAdded.get(itemId) ?? lastClientItemAdded) : lastClientItemAdded),
+          );
         } else {
           gates.push(pop('conversation.item.create') ?? audioGate());
           if (itemId !== null) clientItemAdded.set(itemId, i);
@@ -210,7 +226,8 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
           gates.push(lineGate(responseCreatedLine.get(rid)));
           const status = str(obj(msg['response'])?.['status']);
           const reason = str(obj(obj(msg['response'])?.['status_details'])?.['reason']);
-          if (type === 'response.done' && status === 'cancelled' && reason === 'client_cancelled') gates.push(pop('response.cancel'));
+          if (type === 'response.done' && status === 'cancelled' && reason === 'client_cancelled')
+            gates.push(pop('response.cancel'));
         } else if (type.startsWith('conversation.item.input_audio_transcription.')) {
           gates.push(audioGate());
         } else {

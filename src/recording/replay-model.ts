@@ -127,7 +127,11 @@ export class ReplayModelLink implements ModelLink {
       // (close, then reopen at once), without a server session behind it.
       const t = this.host.now();
       this.state = 'down';
-      const closed: RecordingLine = { t, dir: 'model_out', msg: { type: 'link.closed', code: 1000, reason: 'reconnect', willRetry: true, retryInMs: 0 } };
+      const closed: RecordingLine = {
+        t,
+        dir: 'model_out',
+        msg: { type: 'link.closed', code: 1000, reason: 'reconnect', willRetry: true, retryInMs: 0 },
+      };
       const opened: RecordingLine = { t, dir: 'model_out', msg: { type: 'link.open', reconnect: true } };
       this.host.schedule(t, Number.MAX_SAFE_INTEGER, () => this.deliverLine(closed));
       this.host.schedule(t, Number.MAX_SAFE_INTEGER, () => this.deliverLine(opened));
@@ -203,12 +207,28 @@ export class ReplayModelLink implements ModelLink {
         const willRetry = msg['willRetry'] === true;
         this.state = willRetry ? 'down' : 'failed';
         const retryInMs = typeof msg['retryInMs'] === 'number' ? msg['retryInMs'] : null;
-        this.host.deliver({ type: 'model.closed', code: Number(msg['code'] ?? 1006), reason: String(msg['reason'] ?? ''), willRetry, retryInMs }, line);
+        this.host.deliver(
+          {
+            type: 'model.closed',
+            code: Number(msg['code'] ?? 1006),
+            reason: typeof msg['reason'] === 'string' ? msg['reason'] : '',
+            willRetry,
+            retryInMs,
+          },
+          line,
+        );
         return;
       }
       case 'link.failed':
         this.state = 'failed';
-        this.host.deliver({ type: 'model.failed', message: String(msg['message'] ?? ''), providerCode: typeof msg['providerCode'] === 'string' ? msg['providerCode'] : null }, line);
+        this.host.deliver(
+          {
+            type: 'model.failed',
+            message: typeof msg['message'] === 'string' ? msg['message'] : '',
+            providerCode: typeof msg['providerCode'] === 'string' ? msg['providerCode'] : null,
+          },
+          line,
+        );
         return;
       default:
         break;

@@ -155,11 +155,19 @@ export class ReplayTwilio implements TwilioSide {
     const t = this.host.now();
     switch (cmd.type) {
       case 'twilio.media':
-        this.host.emit({ t, dir: 'twilio_out', msg: { event: 'media', streamSid: this.streamSid, media: { payload: cmd.payload.toString('base64') } } });
+        this.host.emit({
+          t,
+          dir: 'twilio_out',
+          msg: { event: 'media', streamSid: this.streamSid, media: { payload: cmd.payload.toString('base64') } },
+        });
         this.playEndT = Math.max(this.playEndT, t) + (cmd.payload.length / FRAME_BYTES) * FRAME_MS * this.msPerAudioMs;
         return;
       case 'twilio.mark':
-        this.host.emit({ t, dir: 'twilio_out', msg: { event: 'mark', streamSid: this.streamSid, mark: { name: cmd.name } } });
+        this.host.emit({
+          t,
+          dir: 'twilio_out',
+          msg: { event: 'mark', streamSid: this.streamSid, mark: { name: cmd.name } },
+        });
         this.queueMark(cmd.name, t);
         return;
       case 'twilio.clear':
@@ -183,7 +191,11 @@ export class ReplayTwilio implements TwilioSide {
     const floorT = Math.max(t, this.pending.at(-1)?.dueT ?? t);
     const mark: PendingMark = { name, dueT: Math.max(floorT, this.playEndT), cancelled: false };
     let order = SIMULATED_ORDER;
-    const sameMark = recorded !== undefined && recorded.echoT !== null && t <= recorded.sentT + LATE_SEND_SLACK_MS && recorded.echoT >= floorT;
+    const sameMark =
+      recorded !== undefined &&
+      recorded.echoT !== null &&
+      t <= recorded.sentT + LATE_SEND_SLACK_MS &&
+      recorded.echoT >= floorT;
     if (sameMark && !recorded.cleared) {
       // Twilio played everything before this mark by then: the simulated playout continues from there.
       mark.dueT = recorded.echoT!;

@@ -30,13 +30,23 @@ import { parseTwilioMessage } from '../protocol/twilio.js';
 import { VirtualClock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
-import { compareAudio, compareDirection, DEFAULT_TOLERANCES, type AudioComparison, type Difference, type ReplayTolerances } from './replay-compare.js';
+import {
+  compareAudio,
+  compareDirection,
+  DEFAULT_TOLERANCES,
+  type AudioComparison,
+  type Difference,
+  type ReplayTolerances,
+} from './replay-compare.js';
 import { modelBytesPerMs } from './replay-gates.js';
 import { ReplayModelLink, type ReplayModelStats } from './replay-model.js';
 import { ReplayTwilio } from './replay-twilio.js';
 
 /** The apology the bridge plays when the model is unreachable (the same asset `app.ts` loads). */
-const APOLOGY_CLIP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets/audio/apology.ulaw8k.wav');
+const APOLOGY_CLIP = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../assets/audio/apology.ulaw8k.wav',
+);
 
 /** How long (virtual ms) the replay waits past the last recorded line for the call to end. */
 export const DEFAULT_TAIL_MS = 10_000;
@@ -85,12 +95,21 @@ export interface ReplayReport {
 export function profileFromHeader(header: RecordingHeader): Profile {
   const p = header.profileConfig;
   if (p === undefined) {
-    throw new Error(`the recording header has no profile (format version ${header.version}); re-record the call with this bridge (format 2) to replay it`);
+    throw new Error(
+      `the recording header has no profile (format version ${header.version}); ` +
+        're-record the call with this bridge (format 2) to replay it',
+    );
   }
-  if (!(VOICES as readonly string[]).includes(p.voice)) throw new Error(`the recorded profile has an unknown voice ${JSON.stringify(p.voice)}`);
+  if (!(VOICES as readonly string[]).includes(p.voice))
+    throw new Error(`the recorded profile has an unknown voice ${JSON.stringify(p.voice)}`);
   const tools = p.tools.filter((t): t is BuiltinTool => (BUILTIN_TOOLS as readonly string[]).includes(t));
   const transcription =
-    p.transcription === null ? null : { model: p.transcription.model, ...(p.transcription.language !== undefined ? { language: p.transcription.language } : {}) };
+    p.transcription === null
+      ? null
+      : {
+          model: p.transcription.model,
+          ...(p.transcription.language !== undefined ? { language: p.transcription.language } : {}),
+        };
   return { key: header.profile, ...p, voice: p.voice as Voice, tools, transcription };
 }
 
@@ -193,7 +212,8 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
 
   // The queue holds absolute clock times, so "due" compares the very numbers the clock was
   // advanced to (origin + t − origin is not always t in floating point).
-  const schedule = (t: number, order: number, fire: () => void) => queue.push(Math.max(origin + t, clock.now()), order, fire);
+  const schedule = (t: number, order: number, fire: () => void) =>
+    queue.push(Math.max(origin + t, clock.now()), order, fire);
   const deliver = (event: CallEvent) => runner?.dispatch(event);
 
   const twilio = new ReplayTwilio(
@@ -201,7 +221,8 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
       now,
       schedule,
       deliver: (event) => {
-        if (event.type === 'twilio.mark') replayed.push({ t: now(), dir: 'twilio_in', msg: { event: 'mark', mark: { name: event.name } } });
+        if (event.type === 'twilio.mark')
+          replayed.push({ t: now(), dir: 'twilio_in', msg: { event: 'mark', mark: { name: event.name } } });
         deliver(event);
       },
       emit: (line) => replayed.push(line),
@@ -218,7 +239,8 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
         deliver(event);
       },
       emit: (line) => replayed.push(line),
-      unparsable: (line, reason) => problems.push(`+${Math.round(line.t)} ms model_out: recorded event not parsable (${reason})`),
+      unparsable: (line, reason) =>
+        problems.push(`+${Math.round(line.t)} ms model_out: recorded event not parsable (${reason})`),
     },
     lines,
     header.dialect,
@@ -290,16 +312,20 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   while (!runner.isFinished) {
     const nextInput = queue.peek()?.t;
     const nextTimer = clock.nextDueMs();
-    const next = nextInput === undefined ? nextTimer : nextTimer === undefined ? nextInput : Math.min(nextInput, nextTimer);
+    const next =
+      nextInput === undefined ? nextTimer : nextTimer === undefined ? nextInput : Math.min(nextInput, nextTimer);
     if (next === undefined || next > endAt) break;
     clock.advanceTo(next);
     while ((queue.peek()?.t ?? Infinity) <= clock.now() && !runner.isFinished) queue.pop()!.fire();
     for (let turns = 0; restInFlight > 0 && !runner.isFinished && turns < 100; turns++) await Promise.resolve();
     if (++steps > maxSteps) {
-      problems.push(`the replay stopped making progress at +${Math.round(now())} ms (a bug in the replayer or the session)`);
+      problems.push(
+        `the replay stopped making progress at +${Math.round(now())} ms (a bug in the replayer or the session)`,
+      );
       break;
     }
-    if (options.onProgress !== undefined && steps % 256 === 0) options.onProgress(Math.min(1, now() / Math.max(1, recordedMs)));
+    if (options.onProgress !== undefined && steps % 256 === 0)
+      options.onProgress(Math.min(1, now() / Math.max(1, recordedMs)));
   }
   model.finish();
   options.onProgress?.(1);
@@ -344,18 +370,25 @@ function fmtAudio(a: AudioComparison): string {
 export function formatReport(report: ReplayReport): string {
   const out: string[] = [];
   const h = report.header;
-  out.push(`recording ${h.callSid} (${h.scenario ?? 'no scenario'}), ${h.dialect} dialect, ${h.audioMode}, recorded by bridge ${h.bridgeVersion} at ${h.startedAt}`);
+  out.push(
+    `recording ${h.callSid} (${h.scenario ?? 'no scenario'}), ${h.dialect} dialect, ${h.audioMode}, ` +
+      `recorded by bridge ${h.bridgeVersion} at ${h.startedAt}`,
+  );
   for (const p of report.problems) out.push(`problem: ${p}`);
   for (const d of report.differences) out.push(`+${Math.round(d.t)} ms ${d.dir}: ${d.text}`);
   const t = report.tolerances;
   const audio = report.audio.map((a) => `${a.dir} ${(a.replayedMs / 1000).toFixed(2)} s ${fmtAudio(a)}`).join(', ');
   out.push(
-    `${report.ok ? 'no differences' : `${report.differences.length + report.problems.length} difference(s)`} beyond tolerance ` +
-      `(media ±${t.mediaFrames} frames and ±${t.marks} marks per run, appends ±${t.appendMs} ms, decisions ±${t.decisionMs} ms, audio_end_ms ±${t.truncateMs} ms, audio ≥ ${t.minSnrDb} dB)`,
+    `${report.ok ? 'no differences' : `${report.differences.length + report.problems.length} difference(s)`} ` +
+      `beyond tolerance (media ±${t.mediaFrames} frames and ±${t.marks} marks per run, appends ±${t.appendMs} ms, ` +
+      `decisions ±${t.decisionMs} ms, audio_end_ms ±${t.truncateMs} ms, audio ≥ ${t.minSnrDb} dB)`,
   );
   out.push(
-    `replayed ${(report.replayedMs / 1000).toFixed(2)} s of call (recorded ${(report.recordedMs / 1000).toFixed(2)} s) in ${Math.round(report.wallMs)} ms; ` +
-      `outcome ${report.outcome ?? 'call did not end'}; audio: ${audio}; model events released ${report.model.released} (delayed ${report.model.delayed}, withheld ${report.model.withheld}, dropped ${report.model.dropped}); ` +
+    `replayed ${(report.replayedMs / 1000).toFixed(2)} s of call ` +
+      `(recorded ${(report.recordedMs / 1000).toFixed(2)} s) in ${Math.round(report.wallMs)} ms; ` +
+      `outcome ${report.outcome ?? 'call did not end'}; audio: ${audio}; ` +
+      `model events released ${report.model.released} (delayed ${report.model.delayed}, ` +
+      `withheld ${report.model.withheld}, dropped ${report.model.dropped}); ` +
       `marks echoed as recorded ${report.marks.fromRecording}, simulated ${report.marks.simulated}`,
   );
   return out.join('\n');

@@ -62,7 +62,9 @@ export class Redactor {
 
   /** @param secretValues configured secrets (empty and very short values are ignored) */
   constructor(secretValues: readonly (string | null | undefined)[] = []) {
-    this.secrets = [...new Set(secretValues.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SCRUB_LENGTH))];
+    this.secrets = [
+      ...new Set(secretValues.filter((s): s is string => typeof s === 'string' && s.length >= MIN_SCRUB_LENGTH)),
+    ];
   }
 
   /** Scrubs configured secret values out of a string. */
@@ -93,7 +95,11 @@ export class Redactor {
     if (Array.isArray(value)) return value.map((v) => this.walk(v, seen, depth + 1));
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-      const copy = isSecretKey(k) ? (v === null || v === undefined || v === '' ? v : REDACTED) : this.walk(v, seen, depth + 1);
+      const copy = isSecretKey(k)
+        ? v === null || v === undefined || v === ''
+          ? v
+          : REDACTED
+        : this.walk(v, seen, depth + 1);
       // defineProperty, not assignment: a `__proto__` key (legal in JSON) stays a plain key.
       Object.defineProperty(out, k, { value: copy, enumerable: true, writable: true, configurable: true });
     }

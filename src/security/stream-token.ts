@@ -11,7 +11,10 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 import type { Clock } from '../util/clock.js';
 
-/** Twilio opens the stream a few hundred ms after our TwiML; a minute leaves room for slow set-ups (SPEC §5: "expires within a minute"). */
+/**
+ * Twilio opens the stream a few hundred ms after our TwiML; a minute leaves room for slow
+ * set-ups (SPEC §5: "expires within a minute").
+ */
 export const STREAM_TOKEN_TTL_MS = 60_000;
 
 /** The parameters a token vouches for, as they travel in `start.customParameters`. */
@@ -59,7 +62,8 @@ export class StreamTokens {
     const [, exp = '', nonce = '', sig = ''] = parts;
     const expected = Buffer.from(this.sign(claims, exp, nonce));
     const given = Buffer.from(sig);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, reason: 'bad_signature' };
     const expiresMs = parseInt(exp, 36);
     const now = this.clock.now();
     if (!Number.isFinite(expiresMs) || now > expiresMs) return { ok: false, reason: 'expired' };

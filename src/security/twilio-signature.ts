@@ -14,9 +14,7 @@ import type { IncomingMessage } from 'node:http';
 
 import twilio from 'twilio';
 
-export type AuthDecision =
-  | { ok: true }
-  | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'not_loopback' };
+export type AuthDecision = { ok: true } | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'not_loopback' };
 
 export interface SignatureSettings {
   /** null = local mode */

@@ -51,7 +51,10 @@ export function speechSegments(mulaw8k: Uint8Array, options: SpeechDetectorOptio
 }
 
 /** Time from each end of the caller's turn to the first assistant frame that arrived after it. */
-export function responseLatencies(callerSegments: readonly SpeechSegment[], frameArrivalsMs: readonly number[]): { endOfTurnMs: number; latencyMs: number | null }[] {
+export function responseLatencies(
+  callerSegments: readonly SpeechSegment[],
+  frameArrivalsMs: readonly number[],
+): { endOfTurnMs: number; latencyMs: number | null }[] {
   return callerSegments.map((s) => {
     const next = frameArrivalsMs.find((t) => t >= s.endMs);
     return { endOfTurnMs: s.endMs, latencyMs: next === undefined ? null : next - s.endMs };
@@ -62,9 +65,16 @@ export function responseLatencies(callerSegments: readonly SpeechSegment[], fram
  * For each `clear` the phone received: when the caller had started talking (the latest
  * speech onset before it) and how long until the assistant went quiet.
  */
-export function bargeInStops(callerSegments: readonly SpeechSegment[], clearsAtMs: readonly number[]): { speechAtMs: number | null; clearAtMs: number; stopMs: number | null }[] {
+export function bargeInStops(
+  callerSegments: readonly SpeechSegment[],
+  clearsAtMs: readonly number[],
+): { speechAtMs: number | null; clearAtMs: number; stopMs: number | null }[] {
   return clearsAtMs.map((clearAt) => {
     const onset = [...callerSegments].reverse().find((s) => s.startMs <= clearAt);
-    return { speechAtMs: onset?.startMs ?? null, clearAtMs: clearAt, stopMs: onset === undefined ? null : clearAt - onset.startMs };
+    return {
+      speechAtMs: onset?.startMs ?? null,
+      clearAtMs: clearAt,
+      stopMs: onset === undefined ? null : clearAt - onset.startMs,
+    };
   });
 }

@@ -10,7 +10,10 @@ export const DTMF_KEY_GAP_MS = 150;
 export function parseDtmfSpec(spec: string): { digit: string; atMs: number }[] {
   const out: { digit: string; atMs: number }[] = [];
   let group: string[] = [];
-  for (const token of spec.split(',').map((t) => t.trim()).filter((t) => t !== '')) {
+  for (const token of spec
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '')) {
     const m = /^([0-9*#A-D])(?:@(\d+))?$/i.exec(token);
     if (m === null) throw new Error(`--dtmf: ${JSON.stringify(token)} is not a key (0-9 * # A-D), optionally @ms`);
     group.push(m[1]!.toUpperCase());

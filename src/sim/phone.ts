@@ -88,7 +88,15 @@ export class SimulatedPhone extends EventEmitter {
   readonly callSid: string;
   readonly streamSid: string;
   readonly accountSid: string;
-  readonly stats: PhoneStats = { framesSent: 0, framesReceived: 0, marksReceived: 0, marksEchoed: 0, clearsReceived: 0, playedMs: 0, firstAudioAtMs: null };
+  readonly stats: PhoneStats = {
+    framesSent: 0,
+    framesReceived: 0,
+    marksReceived: 0,
+    marksEchoed: 0,
+    clearsReceived: 0,
+    playedMs: 0,
+    firstAudioAtMs: null,
+  };
   readonly clears: ClearRecord[] = [];
   /** everything the caller heard, μ-law 8 kHz, silence where nothing played (time-aligned from stream start) */
   private readonly heard: Buffer[] = [];
@@ -151,7 +159,11 @@ export class SimulatedPhone extends EventEmitter {
   }
 
   /** Opens the media socket directly (for tests of the gate: forged or replayed parameters). */
-  async connect(url: string, customParameters: Record<string, string>, headers: Record<string, string> = {}): Promise<void> {
+  async connect(
+    url: string,
+    customParameters: Record<string, string>,
+    headers: Record<string, string> = {},
+  ): Promise<void> {
     const ws = new WebSocket(url, { headers, perMessageDeflate: false });
     this.ws = ws;
     this.closedPromise = new Promise((resolve) => {
@@ -162,12 +174,14 @@ export class SimulatedPhone extends EventEmitter {
         resolve(code);
       });
     });
-    ws.on('message', (data) => this.onMessage(data.toString()));
+    ws.on('message', (data: Buffer) => this.onMessage(data.toString()));
     ws.on('error', (err) => this.emit('socketError', err));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`media upgrade answered HTTP ${res.statusCode ?? 0}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`media upgrade answered HTTP ${res.statusCode ?? 0}`)),
+      );
     });
     this.startedAt = performance.now();
     this.sendJson(CONNECTED_MESSAGE);
@@ -191,14 +205,24 @@ export class SimulatedPhone extends EventEmitter {
 
   /** Presses a key now. */
   pressKey(digit: string): void {
-    this.sendJson({ event: 'dtmf', streamSid: this.streamSid, sequenceNumber: String(++this.seq), dtmf: { track: 'inbound_track', digit } });
+    this.sendJson({
+      event: 'dtmf',
+      streamSid: this.streamSid,
+      sequenceNumber: String(++this.seq),
+      dtmf: { track: 'inbound_track', digit },
+    });
   }
 
   /** The caller hangs up: `stop`, then the socket closes. */
   async hangUp(): Promise<void> {
     this.stopLoop();
     if (this.isOpen) {
-      this.sendJson({ event: 'stop', sequenceNumber: String(++this.seq), streamSid: this.streamSid, stop: { accountSid: this.accountSid, callSid: this.callSid } });
+      this.sendJson({
+        event: 'stop',
+        sequenceNumber: String(++this.seq),
+        streamSid: this.streamSid,
+        stop: { accountSid: this.accountSid, callSid: this.callSid },
+      });
       this.ws!.close(1000);
     }
     await this.closed();
@@ -254,7 +278,12 @@ export class SimulatedPhone extends EventEmitter {
     this.sendJson({
       event: 'media',
       sequenceNumber: String(++this.seq),
-      media: { track: 'inbound', chunk: String(++this.chunk), timestamp: String(index * FRAME_MS), payload: frame.toString('base64') },
+      media: {
+        track: 'inbound',
+        chunk: String(++this.chunk),
+        timestamp: String(index * FRAME_MS),
+        payload: frame.toString('base64'),
+      },
       streamSid: this.streamSid,
     });
   }
@@ -329,7 +358,13 @@ export class SimulatedPhone extends EventEmitter {
           if (entry.kind === 'audio') droppedMs += FRAME_MS;
           else cleared.push(entry.name);
         }
-        const record: ClearRecord = { atMs: this.nowMs(), lastPlayedMark: this.lastPlayedMark, playedSinceMarkMs: this.playedSinceMarkMs, droppedMs, clearedMarks: cleared };
+        const record: ClearRecord = {
+          atMs: this.nowMs(),
+          lastPlayedMark: this.lastPlayedMark,
+          playedSinceMarkMs: this.playedSinceMarkMs,
+          droppedMs,
+          clearedMarks: cleared,
+        };
         this.clears.push(record);
         // Twilio echoes every pending mark when it clears.
         for (const name of cleared) this.echoMark(name, false);

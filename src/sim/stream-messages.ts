@@ -26,5 +26,10 @@ export function startBody(ids: StreamIds, customParameters: Record<string, strin
 
 /** The whole `start` message. */
 export function startMessage(ids: StreamIds, customParameters: Record<string, string>, sequenceNumber: number): object {
-  return { event: 'start', sequenceNumber: String(sequenceNumber), start: startBody(ids, customParameters), streamSid: ids.streamSid };
+  return {
+    event: 'start',
+    sequenceNumber: String(sequenceNumber),
+    start: startBody(ids, customParameters),
+    streamSid: ids.streamSid,
+  };
 }

@@ -1,4 +1,7 @@
-/** Reads the parts of a TwiML answer the simulated phone (and tests) care about: the `<Connect><Stream>` and its `<Parameter>`s, or a `<Reject/>`. */
+/**
+ * Reads the parts of a TwiML answer the simulated phone (and tests) care about: the
+ * `<Connect><Stream>` and its `<Parameter>`s, or a `<Reject/>`.
+ */
 
 export interface StreamTwiml {
   url: string;
@@ -6,7 +9,12 @@ export interface StreamTwiml {
 }
 
 function unescapeXml(s: string): string {
-  return s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  return s
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 }
 
 function attr(tag: string, name: string): string | undefined {

@@ -33,7 +33,12 @@ export interface CallerWav {
 
 export type CallerWavResult = { ok: true; value: CallerWav } | { ok: false; reason: string };
 
-const FORMAT_NAMES: Record<number, string> = { [FORMAT_PCM]: 'PCM', [FORMAT_FLOAT]: 'float', [FORMAT_ALAW]: 'A-law', [FORMAT_MULAW]: 'μ-law' };
+const FORMAT_NAMES: Record<number, string> = {
+  [FORMAT_PCM]: 'PCM',
+  [FORMAT_FLOAT]: 'float',
+  [FORMAT_ALAW]: 'A-law',
+  [FORMAT_MULAW]: 'μ-law',
+};
 
 /** Samples as floats in [-1, 1], interleaved. */
 function decodeSamples(data: Buffer, format: number, bits: number): Float64Array | string {
@@ -52,7 +57,8 @@ function decodeSamples(data: Buffer, format: number, bits: number): Float64Array
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const o = i * bytes;
-      if (bytes === 1) out[i] = (data[o]! - 128) / 128; // 8-bit WAV is unsigned
+      if (bytes === 1)
+        out[i] = (data[o]! - 128) / 128; // 8-bit WAV is unsigned
       else if (bytes === 2) out[i] = data.readInt16LE(o) / 32768;
       else if (bytes === 3) out[i] = data.readIntLE(o, 3) / 8388608;
       else out[i] = data.readInt32LE(o) / 2147483648;
@@ -113,17 +119,22 @@ export function readCallerWav(file: Uint8Array): CallerWavResult {
   const chunks = readWavChunks(file);
   if (!chunks.ok) return chunks;
   const { format, channels, rateHz: rate, bits, rest, declaredBytes } = chunks.value;
-  if (channels < 1 || rate < 1_000 || rate > 384_000) return { ok: false, reason: `${channels} channels at ${rate} Hz is not a usable audio format` };
+  if (channels < 1 || rate < 1_000 || rate > 384_000)
+    return { ok: false, reason: `${channels} channels at ${rate} Hz is not a usable audio format` };
   // A data size of 0 or past the end (a stream that was never finalised) means "to the end".
   const data = declaredBytes === 0 || declaredBytes > rest.length ? rest : rest.subarray(0, declaredBytes);
   const decoded = decodeSamples(data, format, bits);
   if (typeof decoded === 'string') return { ok: false, reason: decoded };
   const mono = mixDown(decoded, channels);
-  const at8k = format === FORMAT_MULAW && rate === TARGET_RATE_HZ && channels === 1 ? null : resample(mono, rate, TARGET_RATE_HZ);
+  const at8k =
+    format === FORMAT_MULAW && rate === TARGET_RATE_HZ && channels === 1 ? null : resample(mono, rate, TARGET_RATE_HZ);
   const mulaw8k =
     at8k === null
       ? Buffer.from(data)
-      : Buffer.from(encodeMulaw(Int16Array.from(at8k, (s) => Math.max(-32768, Math.min(32767, Math.round(s * 32768))))));
-  const source = `${FORMAT_NAMES[format] ?? `format ${format}`} ${bits}-bit ${rate} Hz ${channels === 1 ? 'mono' : channels === 2 ? 'stereo' : `${channels} channels`}`;
+      : Buffer.from(
+          encodeMulaw(Int16Array.from(at8k, (s) => Math.max(-32768, Math.min(32767, Math.round(s * 32768))))),
+        );
+  const layout = channels === 1 ? 'mono' : channels === 2 ? 'stereo' : `${channels} channels`;
+  const source = `${FORMAT_NAMES[format] ?? `format ${format}`} ${bits}-bit ${rate} Hz ${layout}`;
   return { ok: true, value: { mulaw8k, durationMs: mulaw8k.length / 8, source } };
 }

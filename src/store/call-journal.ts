@@ -53,7 +53,10 @@ export class CallJournal implements CallObserver {
           break;
         case 'record.firstAudio':
           this.repo.addLatency(this.callSid, record.latencyMs, record.afterCallerTurn);
-          this.metrics.firstAudio.observe({ after: record.afterCallerTurn ? 'caller_turn' : 'call_start' }, record.latencyMs / 1000);
+          this.metrics.firstAudio.observe(
+            { after: record.afterCallerTurn ? 'caller_turn' : 'call_start' },
+            record.latencyMs / 1000,
+          );
           break;
         case 'record.end':
           if (this.ended) return;

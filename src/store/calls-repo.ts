@@ -147,7 +147,8 @@ export class CallsRepo {
     this.migrate();
     this.stmts = {
       insertCall: this.db.prepare(
-        `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms) VALUES (@callSid, @from, @to, @profile, @startedAtMs)
+        `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms)
+         VALUES (@callSid, @from, @to, @profile, @startedAtMs)
          ON CONFLICT (call_sid) DO NOTHING`,
       ),
       insertTurn: this.db.prepare(`INSERT INTO turns (call_sid, role, text, truncated, at_ms) VALUES (?, ?, ?, ?, ?)`),
@@ -155,12 +156,21 @@ export class CallsRepo {
       firstAudio: this.db.prepare(`UPDATE calls SET first_audio_ms = COALESCE(first_audio_ms, ?) WHERE call_sid = ?`),
       responseLatency: this.db.prepare(`UPDATE calls SET response_ms = ? WHERE call_sid = ?`),
       getLatencies: this.db.prepare(`SELECT response_ms FROM calls WHERE call_sid = ?`),
-      finish: this.db.prepare(`UPDATE calls SET outcome = ?, detail = ?, ended_ms = ? WHERE call_sid = ? AND outcome = 'in_progress'`),
-      markIncomplete: this.db.prepare(`UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill' WHERE outcome = 'in_progress'`),
+      finish: this.db.prepare(
+        `UPDATE calls SET outcome = ?, detail = ?, ended_ms = ? WHERE call_sid = ? AND outcome = 'in_progress'`,
+      ),
+      markIncomplete: this.db.prepare(
+        `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
+         WHERE outcome = 'in_progress'`,
+      ),
       getCall: this.db.prepare(`SELECT * FROM calls WHERE call_sid = ?`),
       getTurns: this.db.prepare(`SELECT role, text, truncated, at_ms FROM turns WHERE call_sid = ? ORDER BY id`),
-      getStatus: this.db.prepare(`SELECT kind, status, detail, at_ms FROM status_events WHERE call_sid = ? ORDER BY id`),
-      insertStatus: this.db.prepare(`INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`),
+      getStatus: this.db.prepare(
+        `SELECT kind, status, detail, at_ms FROM status_events WHERE call_sid = ? ORDER BY id`,
+      ),
+      insertStatus: this.db.prepare(
+        `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`,
+      ),
     };
   }
 
@@ -183,8 +193,17 @@ export class CallsRepo {
     this.stmts.insertCall.run(call);
   }
 
-  addTurn(callSid: string, turn: { role: 'caller' | 'assistant'; text: string; truncated: boolean; atMs: number }): void {
-    this.stmts.insertTurn.run(callSid, turn.role, turn.text.slice(0, MAX_TURN_CHARS), turn.truncated ? 1 : 0, Math.round(turn.atMs));
+  addTurn(
+    callSid: string,
+    turn: { role: 'caller' | 'assistant'; text: string; truncated: boolean; atMs: number },
+  ): void {
+    this.stmts.insertTurn.run(
+      callSid,
+      turn.role,
+      turn.text.slice(0, MAX_TURN_CHARS),
+      turn.truncated ? 1 : 0,
+      Math.round(turn.atMs),
+    );
   }
 
   addBargeIn(callSid: string): void {
@@ -211,8 +230,17 @@ export class CallsRepo {
     this.stmts.finish.run(outcome, detail, Math.round(endedAtMs), callSid);
   }
 
-  addStatusEvent(callSid: string, event: { kind: 'call' | 'stream'; status: string; detail: string | null; atMs: number }): void {
-    this.stmts.insertStatus.run(callSid, Math.round(event.atMs), event.kind, event.status.slice(0, 64), event.detail?.slice(0, 500) ?? null);
+  addStatusEvent(
+    callSid: string,
+    event: { kind: 'call' | 'stream'; status: string; detail: string | null; atMs: number },
+  ): void {
+    this.stmts.insertStatus.run(
+      callSid,
+      Math.round(event.atMs),
+      event.kind,
+      event.status.slice(0, 64),
+      event.detail?.slice(0, 500) ?? null,
+    );
   }
 
   getCall(callSid: string): CallRecord | null {
@@ -241,7 +269,9 @@ export class CallsRepo {
       where.push('(started_ms < ? OR (started_ms = ? AND call_sid < ?))');
       args.push(cursor.startedMs, cursor.startedMs, cursor.callSid);
     }
-    const sql = `SELECT * FROM calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_ms DESC, call_sid DESC LIMIT ?`;
+    const sql =
+      `SELECT * FROM calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ` +
+      'ORDER BY started_ms DESC, call_sid DESC LIMIT ?';
     const rows = this.db.prepare(sql).all(...args, query.limit + 1) as CallRow[];
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
@@ -250,13 +280,27 @@ export class CallsRepo {
   }
 
   private toRecord(row: CallRow): CallRecord {
-    const turns = (this.stmts.getTurns.all(row.call_sid) as { role: 'caller' | 'assistant'; text: string; truncated: number; at_ms: number }[]).map((t) => ({
+    const turns = (
+      this.stmts.getTurns.all(row.call_sid) as {
+        role: 'caller' | 'assistant';
+        text: string;
+        truncated: number;
+        at_ms: number;
+      }[]
+    ).map((t) => ({
       role: t.role,
       text: t.text,
       at: iso(t.at_ms),
       truncated: t.truncated === 1,
     }));
-    const statusEvents = (this.stmts.getStatus.all(row.call_sid) as { kind: 'call' | 'stream'; status: string; detail: string | null; at_ms: number }[]).map((s) => ({
+    const statusEvents = (
+      this.stmts.getStatus.all(row.call_sid) as {
+        kind: 'call' | 'stream';
+        status: string;
+        detail: string | null;
+        at_ms: number;
+      }[]
+    ).map((s) => ({
       at: iso(s.at_ms),
       kind: s.kind,
       status: s.status,

@@ -115,7 +115,10 @@ export class VirtualClock implements Clock {
     for (;;) {
       let next: VirtualTimer | undefined;
       for (const t of this.timers) {
-        if (t.dueMs <= targetMs && (next === undefined || t.dueMs < next.dueMs || (t.dueMs === next.dueMs && t.id < next.id))) {
+        if (
+          t.dueMs <= targetMs &&
+          (next === undefined || t.dueMs < next.dueMs || (t.dueMs === next.dueMs && t.id < next.id))
+        ) {
           next = t;
         }
       }

@@ -13,7 +13,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { decodeMulaw, encodeMulaw, pcm16ToSamples } from '../../src/emulator/audio-convert.js';
 import { readWavSamples } from '../../src/emulator/clips.js';
-import { RealtimeEmulator, type ListeningEmulator, type RealtimeEmulatorOptions } from '../../src/emulator/realtime-emulator.js';
+import {
+  RealtimeEmulator,
+  type ListeningEmulator,
+  type RealtimeEmulatorOptions,
+} from '../../src/emulator/realtime-emulator.js';
 import { EMULATOR_PATH } from '../../src/links/providers.js';
 import { VirtualClock } from '../../src/util/clock.js';
 
@@ -37,8 +41,10 @@ async function start(options: RealtimeEmulatorOptions = {}): Promise<ListeningEm
 async function client(url: string, headers: Record<string, string> = {}) {
   const ws = new WebSocket(url, { headers });
   const events = new EventQueue<Wire>();
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  ws.on('message', (data) => events.push(JSON.parse(data.toString()) as Wire));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data: Buffer) => events.push(JSON.parse(data.toString()) as Wire));
   cleanups.push(() => {
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
   });
@@ -51,7 +57,13 @@ async function client(url: string, headers: Record<string, string> = {}) {
   return { ws, events, send, closed };
 }
 
-const GA_PCMU = { type: 'realtime', audio: { input: { format: { type: 'audio/pcmu' }, turn_detection: null }, output: { format: { type: 'audio/pcmu' } } } };
+const GA_PCMU = {
+  type: 'realtime',
+  audio: {
+    input: { format: { type: 'audio/pcmu' }, turn_detection: null },
+    output: { format: { type: 'audio/pcmu' } },
+  },
+};
 
 function caller8k(fromMs: number, toMs: number): Int16Array {
   const { samples } = readWavSamples(path.join(FIXTURES, 'call_two_questions.ulaw8k.wav'));
@@ -86,10 +98,28 @@ describe('emulator: errors like the real API, and it never crashes on garbage', 
       [{ type: 'session.update', session: { type: 'realtime', modalities: ['text', 'audio'] } }, 'unknown_parameter'],
       [{ type: 'session.update', session: { type: 'realtime', voice: 'alloy' } }, 'unknown_parameter'],
       [{ type: 'session.update', session: { instructions: 'no type' } }, 'missing_required_parameter'],
-      [{ type: 'session.update', session: { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } } }, 'invalid_value'],
-      [{ type: 'session.update', session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', threshold: 2 } } } } }, 'invalid_value'],
+      [
+        {
+          type: 'session.update',
+          session: { type: 'realtime', audio: { input: { format: { type: 'audio/pcm', rate: 16000 } } } },
+        },
+        'invalid_value',
+      ],
+      [
+        {
+          type: 'session.update',
+          session: { type: 'realtime', audio: { input: { turn_detection: { type: 'server_vad', threshold: 2 } } } },
+        },
+        'invalid_value',
+      ],
       // assistant text in beta spelling sent to GA
-      [{ type: 'conversation.item.create', item: { type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hi' }] } }, 'invalid_value'],
+      [
+        {
+          type: 'conversation.item.create',
+          item: { type: 'message', role: 'assistant', content: [{ type: 'text', text: 'hi' }] },
+        },
+        'invalid_value',
+      ],
       [{ type: 'conversation.item.delete', item_id: 'item_nope' }, 'invalid_value'],
       [{ type: 'output_audio_buffer.clear' }, 'invalid_value'],
     ];
@@ -106,7 +136,10 @@ describe('emulator: errors like the real API, and it never crashes on garbage', 
     await c.events.next('session.updated');
     // the client's event_id is echoed in error.event_id
     c.send({ type: 'response.cancel', event_id: 'c_cancel' });
-    expect((await c.events.next('error'))['error']).toMatchObject({ code: 'response_cancel_not_active', event_id: 'c_cancel' });
+    expect((await c.events.next('error'))['error']).toMatchObject({
+      code: 'response_cancel_not_active',
+      event_id: 'c_cancel',
+    });
     // every server event carries an event_id
     expect(c.events.events.every((e) => typeof e['event_id'] === 'string' && e['event_id'] !== '')).toBe(true);
   });
@@ -116,9 +149,24 @@ describe('emulator: errors like the real API, and it never crashes on garbage', 
     const c = await client(server.url, { 'OpenAI-Beta': 'realtime=v1' });
     c.send({ type: 'session.update', session: { type: 'realtime', audio: {} } });
     expect((await c.events.next('error'))['error']).toMatchObject({ code: 'unknown_parameter', param: 'session.type' });
-    c.send({ type: 'session.update', session: { modalities: ['text', 'audio'], voice: 'verse', input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw', temperature: 0.7 } });
+    c.send({
+      type: 'session.update',
+      session: {
+        modalities: ['text', 'audio'],
+        voice: 'verse',
+        input_audio_format: 'g711_ulaw',
+        output_audio_format: 'g711_ulaw',
+        temperature: 0.7,
+      },
+    });
     const updated = (await c.events.next('session.updated'))['session'] as Record<string, unknown>;
-    expect(updated).toMatchObject({ voice: 'verse', input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw', temperature: 0.7, modalities: ['text', 'audio'] });
+    expect(updated).toMatchObject({
+      voice: 'verse',
+      input_audio_format: 'g711_ulaw',
+      output_audio_format: 'g711_ulaw',
+      temperature: 0.7,
+      modalities: ['text', 'audio'],
+    });
     expect(updated['audio']).toBeUndefined();
     expect(updated['type']).toBeUndefined();
   });
@@ -143,7 +191,9 @@ describe('emulator: streaming', () => {
     c.send({ type: 'response.create' });
     await c.events.next('response.done');
     const wallMs = Date.now() - t0;
-    const sizes = c.events.all('response.output_audio.delta').map((d) => Buffer.from(d['delta'] as string, 'base64').length);
+    const sizes = c.events
+      .all('response.output_audio.delta')
+      .map((d) => Buffer.from(d['delta'] as string, 'base64').length);
     const totalMs = sizes.reduce((a, b) => a + b, 0) / 48;
     expect(totalMs).toBeGreaterThan(4_000); // the 4.5 s greeting
     expect(wallMs).toBeLessThan(totalMs / 2); // 8× nominal; a loaded machine still stays well under real time
@@ -171,10 +221,16 @@ describe('emulator: streaming', () => {
   it('text-only responses stream output_text and no audio', async () => {
     const server = await start();
     const c = await client(server.url);
-    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] } });
+    c.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] },
+    });
     c.send({ type: 'response.create', response: { output_modalities: ['text'] } });
     const done = await c.events.next('response.done');
-    const text = c.events.all('response.output_text.delta').map((d) => d['delta']).join('');
+    const text = c.events
+      .all('response.output_text.delta')
+      .map((d) => d['delta'])
+      .join('');
     expect(c.events.all('response.output_text.done')[0]?.['text']).toBe(text);
     expect(text).toBe(server.emulator.clipLibrary.render('reply', 'pcm16')!.transcript);
     expect(c.events.all('response.output_audio.delta')).toEqual([]);
@@ -197,7 +253,10 @@ describe('emulator: streaming', () => {
     const session = await server.emulator.nextSession();
     session.queueResponse({ kind: 'fail', code: 'server_error' });
     c.send({ type: 'response.create' });
-    const done = (await c.events.next('response.done'))['response'] as { status: string; status_details: { error: { code: string } } };
+    const done = (await c.events.next('response.done'))['response'] as {
+      status: string;
+      status_details: { error: { code: string } };
+    };
     expect(done.status).toBe('failed');
     expect(done.status_details.error.code).toBe('server_error');
   });
@@ -214,7 +273,11 @@ describe('emulator: the echo line', () => {
         session: {
           type: 'realtime',
           audio: {
-            input: { format: fmt, transcription: { model: 'whisper-1' }, turn_detection: { type: 'server_vad', silence_duration_ms: 500, prefix_padding_ms: 300 } },
+            input: {
+              format: fmt,
+              transcription: { model: 'whisper-1' },
+              turn_detection: { type: 'server_vad', silence_duration_ms: 500, prefix_padding_ms: 300 },
+            },
             output: { format: fmt },
           },
         },
@@ -222,18 +285,25 @@ describe('emulator: the echo line', () => {
       await c.events.next('session.updated');
       const question = caller8k(0, 8000); // silence, then the booking question (1.01–6.48 s)
       const session = await server.emulator.nextSession();
+      // pcm16 at 24 kHz by repeating each sample: a crude 3× upsampling, good enough for the VAD
       const bytes =
         format === 'pcmu'
           ? encodeMulaw(question)
-          : Buffer.from(new Int16Array(Array.from(question).flatMap((s) => [s, s, s])).buffer); // crude 3× for the VAD's sake
-      for (let i = 0; i < bytes.length; i += 3200) c.send({ type: 'input_audio_buffer.append', audio: bytes.subarray(i, i + 3200).toString('base64') });
+          : Buffer.from(new Int16Array(Array.from(question).flatMap((s) => [s, s, s])).buffer);
+      for (let i = 0; i < bytes.length; i += 3200)
+        c.send({ type: 'input_audio_buffer.append', audio: bytes.subarray(i, i + 3200).toString('base64') });
       const started = await c.events.next('input_audio_buffer.speech_started');
       const transcript = await c.events.next('conversation.item.input_audio_transcription.completed');
       expect(transcript['transcript']).toMatch(/^\[caller speech \d+\.\d s\]$/);
       expect(transcript['item_id']).toBe(started['item_id']);
       await c.events.next('response.done');
-      const audio = Buffer.concat(c.events.all('response.output_audio.delta').map((d) => Buffer.from(d['delta'] as string, 'base64')));
-      const said = c.events.all('response.output_audio_transcript.delta').map((d) => d['delta']).join('');
+      const audio = Buffer.concat(
+        c.events.all('response.output_audio.delta').map((d) => Buffer.from(d['delta'] as string, 'base64')),
+      );
+      const said = c.events
+        .all('response.output_audio_transcript.delta')
+        .map((d) => d['delta'])
+        .join('');
       expect(said).toMatch(/^Echo test: here is what you said, \d+\.\d seconds, played back\.$/);
 
       const out8k = format === 'pcmu' ? decodeMulaw(audio) : pcm16ToSamples(audio).filter((_, i) => i % 3 === 0);
@@ -263,7 +333,9 @@ describe('emulator: the echo line', () => {
     expect((added['item'] as { id: string }).id).toBe(committed['item_id']);
     c.send({ type: 'response.create' });
     await c.events.next('response.done');
-    const audio = Buffer.concat(c.events.all('response.output_audio.delta').map((d) => Buffer.from(d['delta'] as string, 'base64')));
+    const audio = Buffer.concat(
+      c.events.all('response.output_audio.delta').map((d) => Buffer.from(d['delta'] as string, 'base64')),
+    );
     expect(audio.length).toBe((250 + 150 + 2000) * 8);
   });
 });
@@ -292,7 +364,10 @@ describe('emulator: test hooks', () => {
     expect(created.expires_at).toBe(Math.floor((Date.UTC(2026, 0, 1) + 30 * 60_000) / 1000));
     clock.advance(30 * 60_000);
     const error = (await c.events.next('error'))['error'] as { code: string; message: string };
-    expect(error).toMatchObject({ code: 'session_expired', message: 'Your session hit the maximum duration of 30 minutes.' });
+    expect(error).toMatchObject({
+      code: 'session_expired',
+      message: 'Your session hit the maximum duration of 30 minutes.',
+    });
     expect((await c.closed).code).toBe(1001);
   });
 
@@ -312,55 +387,82 @@ describe('emulator: test hooks', () => {
 
   it('per-session and emulator-wide scripts are used in order, before the defaults', async () => {
     const server = await start({ pacing: { speed: 40 } });
-    server.emulator.queueResponse({ kind: 'toolCall', name: 'hang_up', arguments: {}, before: { clip: 'done' }, callId: 'call_fixed' });
+    server.emulator.queueResponse({
+      kind: 'toolCall',
+      name: 'hang_up',
+      arguments: {},
+      before: { clip: 'done' },
+      callId: 'call_fixed',
+    });
     const c = await client(server.url);
     c.send({ type: 'response.create' });
     await c.events.next('response.done');
     const call = c.events.all('response.function_call_arguments.done')[0]!;
     expect(call).toMatchObject({ name: 'hang_up', arguments: '{}', call_id: 'call_fixed', output_index: 1 });
-    expect(c.events.all('response.output_item.added').map((e) => (e['item'] as { type: string }).type)).toEqual(['message', 'function_call']);
+    expect(c.events.all('response.output_item.added').map((e) => (e['item'] as { type: string }).type)).toEqual([
+      'message',
+      'function_call',
+    ]);
     c.send({ type: 'response.create' }); // queue empty → default: greeting
     await c.events.next('response.done');
     const transcripts = c.events.all('response.output_audio_transcript.done').map((e) => e['transcript']);
-    expect(transcripts).toEqual([server.emulator.clipLibrary.render('done', 'pcm16')!.transcript, server.emulator.clipLibrary.render('greeting', 'pcm16')!.transcript]);
+    expect(transcripts).toEqual([
+      server.emulator.clipLibrary.render('done', 'pcm16')!.transcript,
+      server.emulator.clipLibrary.render('greeting', 'pcm16')!.transcript,
+    ]);
   });
 });
 
 describe('emulator: ways to run it', () => {
-  it('mounts in an existing HTTP server via handleUpgrade; api-version preview selects beta; api-key auth', async () => {
-    const emulator = new RealtimeEmulator({ pacing: { speed: 40 }, requireApiKey: 'azure-key-123456' });
-    const http: Server = createServer();
-    http.on('upgrade', (req, socket, head) => {
-      if (req.url?.startsWith(EMULATOR_PATH)) emulator.handleUpgrade(req, socket, head);
-      else socket.destroy();
-    });
-    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    cleanups.push(async () => {
-      await emulator.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-    });
-    const port = (http.address() as { port: number }).port;
-    const base = `ws://127.0.0.1:${port}${EMULATOR_PATH}`;
+  it(
+    'mounts in an existing HTTP server via handleUpgrade; ' + 'api-version preview selects beta; api-key auth',
+    async () => {
+      const emulator = new RealtimeEmulator({ pacing: { speed: 40 }, requireApiKey: 'azure-key-123456' });
+      const http: Server = createServer();
+      http.on('upgrade', (req, socket, head) => {
+        if (req.url?.startsWith(EMULATOR_PATH)) emulator.handleUpgrade(req, socket, head);
+        else socket.destroy();
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      cleanups.push(async () => {
+        await emulator.close();
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      });
+      const port = (http.address() as { port: number }).port;
+      const base = `ws://127.0.0.1:${port}${EMULATOR_PATH}`;
 
-    const beta = await client(`${base}?api-version=2025-04-01-preview&deployment=my-rt`, { 'api-key': 'azure-key-123456' });
-    const session = await emulator.nextSession();
-    expect(session.dialect).toBe('beta');
-    expect(session.handshake.auth).toBe('api-key');
-    expect((beta.events.all('session.created')[0]!['session'] as { model: string; modalities: string[] })).toMatchObject({ model: 'my-rt', modalities: ['text', 'audio'] });
+      const beta = await client(`${base}?api-version=2025-04-01-preview&deployment=my-rt`, {
+        'api-key': 'azure-key-123456',
+      });
+      const session = await emulator.nextSession();
+      expect(session.dialect).toBe('beta');
+      expect(session.handshake.auth).toBe('api-key');
+      expect(
+        beta.events.all('session.created')[0]!['session'] as { model: string; modalities: string[] },
+      ).toMatchObject({
+        model: 'my-rt',
+        modalities: ['text', 'audio'],
+      });
 
-    const ga = await client(`${base}?model=gpt-realtime&api-key=azure-key-123456`);
-    const gaSession = await emulator.nextSession();
-    expect(gaSession.dialect).toBe('ga');
-    expect(gaSession.handshake).toMatchObject({ auth: 'query', url: `${EMULATOR_PATH}?model=gpt-realtime&api-key=%5Bredacted%5D` });
-    expect(ga.events.all('session.created')).toHaveLength(1);
+      const ga = await client(`${base}?model=gpt-realtime&api-key=azure-key-123456`);
+      const gaSession = await emulator.nextSession();
+      expect(gaSession.dialect).toBe('ga');
+      expect(gaSession.handshake).toMatchObject({
+        auth: 'query',
+        url: `${EMULATOR_PATH}?model=gpt-realtime&api-key=%5Bredacted%5D`,
+      });
+      expect(ga.events.all('session.created')).toHaveLength(1);
 
-    const refused = new WebSocket(base, { headers: { 'api-key': 'wrong' } });
-    refused.on('error', () => undefined); // terminate() below reports the aborted handshake as an error
-    const status = await new Promise<number>((resolve) => refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
-    refused.terminate();
-    expect(status).toBe(401);
-  });
+      const refused = new WebSocket(base, { headers: { 'api-key': 'wrong' } });
+      refused.on('error', () => undefined); // terminate() below reports the aborted handshake as an error
+      const status = await new Promise<number>((resolve) =>
+        refused.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+      );
+      refused.terminate();
+      expect(status).toBe(401);
+    },
+  );
 
   it('answers plain HTTP with 426 and unknown paths with 404', async () => {
     const server = await start();
@@ -369,7 +471,9 @@ describe('emulator: ways to run it', () => {
     await res.text();
     const ws = new WebSocket(`ws://127.0.0.1:${server.port}/elsewhere`);
     ws.on('error', () => undefined);
-    const status = await new Promise<number>((resolve) => ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0)));
+    const status = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_req, r) => resolve(r.statusCode ?? 0)),
+    );
     ws.terminate();
     expect(status).toBe(404);
   });

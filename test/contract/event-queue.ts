@@ -25,8 +25,13 @@ export class EventQueue<T extends { type: string }> {
   };
 
   /** The next event of `type` (and matching `predicate`) at or after the cursor; moves the cursor past it. */
-  next<K extends T['type']>(type: K, predicate?: (e: Extract<T, { type: K }>) => boolean, timeoutMs = WAIT_TIMEOUT_MS): Promise<Extract<T, { type: K }>> {
-    const match = (e: T): boolean => e.type === type && (predicate === undefined || predicate(e as Extract<T, { type: K }>));
+  next<K extends T['type']>(
+    type: K,
+    predicate?: (e: Extract<T, { type: K }>) => boolean,
+    timeoutMs = WAIT_TIMEOUT_MS,
+  ): Promise<Extract<T, { type: K }>> {
+    const match = (e: T): boolean =>
+      e.type === type && (predicate === undefined || predicate(e as Extract<T, { type: K }>));
     for (let i = this.cursor; i < this.events.length; i++) {
       if (match(this.events[i]!)) {
         this.cursor = i + 1;

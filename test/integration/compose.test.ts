@@ -18,6 +18,20 @@ function composeAvailable(): boolean {
 
 const composeFile = path.join(PROJECT_ROOT, 'docker-compose.yml');
 
+/** The parts of docker-compose.yml the bridge relies on, as far as the YAML has them (the test checks them). */
+interface ComposeService {
+  build?: unknown;
+  env_file?: unknown;
+  volumes?: string[];
+  environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  ports?: string[];
+}
+interface ComposeFile {
+  services?: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
 describe('docker-compose.yml', () => {
   it.runIf(composeAvailable())('validates with `docker compose config`', () => {
     execFileSync('docker', ['compose', '-f', composeFile, 'config', '--quiet'], { cwd: PROJECT_ROOT, stdio: 'pipe' });
@@ -25,18 +39,18 @@ describe('docker-compose.yml', () => {
 
   // No compose plugin on the CI machine: check the structure the bridge relies on instead.
   it('declares the bridge service with a build, the data volume, .env and a healthcheck', () => {
-    const doc = parse(readFileSync(composeFile, 'utf8')) as Record<string, any>;
-    const bridge = doc['services']?.['bridge'];
+    const doc = parse(readFileSync(composeFile, 'utf8')) as ComposeFile;
+    const bridge = doc.services?.['bridge'];
     expect(bridge).toBeDefined();
-    expect(bridge.build).toBe('.');
-    expect(bridge.env_file).toEqual([{ path: '.env', required: false }]);
-    expect(bridge.volumes).toContain('bridge-data:/data');
-    expect(bridge.volumes).toContain('./config:/config');
-    expect(bridge.environment.NUMBERS_FILE).toBe('/config/numbers.yaml');
-    expect(bridge.environment.DATA_DIR).toBe('/data');
-    expect(bridge.healthcheck.test.join(' ')).toContain('/healthz');
-    expect(bridge.ports).toContain('3000:3000');
-    expect(Object.keys(doc['volumes'])).toContain('bridge-data');
+    expect(bridge?.build).toBe('.');
+    expect(bridge?.env_file).toEqual([{ path: '.env', required: false }]);
+    expect(bridge?.volumes).toContain('bridge-data:/data');
+    expect(bridge?.volumes).toContain('./config:/config');
+    expect(bridge?.environment?.['NUMBERS_FILE']).toBe('/config/numbers.yaml');
+    expect(bridge?.environment?.['DATA_DIR']).toBe('/data');
+    expect(bridge?.healthcheck?.test.join(' ')).toContain('/healthz');
+    expect(bridge?.ports).toContain('3000:3000');
+    expect(Object.keys(doc.volumes ?? {})).toContain('bridge-data');
     const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/^FROM node:20/m);
     expect(dockerfile).toContain('HEALTHCHECK');

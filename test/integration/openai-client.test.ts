@@ -52,14 +52,20 @@ describe('openai npm package → emulator (GA)', () => {
         type: 'realtime',
         output_modalities: ['audio'],
         instructions: 'Answer briefly.',
-        audio: { output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'marin' }, input: { turn_detection: null } },
+        audio: {
+          output: { format: { type: 'audio/pcm', rate: 24000 }, voice: 'marin' },
+          input: { turn_detection: null },
+        },
       },
     });
     const updated = await new Promise<SessionUpdatedEvent>((resolve) => rt.once('session.updated', resolve));
     expect(updated.session.type).toBe('realtime');
     if (updated.session.type === 'realtime') expect(updated.session.audio?.output?.voice).toBe('marin');
 
-    rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello, what do you do?' }] } });
+    rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hello, what do you do?' }] },
+    });
     rt.send({ type: 'response.create' });
 
     let audioBytes = 0;
@@ -82,10 +88,14 @@ describe('openai npm package → emulator (GA)', () => {
     expect(seen.indexOf('response.created')).toBeLessThan(seen.indexOf('response.output_audio.delta'));
     expect(seen.lastIndexOf('response.output_audio.delta')).toBeLessThan(seen.indexOf('response.output_audio.done'));
     // What the SDK sent arrived as GA client events, in order.
-    expect(session.received.map((r) => r.type)).toEqual(['session.update', 'conversation.item.create', 'response.create']);
+    expect(session.received.map((r) => r.type)).toEqual([
+      'session.update',
+      'conversation.item.create',
+      'response.create',
+    ]);
   });
 
-  it('the SDK\'s beta client (OpenAI-Beta header, flat session) gets the beta dialect: μ-law in and out', async () => {
+  it("the SDK's beta client (OpenAI-Beta header, flat session) gets the beta dialect: μ-law in and out", async () => {
     const client = new OpenAI({ apiKey: 'sk-test-not-a-real-key', baseURL: `http://127.0.0.1:${server.port}/v1` });
     const rt = new OpenAIRealtimeWSBeta({ model: 'gpt-4o-realtime-preview', options: plainTcp(server.port) }, client);
     const errors: string[] = [];
@@ -94,9 +104,20 @@ describe('openai npm package → emulator (GA)', () => {
     await new Promise((resolve) => rt.once('session.created', resolve));
     expect(session.dialect).toBe('beta');
 
-    rt.send({ type: 'session.update', session: { modalities: ['text', 'audio'], voice: 'alloy', input_audio_format: 'g711_ulaw', output_audio_format: 'g711_ulaw' } });
+    rt.send({
+      type: 'session.update',
+      session: {
+        modalities: ['text', 'audio'],
+        voice: 'alloy',
+        input_audio_format: 'g711_ulaw',
+        output_audio_format: 'g711_ulaw',
+      },
+    });
     await new Promise((resolve) => rt.once('session.updated', resolve));
-    rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] } });
+    rt.send({
+      type: 'conversation.item.create',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Hi' }] },
+    });
     rt.send({ type: 'response.create', response: { modalities: ['text', 'audio'] } });
     let audioBytes = 0;
     rt.on('response.audio.delta', (e) => {

@@ -13,7 +13,11 @@ import { createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 
-import { RealtimeEmulator, type ListeningEmulator, type RealtimeEmulatorOptions } from '../../src/emulator/realtime-emulator.js';
+import {
+  RealtimeEmulator,
+  type ListeningEmulator,
+  type RealtimeEmulatorOptions,
+} from '../../src/emulator/realtime-emulator.js';
 import type { RealtimeEndpoint } from '../../src/links/providers.js';
 import { RealtimeLink, type RealtimeLinkOptions } from '../../src/links/realtime-link.js';
 import type { ModelEvent, ModelLinkEvent, SessionConfig } from '../../src/protocol/realtime.js';
@@ -59,7 +63,14 @@ const SESSION: SessionConfig = {
   instructions: 'Test.',
   voice: 'alloy',
   audioFormat: 'pcmu',
-  turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500, createResponse: true, interruptResponse: true },
+  turnDetection: {
+    type: 'server_vad',
+    threshold: 0.5,
+    prefixPaddingMs: 300,
+    silenceDurationMs: 500,
+    createResponse: true,
+    interruptResponse: true,
+  },
   transcription: null,
   tools: [],
 };
@@ -92,7 +103,9 @@ describe('RealtimeLink: a normal session', () => {
 
     const session = await server.emulator.nextSession();
     expect(session.dialect).toBe('ga');
-    const wire = (await session.waitForReceived('session.update')).wire as { session: { type: string; audio: { input: { format: unknown } } } };
+    const wire = (await session.waitForReceived('session.update')).wire as {
+      session: { type: string; audio: { input: { format: unknown } } };
+    };
     expect(wire.session.type).toBe('realtime');
     expect(wire.session.audio.input.format).toEqual({ type: 'audio/pcmu' });
     expect(taps.find((t) => t.dir === 'model_in')?.msg['type']).toBe('session.update');
@@ -127,25 +140,40 @@ describe('RealtimeLink: caller audio on the wire', () => {
     cleanups.push(() => new Promise<void>((done) => wss.close(() => done())));
     await once(wss, 'listening');
     const received = new EventQueue<{ type: 'message'; text: string; isBinary: boolean }>();
-    wss.on('connection', (ws) => ws.on('message', (data, isBinary) => received.push({ type: 'message', text: (data as Buffer).toString('utf8'), isBinary })));
+    wss.on('connection', (ws) =>
+      ws.on('message', (data, isBinary) =>
+        received.push({ type: 'message', text: (data as Buffer).toString('utf8'), isBinary }),
+      ),
+    );
     const { port } = wss.address() as { port: number };
     const events = new EventQueue<Ev>();
     // no tap: the path the bridge takes when the call is not recorded
-    const link = new RealtimeLink({ endpoint: endpoint(`ws://127.0.0.1:${port}`), clock: new VirtualClock(), logger: silentLogger(), onEvent: events.push });
+    const link = new RealtimeLink({
+      endpoint: endpoint(`ws://127.0.0.1:${port}`),
+      clock: new VirtualClock(),
+      logger: silentLogger(),
+      onEvent: events.push,
+    });
     cleanups.push(() => link.close());
     link.connect();
     await events.next('model.open');
     const audio = Buffer.from(Array.from({ length: 1920 }, (_, i) => (i * 31 + 7) & 0xff));
     expect(link.send({ type: 'model.appendAudio', audio })).toBe(true);
     const message = await received.next('message');
-    expect(message).toEqual({ type: 'message', text: JSON.stringify({ type: 'input_audio_buffer.append', audio: audio.toString('base64') }), isBinary: false });
+    expect(message).toEqual({
+      type: 'message',
+      text: JSON.stringify({ type: 'input_audio_buffer.append', audio: audio.toString('base64') }),
+      isBinary: false,
+    });
   });
 });
 
 describe('RealtimeLink: reconnect', () => {
   it('reconnects after the emulator drops the socket (abrupt TCP drop), with back-off on the link clock', async () => {
     const server = await startEmulator();
-    const { link, clock, events } = makeLink(endpoint(server.url), { retry: { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 3 } });
+    const { link, clock, events } = makeLink(endpoint(server.url), {
+      retry: { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 3 },
+    });
     link.connect();
     await events.next('model.sessionCreated');
     const first = await server.emulator.nextSession();
@@ -177,7 +205,10 @@ describe('RealtimeLink: reconnect', () => {
 
     (await server.emulator.nextSession()).expire();
     const err = await events.next('model.error');
-    expect(err).toMatchObject({ code: 'session_expired', message: 'Your session hit the maximum duration of 60 minutes.' });
+    expect(err).toMatchObject({
+      code: 'session_expired',
+      message: 'Your session hit the maximum duration of 60 minutes.',
+    });
     const c2 = await events.next('model.closed');
     expect(c2).toMatchObject({ code: 1001, willRetry: true });
     // session.created reset the attempt counter, so this is again the first (shortest) back-off
@@ -203,7 +234,9 @@ describe('RealtimeLink: reconnect', () => {
 
   it('gives up after maxAttempts when nothing listens, with growing jittered delays', async () => {
     const port = await freePort();
-    const { link, clock, events } = makeLink(endpoint(`ws://127.0.0.1:${port}/v1/realtime`), { retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 250 } });
+    const { link, clock, events } = makeLink(endpoint(`ws://127.0.0.1:${port}/v1/realtime`), {
+      retry: { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 250 },
+    });
     link.connect();
     const delays: (number | null)[] = [];
     for (;;) {
@@ -229,7 +262,10 @@ describe('RealtimeLink: reconnect', () => {
     silent.on('connection', (s) => sockets.push(s));
     cleanups.push(() => sockets.forEach((s) => s.destroy()));
     const port = (silent.address() as { port: number }).port;
-    const { link, clock, events } = makeLink(endpoint(`ws://127.0.0.1:${port}/v1/realtime`), { connectTimeoutMs: 3_000, retry: { maxAttempts: 1 } });
+    const { link, clock, events } = makeLink(endpoint(`ws://127.0.0.1:${port}/v1/realtime`), {
+      connectTimeoutMs: 3_000,
+      retry: { maxAttempts: 1 },
+    });
     link.connect();
     await new Promise<void>((resolve) => silent.once('connection', () => resolve()));
     clock.advance(2_999);
@@ -275,29 +311,37 @@ describe('RealtimeLink: fatal failures are not retried', () => {
     expect(link.state).toBe('open');
   });
 
-  it('HTTP 401 on the handshake → failed with the provider code, never retried, key not in message or logs', async () => {
-    const server = await startEmulator({ requireApiKey: 'sk-the-right-key-000' });
-    const lines: string[] = [];
-    const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void lines.push(line) } });
-    const key = 'sk-wrong-key-SECRET-123456';
-    const { link, clock, events } = makeLink(endpoint(server.url, 'ga', { Authorization: `Bearer ${key}` }), { logger });
-    link.connect();
-    expect(await events.next('model.closed')).toMatchObject({ willRetry: false });
-    const failed = await events.next('model.failed');
-    expect(failed.providerCode).toBe('invalid_api_key');
-    expect(failed.message).toContain('HTTP 401');
-    expect(failed.message).not.toContain(key);
-    clock.advance(60_000);
-    expect(server.emulator.sessionCount).toBe(0);
-    expect(lines.length).toBeGreaterThan(0);
-    expect(lines.join('\n')).not.toContain('SECRET');
-  });
+  it(
+    'HTTP 401 on the handshake → failed with the provider code, ' + 'never retried, key not in message or logs',
+    async () => {
+      const server = await startEmulator({ requireApiKey: 'sk-the-right-key-000' });
+      const lines: string[] = [];
+      const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void lines.push(line) } });
+      const key = 'sk-wrong-key-SECRET-123456';
+      const { link, clock, events } = makeLink(endpoint(server.url, 'ga', { Authorization: `Bearer ${key}` }), {
+        logger,
+      });
+      link.connect();
+      expect(await events.next('model.closed')).toMatchObject({ willRetry: false });
+      const failed = await events.next('model.failed');
+      expect(failed.providerCode).toBe('invalid_api_key');
+      expect(failed.message).toContain('HTTP 401');
+      expect(failed.message).not.toContain(key);
+      clock.advance(60_000);
+      expect(server.emulator.sessionCount).toBe(0);
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.join('\n')).not.toContain('SECRET');
+    },
+  );
 
   it('the right key passes, and the key never reaches the logs of a whole session', async () => {
     const server = await startEmulator({ requireApiKey: 'sk-the-right-key-SECRET-000' });
     const lines: string[] = [];
     const logger = createLogger({ level: 'trace', destination: { write: (line: string) => void lines.push(line) } });
-    const { link, events } = makeLink(endpoint(server.url, 'ga', { Authorization: 'Bearer sk-the-right-key-SECRET-000' }), { logger });
+    const { link, events } = makeLink(
+      endpoint(server.url, 'ga', { Authorization: 'Bearer sk-the-right-key-SECRET-000' }),
+      { logger },
+    );
     link.connect();
     await events.next('model.sessionCreated');
     link.send({ type: 'model.createResponse' });
@@ -333,7 +377,14 @@ describe('RealtimeLink: robustness', () => {
       type: 'conversation.item.created',
       event_id: 'event_big',
       previous_item_id: null,
-      item: { id: 'item_big', object: 'realtime.item', type: 'message', status: 'completed', role: 'user', content: [{ type: 'input_audio', audio, transcript: 'big' }] },
+      item: {
+        id: 'item_big',
+        object: 'realtime.item',
+        type: 'message',
+        status: 'completed',
+        role: 'user',
+        content: [{ type: 'input_audio', audio, transcript: 'big' }],
+      },
     });
     const added = await events.next('model.itemAdded');
     expect(added.item).toMatchObject({ id: 'item_big', text: 'big' });
@@ -401,4 +452,3 @@ describe('RealtimeLink: robustness', () => {
     expect(link.state).toBe('open');
   });
 });
-

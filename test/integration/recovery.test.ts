@@ -18,7 +18,10 @@ describe('model socket dropped mid-call', async () => {
 
   it('reconnects, restores the session, and audio flows again within 5 s', { timeout: 15_000 }, async () => {
     const firstP = h.emulator.nextSession();
-    const phone = h.phone({ to: '+15551230001', callerAudio: Buffer.concat([silence(2_000), callerClip('caller_hours.ulaw8k.wav'), silence(2_500)]) });
+    const phone = h.phone({
+      to: '+15551230001',
+      callerAudio: Buffer.concat([silence(2_000), callerClip('caller_hours.ulaw8k.wav'), silence(2_500)]),
+    });
     await phone.dial();
     const first = await firstP;
     await first.waitForReceived('session.update');

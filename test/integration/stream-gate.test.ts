@@ -9,9 +9,22 @@ import { parseStreamTwiml } from '../../src/sim/twiml.js';
 import { SimulatedPhone } from '../../src/sim/phone.js';
 import { startCallHarness, until } from '../support/call-harness.js';
 
-async function webhook(url: string, callSid: string, to = '+15551230001'): Promise<{ url: string; parameters: Record<string, string> }> {
-  const body = new URLSearchParams({ CallSid: callSid, From: '+15550001111', To: to, AccountSid: `AC${'0'.repeat(32)}` });
-  const res = await fetch(`${url}/twilio/voice`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: body.toString() });
+async function webhook(
+  url: string,
+  callSid: string,
+  to = '+15551230001',
+): Promise<{ url: string; parameters: Record<string, string> }> {
+  const body = new URLSearchParams({
+    CallSid: callSid,
+    From: '+15550001111',
+    To: to,
+    AccountSid: `AC${'0'.repeat(32)}`,
+  });
+  const res = await fetch(`${url}/twilio/voice`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: body.toString(),
+  });
   return parseStreamTwiml(await res.text())!;
 }
 
@@ -21,7 +34,13 @@ describe('media stream gate, local mode', async () => {
 
   it.each([
     ['no token', (p: Record<string, string>) => ({ ...p, token: '' })],
-    ['a forged token', (p: Record<string, string>) => ({ ...p, token: 'v1.zzzzzzzz.AAAAAAAAAAAA.forgedforgedforgedforgedforgedforgedforgedf' })],
+    [
+      'a forged token',
+      (p: Record<string, string>) => ({
+        ...p,
+        token: 'v1.zzzzzzzz.AAAAAAAAAAAA.forgedforgedforgedforgedforgedforgedforgedf',
+      }),
+    ],
     ['a token for other parameters', (p: Record<string, string>) => ({ ...p, profile: '+15551230002' })],
   ])('%s → closed with 1008, the model never contacted', { timeout: 8_000 }, async (_name, tamper) => {
     const before = h.emulator.sessionCount;
@@ -66,7 +85,13 @@ describe('media stream gate, local mode', async () => {
     await h.logs.waitFor('twilio message before start dropped');
     expect(ws.readyState).toBe(WebSocket.OPEN);
     // ... and a start without a token still ends it (1008); a silent socket is closed after START_TIMEOUT_MS
-    ws.send(JSON.stringify({ event: 'start', streamSid: 'MZ1', start: { accountSid: 'AC1', callSid: sid(5), customParameters: {} } }));
+    ws.send(
+      JSON.stringify({
+        event: 'start',
+        streamSid: 'MZ1',
+        start: { accountSid: 'AC1', callSid: sid(5), customParameters: {} },
+      }),
+    );
     expect(await new Promise<number>((resolve) => ws.once('close', resolve))).toBe(1008);
     expect(h.emulator.sessionCount).toBe(before);
   });
@@ -80,12 +105,16 @@ describe('media stream gate, local mode', async () => {
 });
 
 describe('media stream gate with TWILIO_AUTH_TOKEN', async () => {
-  const h = await startCallHarness({ env: { TWILIO_AUTH_TOKEN: 'gate-test-token-123', PUBLIC_URL: 'http://127.0.0.1' } });
+  const h = await startCallHarness({
+    env: { TWILIO_AUTH_TOKEN: 'gate-test-token-123', PUBLIC_URL: 'http://127.0.0.1' },
+  });
 
   it('an upgrade carrying a bad X-Twilio-Signature gets HTTP 403', { timeout: 8_000 }, async () => {
     const phone = new SimulatedPhone({ bridgeUrl: h.url, to: '+15551230001' });
     const wsUrl = `${h.url.replace('http:', 'ws:')}/twilio/media`;
-    await expect(phone.connect(wsUrl, {}, { 'x-twilio-signature': 'bm90IGEgc2lnbmF0dXJl' })).rejects.toThrow(/HTTP 403/);
+    await expect(phone.connect(wsUrl, {}, { 'x-twilio-signature': 'bm90IGEgc2lnbmF0dXJl' })).rejects.toThrow(
+      /HTTP 403/,
+    );
     expect(h.emulator.sessionCount).toBe(0);
   });
 });

@@ -21,43 +21,68 @@ describe('tools reach Twilio REST', async () => {
   const rest = await startFakeTwilioRest();
   const h = await startCallHarness({
     numbersYaml: NUMBERS,
-    env: { TWILIO_AUTH_TOKEN: AUTH_TOKEN, TWILIO_ACCOUNT_SID: ACCOUNT_SID, TWILIO_API_BASE_URL: rest.url, RECORD_CALLS: '1' },
+    env: {
+      TWILIO_AUTH_TOKEN: AUTH_TOKEN,
+      TWILIO_ACCOUNT_SID: ACCOUNT_SID,
+      TWILIO_API_BASE_URL: rest.url,
+      RECORD_CALLS: '1',
+    },
   });
   const basic = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
   const script = () => Buffer.concat([silence(300), callerClip('caller_hours.ulaw8k.wav'), silence(4_000)]);
 
-  it('hang_up: after the goodbye has played, POST Calls/<CallSid>.json Status=completed; outcome hang_up_tool', { timeout: 15_000 }, async () => {
-    const sessionP = h.emulator.nextSession();
-    const phone = h.phone({ to: '+15551230001', callerAudio: script(), authToken: AUTH_TOKEN });
-    await phone.dial();
-    (await sessionP).queueResponse({ kind: 'toolCall', name: 'hang_up', arguments: { reason: 'caller is done' }, before: { clip: 'done' } });
-    const req = await rest.next();
-    expect(req.method).toBe('POST');
-    expect(req.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls/${phone.callSid}.json`);
-    expect(req.params).toEqual({ Status: 'completed' });
-    expect(req.authorization).toBe(basic);
-    // the goodbye was heard before the hang-up
-    expect(phone.stats.playedMs).toBeGreaterThan(0);
-    expect(await phone.closed()).toBe(1000);
-    await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
-    const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as { outcome: string; detail: string };
-    expect(record).toMatchObject({ outcome: 'hang_up_tool', detail: 'caller is done' });
-  });
+  it(
+    'hang_up: after the goodbye has played, POST Calls/<CallSid>.json Status=completed; outcome hang_up_tool',
+    { timeout: 15_000 },
+    async () => {
+      const sessionP = h.emulator.nextSession();
+      const phone = h.phone({ to: '+15551230001', callerAudio: script(), authToken: AUTH_TOKEN });
+      await phone.dial();
+      (await sessionP).queueResponse({
+        kind: 'toolCall',
+        name: 'hang_up',
+        arguments: { reason: 'caller is done' },
+        before: { clip: 'done' },
+      });
+      const req = await rest.next();
+      expect(req.method).toBe('POST');
+      expect(req.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls/${phone.callSid}.json`);
+      expect(req.params).toEqual({ Status: 'completed' });
+      expect(req.authorization).toBe(basic);
+      // the goodbye was heard before the hang-up
+      expect(phone.stats.playedMs).toBeGreaterThan(0);
+      expect(await phone.closed()).toBe(1000);
+      await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
+      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as {
+        outcome: string;
+        detail: string;
+      };
+      expect(record).toMatchObject({ outcome: 'hang_up_tool', detail: 'caller is done' });
+    },
+  );
 
-  it('transfer_call: POST Calls/<CallSid>.json with Twiml <Dial>transfer_to</Dial>; outcome transferred', { timeout: 15_000 }, async () => {
-    const sessionP = h.emulator.nextSession();
-    const phone = h.phone({ to: '+15551230001', callerAudio: script(), authToken: AUTH_TOKEN });
-    await phone.dial();
-    (await sessionP).queueResponse({ kind: 'toolCall', name: 'transfer_call', arguments: { reason: 'billing question' } });
-    const req = await rest.next();
-    expect(req.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls/${phone.callSid}.json`);
-    expect(req.params['Twiml']).toMatch(/<Response><Dial>\+15550000000<\/Dial><\/Response>/);
-    expect(req.authorization).toBe(basic);
-    await phone.closed();
-    await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
-    const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as { outcome: string };
-    expect(record.outcome).toBe('transferred');
-  });
+  it(
+    'transfer_call: POST Calls/<CallSid>.json with Twiml <Dial>transfer_to</Dial>; outcome transferred',
+    { timeout: 15_000 },
+    async () => {
+      const sessionP = h.emulator.nextSession();
+      const phone = h.phone({ to: '+15551230001', callerAudio: script(), authToken: AUTH_TOKEN });
+      await phone.dial();
+      (await sessionP).queueResponse({
+        kind: 'toolCall',
+        name: 'transfer_call',
+        arguments: { reason: 'billing question' },
+      });
+      const req = await rest.next();
+      expect(req.path).toBe(`/2010-04-01/Accounts/${ACCOUNT_SID}/Calls/${phone.callSid}.json`);
+      expect(req.params['Twiml']).toMatch(/<Response><Dial>\+15550000000<\/Dial><\/Response>/);
+      expect(req.authorization).toBe(basic);
+      await phone.closed();
+      await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
+      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as { outcome: string };
+      expect(record.outcome).toBe('transferred');
+    },
+  );
 
   it('secrets stay out of the recordings and the log', async () => {
     const { readdirSync, readFileSync } = await import('node:fs');

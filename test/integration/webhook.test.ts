@@ -17,11 +17,23 @@ function form(params: Record<string, string>): string {
 }
 
 /** POSTs a form to the bridge, optionally from a given local address. */
-function post(url: string, body: string, headers: Record<string, string> = {}, localAddress?: string): Promise<{ status: number; body: string }> {
+function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+  localAddress?: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
     const req = request(
-      { host: localAddress === undefined ? '127.0.0.1' : u.hostname, port: u.port, path: u.pathname + u.search, method: 'POST', localAddress, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers } },
+      {
+        host: localAddress === undefined ? '127.0.0.1' : u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        method: 'POST',
+        localAddress,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      },
       (res) => {
         let data = '';
         res.on('data', (c: Buffer) => (data += c.toString()));
@@ -33,7 +45,15 @@ function post(url: string, body: string, headers: Record<string, string> = {}, l
   });
 }
 
-const callParams = (to: string) => ({ AccountSid: 'AC0123456789abcdef0123456789abcdef', CallSid: CALL_SID, From: '+15550001111', To: to, CallStatus: 'ringing', Direction: 'inbound', ApiVersion: '2010-04-01' });
+const callParams = (to: string) => ({
+  AccountSid: 'AC0123456789abcdef0123456789abcdef',
+  CallSid: CALL_SID,
+  From: '+15550001111',
+  To: to,
+  CallStatus: 'ringing',
+  Direction: 'inbound',
+  ApiVersion: '2010-04-01',
+});
 
 describe('POST /twilio/voice with TWILIO_AUTH_TOKEN set', async () => {
   const { url, bridge, logs } = await startTestBridge({ env: { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL } });
@@ -50,7 +70,14 @@ describe('POST /twilio/voice with TWILIO_AUTH_TOKEN set', async () => {
     expect(stream!.parameters).toMatchObject({ profile: '+15551230001', from: '+15550001111', to: '+15551230001' });
     // the one-time token that the media stream must present, bound to this call
     const token = stream!.parameters['token']!;
-    expect(bridge.tokens.verify(token, { callSid: CALL_SID, profile: '+15551230001', from: '+15550001111', to: '+15551230001' })).toEqual({ ok: true });
+    expect(
+      bridge.tokens.verify(token, {
+        callSid: CALL_SID,
+        profile: '+15551230001',
+        from: '+15550001111',
+        to: '+15551230001',
+      }),
+    ).toEqual({ ok: true });
     expect(token.length + 'token'.length).toBeLessThan(500);
   });
 
@@ -72,7 +99,9 @@ describe('POST /twilio/voice with TWILIO_AUTH_TOKEN set', async () => {
   it('a signature over other parameters (tampered body) gets 403', async () => {
     const signed = callParams('+15551230001');
     const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}/twilio/voice`, signed);
-    const res = await post(`${url}/twilio/voice`, form({ ...signed, To: '+15551230002' }), { 'x-twilio-signature': signature });
+    const res = await post(`${url}/twilio/voice`, form({ ...signed, To: '+15551230002' }), {
+      'x-twilio-signature': signature,
+    });
     expect(res.status).toBe(403);
   });
 
@@ -142,7 +171,9 @@ describe('POST /twilio/voice in local mode (no auth token)', async () => {
 });
 
 describe('draining with DRAIN_REDIRECT_URL', async () => {
-  const { url, bridge } = await startTestBridge({ env: { DRAIN_REDIRECT_URL: 'https://bridge-2.example.test/twilio/voice' } });
+  const { url, bridge } = await startTestBridge({
+    env: { DRAIN_REDIRECT_URL: 'https://bridge-2.example.test/twilio/voice' },
+  });
   it('new calls are redirected to the other instance instead of refused', async () => {
     bridge.beginDrain();
     const res = await post(`${url}/twilio/voice`, form(callParams('+15551230001')));

@@ -7,12 +7,27 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { formatReport, replayRecording } from '../../src/recording/replayer.js';
-import { CALL_FIXTURES_DIR, callFixtures, describeRecordedCalls, loadRecording, replayFixture } from '../support/recorded-calls.js';
+import {
+  CALL_FIXTURES_DIR,
+  callFixtures,
+  describeRecordedCalls,
+  loadRecording,
+  replayFixture,
+} from '../support/recorded-calls.js';
 
 describe('recorded calls replay green', () => {
   it('the corpus covers the six scenarios of issue 6', () => {
     const names = callFixtures().map((f) => path.basename(f, '.jsonl'));
-    expect(names).toEqual(expect.arrayContaining(['greeting-two-turns', 'barge-in-mid-answer', 'barge-in-after-send', 'dtmf', 'hang-up-tool', 'model-drop-recovery']));
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'greeting-two-turns',
+        'barge-in-mid-answer',
+        'barge-in-after-send',
+        'dtmf',
+        'hang-up-tool',
+        'model-drop-recovery',
+      ]),
+    );
     for (const file of callFixtures()) expect(loadRecording(file).header.scenario, file).toMatch(/^[a-z-]+: .{20,}/);
   });
 
@@ -21,7 +36,9 @@ describe('recorded calls replay green', () => {
 
 describe('replay catches regressions', () => {
   it('a wrong truncation cushion (injected through the tuning seam) fails, naming the truncate', async () => {
-    const report = await replayFixture(path.join(CALL_FIXTURES_DIR, 'barge-in-mid-answer.jsonl'), { tuning: { truncationCushionMs: 250 } });
+    const report = await replayFixture(path.join(CALL_FIXTURES_DIR, 'barge-in-mid-answer.jsonl'), {
+      tuning: { truncationCushionMs: 250 },
+    });
     const text = formatReport(report);
     expect(report.ok, text).toBe(false);
     expect(report.differences).toHaveLength(1);
@@ -31,8 +48,12 @@ describe('replay catches regressions', () => {
   });
 
   it('a changed mark interval shows as marks per run; a missing greeting as missing messages and audio', async () => {
-    const marks = await replayFixture(path.join(CALL_FIXTURES_DIR, 'greeting-two-turns.jsonl'), { tuning: { markIntervalMs: 100 } });
-    expect(marks.differences.map((d) => d.text).join('\n')).toMatch(/marks in a run of \d+ media frames \(recorded \d+, tolerance ±1\)/);
+    const marks = await replayFixture(path.join(CALL_FIXTURES_DIR, 'greeting-two-turns.jsonl'), {
+      tuning: { markIntervalMs: 100 },
+    });
+    expect(marks.differences.map((d) => d.text).join('\n')).toMatch(
+      /marks in a run of \d+ media frames \(recorded \d+, tolerance ±1\)/,
+    );
     const recording = loadRecording(path.join(CALL_FIXTURES_DIR, 'greeting-two-turns.jsonl'));
     recording.header.profileConfig!.greeting = null;
     const greetingless = await replayRecording(recording);
@@ -47,10 +68,13 @@ describe('replay catches regressions', () => {
     const file = path.join(CALL_FIXTURES_DIR, 'dtmf.jsonl');
     const recorded = loadRecording(file).lines;
     const report = await replayFixture(file, { tuning: { dtmfDebounceMs: 1_500 } });
-    const at = (lines: typeof recorded, dir: string, type: string) => lines.find((l) => l.dir === dir && l.msg['type'] === type)!.t;
+    const at = (lines: typeof recorded, dir: string, type: string) =>
+      lines.find((l) => l.dir === dir && l.msg['type'] === type)!.t;
     const askedLater = at(report.replayed, 'model_in', 'response.create') - at(recorded, 'model_in', 'response.create');
     expect(askedLater).toBeCloseTo(300, 0);
-    expect(at(report.replayed, 'model_out', 'response.created') - at(recorded, 'model_out', 'response.created')).toBeCloseTo(askedLater, 0);
+    expect(
+      at(report.replayed, 'model_out', 'response.created') - at(recorded, 'model_out', 'response.created'),
+    ).toBeCloseTo(askedLater, 0);
     expect(report.model.delayed).toBeGreaterThan(0);
     expect(report.model.withheld).toBe(0);
   });

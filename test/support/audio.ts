@@ -34,14 +34,16 @@ export function chunk<T extends Int16Array | Uint8Array>(stream: T, sizes: reado
  * decimation phases), some mid-sized and odd, a few large; zeros included.
  */
 export const chunkSizes = (maxSize: number): fc.Arbitrary<number[]> =>
-  fc.array(
-    fc.oneof(
-      { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
-      { weight: 3, arbitrary: fc.integer({ min: 0, max: 400 }) },
-      { weight: 1, arbitrary: fc.integer({ min: 1, max: maxSize }) },
-    ),
-    { minLength: 1, maxLength: 40 },
-  ).filter((sizes) => sizes.some((s) => s > 0));
+  fc
+    .array(
+      fc.oneof(
+        { weight: 3, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 400 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: maxSize }) },
+      ),
+      { minLength: 1, maxLength: 40 },
+    )
+    .filter((sizes) => sizes.some((s) => s > 0));
 
 /**
  * A random int16 stream of up to `maxLength` samples, drawn from a seed (fast to generate at

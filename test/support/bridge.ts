@@ -37,7 +37,12 @@ export async function startTestBridge(
   };
   const logs = new LogCapture();
   const config = loadConfig(env, dir);
-  const bridge = await Bridge.start({ config, logger: logs.logger, watchNumbers: options.numbersYaml !== undefined, ...options.bridge });
+  const bridge = await Bridge.start({
+    config,
+    logger: logs.logger,
+    watchNumbers: options.numbersYaml !== undefined,
+    ...options.bridge,
+  });
   afterAll(() => bridge.close());
   return { bridge, logs, dir, numbersFile: config.numbersFile, url: bridge.localUrl };
 }

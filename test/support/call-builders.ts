@@ -33,7 +33,14 @@ export interface SessionHarness {
   feedAll(events: CallEvent[]): CallCommand[];
 }
 
-export function makeSession(options: { profile?: Partial<Profile>; canUseRest?: boolean; tuning?: Partial<SessionTuning>; apologyMs?: number } = {}): SessionHarness {
+export function makeSession(
+  options: {
+    profile?: Partial<Profile>;
+    canUseRest?: boolean;
+    tuning?: Partial<SessionTuning>;
+    apologyMs?: number;
+  } = {},
+): SessionHarness {
   const clock = new VirtualClock();
   const session = new CallSession({
     clock,
@@ -58,8 +65,18 @@ export function liveSession(options: Parameters<typeof makeSession>[0] = {}): Se
   return h;
 }
 
-export const start = (): CallEvent => ({ type: 'twilio.start', streamSid: 'MZ0001', callSid: 'CA0123456789abcdef0123456789abcdef', accountSid: 'AC01', customParameters: {} });
-export const media = (timestampMs: number, bytes = 160, value = 0xff): CallEvent => ({ type: 'twilio.media', timestampMs, payload: Buffer.alloc(bytes, value) });
+export const start = (): CallEvent => ({
+  type: 'twilio.start',
+  streamSid: 'MZ0001',
+  callSid: 'CA0123456789abcdef0123456789abcdef',
+  accountSid: 'AC01',
+  customParameters: {},
+});
+export const media = (timestampMs: number, bytes = 160, value = 0xff): CallEvent => ({
+  type: 'twilio.media',
+  timestampMs,
+  payload: Buffer.alloc(bytes, value),
+});
 export const mark = (name: string): CallEvent => ({ type: 'twilio.mark', name });
 export const responseCreated = (responseId: string): ModelEvent => ({ type: 'model.responseCreated', responseId });
 /** `ms` of μ-law audio (8 bytes per ms) for an assistant item. */
@@ -71,7 +88,12 @@ export const delta = (responseId: string, itemId: string, ms: number, contentInd
   contentIndex,
   audio: Buffer.alloc(ms * 8, 0x2a),
 });
-export const audioDone = (responseId: string, itemId: string): ModelEvent => ({ type: 'model.audioDone', responseId, itemId, contentIndex: 0 });
+export const audioDone = (responseId: string, itemId: string): ModelEvent => ({
+  type: 'model.audioDone',
+  responseId,
+  itemId,
+  contentIndex: 0,
+});
 export const responseDone = (responseId: string, status: 'completed' | 'cancelled' = 'completed'): ModelEvent => ({
   type: 'model.responseDone',
   responseId,
@@ -81,8 +103,18 @@ export const responseDone = (responseId: string, status: 'completed' | 'cancelle
   output: [],
   usage: null,
 });
-export const speechStarted = (): ModelEvent => ({ type: 'model.speechStarted', audioStartMs: 1000, itemId: 'item_user_1' });
-export const transcriptDone = (responseId: string, itemId: string, transcript: string): ModelEvent => ({ type: 'model.transcriptDone', responseId, itemId, contentIndex: 0, transcript });
+export const speechStarted = (): ModelEvent => ({
+  type: 'model.speechStarted',
+  audioStartMs: 1000,
+  itemId: 'item_user_1',
+});
+export const transcriptDone = (responseId: string, itemId: string, transcript: string): ModelEvent => ({
+  type: 'model.transcriptDone',
+  responseId,
+  itemId,
+  contentIndex: 0,
+  transcript,
+});
 export const functionCall = (responseId: string, name: string, args = '{}'): ModelEvent => ({
   type: 'model.functionCallDone',
   responseId,
@@ -99,7 +131,12 @@ export function markNames(cmds: CallCommand[]): string[] {
 
 /** The commands that leave the bridge (Twilio and model), without logs, records and timers. */
 export function wire(cmds: CallCommand[]): CallCommand[] {
-  return cmds.filter((c) => c.type.startsWith('twilio.') || (c.type.startsWith('model.') && c.type !== 'model.appendAudio') || c.type.startsWith('rest.'));
+  return cmds.filter(
+    (c) =>
+      c.type.startsWith('twilio.') ||
+      (c.type.startsWith('model.') && c.type !== 'model.appendAudio') ||
+      c.type.startsWith('rest.'),
+  );
 }
 
 /** Echoes, in order, every mark whose position (ms into its item, last `:` field) is ≤ `upToMs`. */

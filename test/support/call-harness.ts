@@ -20,7 +20,8 @@ export const AUDIO_DIR = path.join(import.meta.dirname, '../fixtures/audio');
 /** A caller clip as raw μ-law 8 kHz. */
 export function callerClip(name: string): Buffer {
   const wav = parseWav(readFileSync(path.join(AUDIO_DIR, name)));
-  if (!wav.ok || wav.value.encoding !== 'mulaw' || wav.value.sampleRateHz !== 8000) throw new Error(`${name} is not μ-law 8 kHz`);
+  if (!wav.ok || wav.value.encoding !== 'mulaw' || wav.value.sampleRateHz !== 8000)
+    throw new Error(`${name} is not μ-law 8 kHz`);
   return wav.value.data;
 }
 
@@ -37,7 +38,9 @@ export interface RestRequest {
 }
 
 /** A local stand-in for api.twilio.com: records calls-update requests and answers like Twilio. */
-export async function startFakeTwilioRest(options: { failTransfer?: boolean } = {}): Promise<{ url: string; requests: RestRequest[]; next(): Promise<RestRequest> }> {
+export async function startFakeTwilioRest(
+  options: { failTransfer?: boolean } = {},
+): Promise<{ url: string; requests: RestRequest[]; next(): Promise<RestRequest> }> {
   const requests: RestRequest[] = [];
   let waiter: ((r: RestRequest) => void) | null = null;
   const server: Server = createServer((req, res) => {
@@ -45,16 +48,25 @@ export async function startFakeTwilioRest(options: { failTransfer?: boolean } = 
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const params = Object.fromEntries(new URLSearchParams(body));
-      const record = { method: req.method ?? '', path: req.url ?? '', params, authorization: req.headers.authorization };
+      const record = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        params,
+        authorization: req.headers.authorization,
+      };
       requests.push(record);
       waiter?.(record);
       waiter = null;
       const sid = /Calls\/(CA[0-9a-f]+)\.json/.exec(req.url ?? '')?.[1] ?? 'CA0';
       if (options.failTransfer && params['Twiml'] !== undefined) {
-        res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ code: 21220, message: 'Invalid call state', status: 400 }));
+        res
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 21220, message: 'Invalid call state', status: 400 }));
         return;
       }
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ sid, status: params['Status'] ?? 'in-progress' }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ sid, status: params['Status'] ?? 'in-progress' }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -75,7 +87,12 @@ export interface CallHarness extends TestBridge {
 export const TEST_PACING = { speed: 8, minDeltaMs: 40, maxDeltaMs: 240, firstDeltaDelayMs: 200 };
 
 export async function startCallHarness(
-  options: { env?: Record<string, string>; numbersYaml?: string; emulator?: RealtimeEmulatorOptions; bridge?: Partial<BridgeOptions> } = {},
+  options: {
+    env?: Record<string, string>;
+    numbersYaml?: string;
+    emulator?: RealtimeEmulatorOptions;
+    bridge?: Partial<BridgeOptions>;
+  } = {},
 ): Promise<CallHarness> {
   const emulator = new RealtimeEmulator({ pacing: TEST_PACING, seed: 7, ...options.emulator });
   const tb = await startTestBridge({

@@ -30,9 +30,10 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
   const stdout: string[] = [];
   let stderr = '';
   let pending = '';
-  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] = [];
+  const waiters: { match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[] =
+    [];
   const lines: Record<string, unknown>[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     pending += chunk.toString('utf8');
     let nl: number;
     while ((nl = pending.indexOf('\n')) >= 0) {
@@ -51,7 +52,7 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
@@ -71,7 +72,8 @@ export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_RO
     stderr: () => stderr,
     exited,
     waitForLog(msg, timeoutMs = 8_000) {
-      const match = (l: Record<string, unknown>) => typeof l['msg'] === 'string' && (typeof msg === 'string' ? l['msg'] === msg : msg.test(l['msg']));
+      const match = (l: Record<string, unknown>) =>
+        typeof l['msg'] === 'string' && (typeof msg === 'string' ? l['msg'] === msg : msg.test(l['msg']));
       const seen = lines.find(match);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

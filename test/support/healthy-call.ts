@@ -18,13 +18,19 @@ import type { EmulatorSession, TrafficRecord } from '../../src/emulator/emulator
 import type { SimulatedPhone } from '../../src/sim/phone.js';
 import { callerClip, silence, until, type CallHarness } from './call-harness.js';
 
-/** Caller pause after each question: the echo answer (~2.8 s, starting ~0.6 s after the question) plays out inside it. */
+/**
+ * Caller pause after each question: the echo answer (~2.8 s, starting ~0.6 s after the
+ * question) plays out inside it.
+ */
 const PAUSE_MS = 3_600;
 
 export interface FlowReport {
   /** longest time without an append reaching the model, ms (wall clock) */
   maxAppendGapMs: number;
-  /** 99th percentile of the times between appends, ms: a steady slowdown shows here, a single scheduling hiccup does not */
+  /**
+   * 99th percentile of the times between appends, ms: a steady slowdown shows here, a single
+   * scheduling hiccup does not
+   */
   p99AppendGapMs: number;
   /** ms of caller audio the model received */
   appendedMs: number;
@@ -43,7 +49,10 @@ export interface HealthyCall {
   model: EmulatorSession;
   /** starts a measurement window now (appends before it do not count towards the gap) */
   startWindow(): void;
-  /** waits for one answered turn in the window if there was none yet, and for in-flight audio to land; then reports the window */
+  /**
+   * waits for one answered turn in the window if there was none yet, and for in-flight audio
+   * to land; then reports the window
+   */
   report(): Promise<FlowReport>;
   hangUp(): Promise<void>;
 }
@@ -52,7 +61,10 @@ export interface HealthyCall {
  * Dials the healthy call and waits until its caller audio reaches the model. `to` must map
  * to a pcm16 profile without a greeting (a greeting would be barged in on by the first question).
  */
-export async function startHealthyCall(h: CallHarness, options: { to: string; durationMs: number }): Promise<HealthyCall> {
+export async function startHealthyCall(
+  h: CallHarness,
+  options: { to: string; durationMs: number },
+): Promise<HealthyCall> {
   const question = callerClip('caller_hours.ulaw8k.wav');
   const rounds = Math.ceil(options.durationMs / (question.length / 8 + PAUSE_MS)) + 1;
   const script = Buffer.concat(Array.from({ length: rounds }, () => [question, silence(PAUSE_MS)]).flat());
@@ -79,12 +91,13 @@ export async function startHealthyCall(h: CallHarness, options: { to: string; du
   });
   model.on('sent', (r: TrafficRecord) => {
     // GA and beta spellings (the emulator records the wire type of its dialect)
-    if (r.type === 'response.output_audio.delta' || r.type === 'response.audio.delta') streamedBytes += r.audioBytes ?? 0;
+    if (r.type === 'response.output_audio.delta' || r.type === 'response.audio.delta')
+      streamedBytes += r.audioBytes ?? 0;
     if (r.type === 'response.done') responses++;
   });
   // pcm16 24 kHz on the model side: 48 bytes per ms.
   const appendedMs = () => model.inputAudioMs;
-  await until(() => appendedMs() > 0, 5_000, 'the healthy call\'s audio to reach the model');
+  await until(() => appendedMs() > 0, 5_000, "the healthy call's audio to reach the model");
 
   return {
     phone,
@@ -106,9 +119,17 @@ export async function startHealthyCall(h: CallHarness, options: { to: string; du
       // Let the frames in flight land: what the phone sent reaches the model, what the model
       // streamed reaches the phone (bounded waits on counters, not sleeps).
       const sentFrames = phone.stats.framesSent;
-      await until(() => appendedMs() - appendBytesAtWindow >= (sentFrames - framesSentAtWindow) * 20 - 20, 2_000, 'caller audio in flight to reach the model');
+      await until(
+        () => appendedMs() - appendBytesAtWindow >= (sentFrames - framesSentAtWindow) * 20 - 20,
+        2_000,
+        'caller audio in flight to reach the model',
+      );
       const streamedMs = streamedBytes / 48;
-      await until(() => (phone.stats.framesReceived - framesAtWindow) * 20 >= streamedMs - 20 * Math.max(1, responses), 3_000, 'assistant audio in flight to reach the phone').catch(() => undefined);
+      await until(
+        () => (phone.stats.framesReceived - framesAtWindow) * 20 >= streamedMs - 20 * Math.max(1, responses),
+        3_000,
+        'assistant audio in flight to reach the phone',
+      ).catch(() => undefined);
       return {
         maxAppendGapMs: Math.max(maxGap, performance.now() - lastAppendAt),
         p99AppendGapMs: [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length * 0.99)] ?? 0,
@@ -140,11 +161,21 @@ export const MAX_P99_APPEND_GAP_MS = 1_000;
 
 export function expectUndisturbed(flow: FlowReport, context: string): void {
   const where = `${context}: ${JSON.stringify(flow)}`;
-  if (flow.maxAppendGapMs >= MAX_APPEND_GAP_MS) throw new Error(`healthy call: ${Math.round(flow.maxAppendGapMs)} ms without caller audio reaching the model; ${where}`);
-  if (flow.p99AppendGapMs >= MAX_P99_APPEND_GAP_MS) throw new Error(`healthy call: p99 gap between appends ${Math.round(flow.p99AppendGapMs)} ms; ${where}`);
+  if (flow.maxAppendGapMs >= MAX_APPEND_GAP_MS)
+    throw new Error(
+      `healthy call: ${Math.round(flow.maxAppendGapMs)} ms without caller audio reaching the model; ${where}`,
+    );
+  if (flow.p99AppendGapMs >= MAX_P99_APPEND_GAP_MS)
+    throw new Error(`healthy call: p99 gap between appends ${Math.round(flow.p99AppendGapMs)} ms; ${where}`);
   // every 20 ms frame the phone sent reached the model (the meter waits for frames in flight)
-  if (flow.appendedMs < flow.sentMs - 20 || flow.appendedMs > flow.sentMs + 60) throw new Error(`healthy call: ${flow.appendedMs} ms appended for ${flow.sentMs} ms sent; ${where}`);
-  if (flow.responses < 1 || flow.assistantStreamedMs < 1_000) throw new Error(`healthy call: no answered turn while disturbed; ${where}`);
+  if (flow.appendedMs < flow.sentMs - 20 || flow.appendedMs > flow.sentMs + 60)
+    throw new Error(`healthy call: ${flow.appendedMs} ms appended for ${flow.sentMs} ms sent; ${where}`);
+  if (flow.responses < 1 || flow.assistantStreamedMs < 1_000)
+    throw new Error(`healthy call: no answered turn while disturbed; ${where}`);
   // everything the model said reached the phone (a frame of rounding per response)
-  if (Math.abs(flow.assistantReceivedMs - flow.assistantStreamedMs) > 20 * (flow.responses + 1)) throw new Error(`healthy call: ${flow.assistantReceivedMs} ms of assistant audio reached the phone for ${flow.assistantStreamedMs} ms streamed; ${where}`);
+  if (Math.abs(flow.assistantReceivedMs - flow.assistantStreamedMs) > 20 * (flow.responses + 1))
+    throw new Error(
+      `healthy call: ${flow.assistantReceivedMs} ms of assistant audio reached the phone ` +
+        `for ${flow.assistantStreamedMs} ms streamed; ${where}`,
+    );
 }

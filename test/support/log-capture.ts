@@ -4,7 +4,6 @@
  */
 import { Writable } from 'node:stream';
 
-
 import { createLogger, type Logger } from '../../src/util/logger.js';
 
 export interface LogLine {
@@ -45,7 +44,10 @@ export class LogCapture {
     const seen = this.lines.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`log line ${String(msg)} not seen within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`log line ${String(msg)} not seen within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.waiters.push({
         match,
         resolve: (l) => {

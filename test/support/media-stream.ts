@@ -101,7 +101,9 @@ export class MediaStream {
     ws.on('error', () => undefined);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
-      ws.once('unexpected-response', (_req, r) => reject(new Error(`media upgrade answered HTTP ${r.statusCode ?? 0}`)));
+      ws.once('unexpected-response', (_req, r) =>
+        reject(new Error(`media upgrade answered HTTP ${r.statusCode ?? 0}`)),
+      );
     });
     this.parameters = twiml.parameters;
     this.sendJson(CONNECTED_MESSAGE);
@@ -110,7 +112,12 @@ export class MediaStream {
 
   /** Sends the `start` Twilio would send, with the TwiML's parameters. */
   sendStart(): void {
-    this.sendJson({ event: 'start', sequenceNumber: '1', streamSid: this.streamSid, start: this.startBody(this.parameters) });
+    this.sendJson({
+      event: 'start',
+      sequenceNumber: '1',
+      streamSid: this.streamSid,
+      start: this.startBody(this.parameters),
+    });
   }
 
   /** The `start` payload Twilio would send for this stream (tests reuse it for duplicates). */
@@ -129,7 +136,12 @@ export class MediaStream {
 
   /** One valid 20 ms caller frame. */
   sendMedia(timestampMs: number, payload: Buffer = Buffer.alloc(160, 0xff)): void {
-    this.sendJson({ event: 'media', sequenceNumber: '2', streamSid: this.streamSid, media: { track: 'inbound', chunk: '1', timestamp: String(timestampMs), payload: payload.toString('base64') } });
+    this.sendJson({
+      event: 'media',
+      sequenceNumber: '2',
+      streamSid: this.streamSid,
+      media: { track: 'inbound', chunk: '1', timestamp: String(timestampMs), payload: payload.toString('base64') },
+    });
   }
 
   /**
@@ -148,7 +160,12 @@ export class MediaStream {
   /** The caller hangs up: `stop`, then a normal close. */
   async hangUp(): Promise<StreamClose> {
     if (this.isOpen) {
-      this.sendJson({ event: 'stop', sequenceNumber: '3', streamSid: this.streamSid, stop: { accountSid: this.accountSid, callSid: this.callSid } });
+      this.sendJson({
+        event: 'stop',
+        sequenceNumber: '3',
+        streamSid: this.streamSid,
+        stop: { accountSid: this.accountSid, callSid: this.callSid },
+      });
       this.ws!.close(1000);
     }
     return this.closed;

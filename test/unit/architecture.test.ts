@@ -21,7 +21,8 @@ const ALL = files(SRC).map((file) => ({ file: path.relative(SRC, file), text: re
 /** Module specifiers imported (statically or dynamically) by a file, with `import type` ones marked. */
 function imports(text: string): { spec: string; typeOnly: boolean }[] {
   const out: { spec: string; typeOnly: boolean }[] = [];
-  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm)) out.push({ spec: m[3]!, typeOnly: m[2] !== undefined });
+  for (const m of text.matchAll(/^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+'([^']+)'/gm))
+    out.push({ spec: m[3]!, typeOnly: m[2] !== undefined });
   for (const m of text.matchAll(/^\s*import\s+'([^']+)'/gm)) out.push({ spec: m[1]!, typeOnly: false });
   for (const m of text.matchAll(/import\(\s*'([^']+)'\s*\)/g)) out.push({ spec: m[1]!, typeOnly: false });
   return out;
@@ -29,22 +30,39 @@ function imports(text: string): { spec: string; typeOnly: boolean }[] {
 
 /** The pure core: no IO, no sockets, no logging, no real clock (STYLE §2.4). */
 const PURE = (f: string) =>
-  f.startsWith('audio/') || f.startsWith('protocol/') || (f.startsWith('call/') && f !== 'call/call-runner.ts') || f === 'security/stream-token.ts';
-const FORBIDDEN_IN_PURE = /^(ws|express|twilio|pino|better-sqlite3|node:fs|node:fs\/promises|fs|node:net|net|node:http|http|node:child_process)$/;
+  f.startsWith('audio/') ||
+  f.startsWith('protocol/') ||
+  (f.startsWith('call/') && f !== 'call/call-runner.ts') ||
+  f === 'security/stream-token.ts';
+const FORBIDDEN_IN_PURE =
+  /^(ws|express|twilio|pino|better-sqlite3|node:fs|node:fs\/promises|fs|node:net|net|node:http|http|node:child_process)$/;
 
 describe('architecture', () => {
-  it.each(ALL.filter((f) => PURE(f.file)).map((f) => [f.file, f.text]))('%s (pure core) imports no IO, sockets, logger or real clock', (_file, text) => {
-    for (const { spec, typeOnly } of imports(text)) {
-      expect(FORBIDDEN_IN_PURE.test(spec), `imports ${spec}`).toBe(false);
-      if (/util\/clock(\.js)?$/.test(spec)) expect(typeOnly, `imports the clock implementation from ${spec} (only the Clock type is allowed)`).toBe(true);
-      if (/util\/logger(\.js)?$/.test(spec)) expect(typeOnly, `imports the logger implementation`).toBe(true);
-    }
-  });
+  it.each(ALL.filter((f) => PURE(f.file)).map((f) => [f.file, f.text]))(
+    '%s (pure core) imports no IO, sockets, logger or real clock',
+    (_file, text) => {
+      for (const { spec, typeOnly } of imports(text)) {
+        expect(FORBIDDEN_IN_PURE.test(spec), `imports ${spec}`).toBe(false);
+        if (/util\/clock(\.js)?$/.test(spec))
+          expect(typeOnly, `imports the clock implementation from ${spec} (only the Clock type is allowed)`).toBe(true);
+        if (/util\/logger(\.js)?$/.test(spec)) expect(typeOnly, `imports the logger implementation`).toBe(true);
+      }
+    },
+  );
 
-  it('time is injected: nothing but util/clock.ts reads Date.now() or sets timers (the simulated phone is the outside world)', () => {
-    const offenders = ALL.filter((f) => f.file !== 'util/clock.ts' && f.file !== 'sim/phone.ts' && /\bDate\.now\(\)|\bsetTimeout\(|\bsetInterval\(/.test(f.text)).map((f) => f.file);
-    expect(offenders).toEqual([]);
-  });
+  it(
+    'time is injected: nothing but util/clock.ts reads Date.now() or sets timers ' +
+      '(the simulated phone is the outside world)',
+    () => {
+      const offenders = ALL.filter(
+        (f) =>
+          f.file !== 'util/clock.ts' &&
+          f.file !== 'sim/phone.ts' &&
+          /\bDate\.now\(\)|\bsetTimeout\(|\bsetInterval\(/.test(f.text),
+      ).map((f) => f.file);
+      expect(offenders).toEqual([]);
+    },
+  );
 
   it('links never import each other, and the Twilio side does not know the model provider', () => {
     for (const f of ALL.filter((x) => x.file.startsWith('links/'))) {
@@ -55,20 +73,40 @@ describe('architecture', () => {
       }
     }
     const twilioLink = ALL.find((f) => f.file === 'links/twilio-link.ts')!;
-    expect(imports(twilioLink.text).map((i) => i.spec).filter((s) => /realtime|providers|emulator/.test(s))).toEqual([]);
+    expect(
+      imports(twilioLink.text)
+        .map((i) => i.spec)
+        .filter((s) => /realtime|providers|emulator/.test(s)),
+    ).toEqual([]);
   });
 
-  it('wire spellings stay in protocol/ (and the emulator and the replayer, which work on the wire itself): the session never sees them', () => {
-    const wireNames = /'(response\.output_audio\.delta|response\.audio\.delta|input_audio_buffer\.speech_started|conversation\.item\.truncate|session\.update)'/;
-    const offenders = ALL.filter((f) => !f.file.startsWith('protocol/') && !f.file.startsWith('emulator/') && !f.file.startsWith('recording/') && wireNames.test(f.text)).map((f) => f.file);
-    expect(offenders).toEqual([]);
-  });
+  it(
+    'wire spellings stay in protocol/ (and the emulator and the replayer, which work on the wire itself): ' +
+      'the session never sees them',
+    () => {
+      const wireNames =
+        /'(response\.output_audio\.delta|response\.audio\.delta|input_audio_buffer\.speech_started|conversation\.item\.truncate|session\.update)'/;
+      const offenders = ALL.filter(
+        (f) =>
+          !f.file.startsWith('protocol/') &&
+          !f.file.startsWith('emulator/') &&
+          !f.file.startsWith('recording/') &&
+          wireNames.test(f.text),
+      ).map((f) => f.file);
+      expect(offenders).toEqual([]);
+    },
+  );
 
   it('only app.ts builds the bridge: no other src module constructs a link, session, store or server', () => {
-    const constructs = /new (CallSession|CallRunner|TwilioLink|RealtimeLink|CallsRepo|CallRecorder|NumbersRegistry|BridgeMetrics)\(/g;
+    const constructs =
+      /new (CallSession|CallRunner|TwilioLink|RealtimeLink|CallsRepo|CallRecorder|NumbersRegistry|BridgeMetrics)\(/g;
     const offenders = ALL.filter((f) => f.file !== 'app.ts' && !f.file.startsWith('recording/replayer'))
       // a class's own static factory is fine
-      .flatMap((f) => [...f.text.matchAll(constructs)].filter((m) => !f.text.includes(`class ${m[1]}`)).map((m) => `${f.file}: new ${m[1]}`));
+      .flatMap((f) =>
+        [...f.text.matchAll(constructs)]
+          .filter((m) => !f.text.includes(`class ${m[1]}`))
+          .map((m) => `${f.file}: new ${m[1]}`),
+      );
     expect(offenders).toEqual([]);
   });
 });

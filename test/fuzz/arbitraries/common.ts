@@ -38,7 +38,11 @@ export const wrongValue: fc.Arbitrary<unknown> = fc.oneof(
 type Json = Record<string, unknown> | unknown[];
 
 /** Every path to a value inside `value` (objects and arrays), outermost first. */
-function paths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function paths(
+  value: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   if (value === null || typeof value !== 'object') return out;
   const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
   for (const [k, v] of entries) {
@@ -55,27 +59,54 @@ function paths(value: unknown, prefix: (string | number)[] = [], out: (string | 
  * not, so the failure happens deep in the schema.
  */
 export function mutated<T extends Json>(valid: fc.Arbitrary<T>): fc.Arbitrary<unknown> {
-  return fc.tuple(valid, fc.nat(), fc.constantFrom('delete', 'replace', 'wrap'), wrongValue).map(([msg, n, op, value]) => {
-    const copy = structuredClone(msg) as Json;
-    const all = paths(copy);
-    const path = all[n % Math.max(1, all.length)];
-    if (path === undefined) return copy;
-    let parent: Record<string | number, unknown> = copy as Record<string | number, unknown>;
-    for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
-    const last = path[path.length - 1]!;
-    if (op === 'delete') delete parent[last];
-    else if (op === 'replace') parent[last] = value;
-    else parent[last] = [parent[last]];
-    return copy;
-  });
+  return fc
+    .tuple(valid, fc.nat(), fc.constantFrom('delete', 'replace', 'wrap'), wrongValue)
+    .map(([msg, n, op, value]) => {
+      const copy = structuredClone(msg) as Json;
+      const all = paths(copy);
+      const path = all[n % Math.max(1, all.length)];
+      if (path === undefined) return copy;
+      let parent: Record<string | number, unknown> = copy as Record<string | number, unknown>;
+      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+      const last = path[path.length - 1]!;
+      if (op === 'delete') delete parent[last];
+      else if (op === 'replace') parent[last] = value;
+      else parent[last] = [parent[last]];
+      return copy;
+    });
 }
 
 /** Text that is not JSON, or JSON that is not an object. */
 export const notAMessage: fc.Arbitrary<string> = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.constantFrom('', ' ', '\n', '\ufeff{}', 'null', 'true', '0', '-0', '1e400', '"event"', '[]', '[{}]', '{', '}', '{"', '{"event"', '{"type"', '{}}', '{} {}', 'undefined', 'NaN'),
-  fc.jsonValue({ maxDepth: 3 }).filter((v) => v === null || typeof v !== 'object' || Array.isArray(v)).map((v) => JSON.stringify(v)),
+  fc.constantFrom(
+    '',
+    ' ',
+    '\n',
+    '\ufeff{}',
+    'null',
+    'true',
+    '0',
+    '-0',
+    '1e400',
+    '"event"',
+    '[]',
+    '[{}]',
+    '{',
+    '}',
+    '{"',
+    '{"event"',
+    '{"type"',
+    '{}}',
+    '{} {}',
+    'undefined',
+    'NaN',
+  ),
+  fc
+    .jsonValue({ maxDepth: 3 })
+    .filter((v) => v === null || typeof v !== 'object' || Array.isArray(v))
+    .map((v) => JSON.stringify(v)),
   fc.integer({ min: 1, max: 20_000 }).map((n) => `${'['.repeat(n)}${']'.repeat(n)}`),
   fc.integer({ min: 1, max: 5_000 }).map((n) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`),
 );
@@ -103,6 +134,8 @@ export function trickyObject(discriminator: string, known: readonly string[]): f
       `{"${discriminator}":"${known[0]}","${discriminator}":"${known[1] ?? known[0]}"}`,
     ),
     fc.object({ maxDepth: 2, maxKeys: 4 }).map((o) => JSON.stringify(o)),
-    fc.tuple(fc.constantFrom(...known), fc.object({ maxDepth: 2, maxKeys: 4 })).map(([d, o]) => JSON.stringify({ ...o, [discriminator]: d })),
+    fc
+      .tuple(fc.constantFrom(...known), fc.object({ maxDepth: 2, maxKeys: 4 }))
+      .map(([d, o]) => JSON.stringify({ ...o, [discriminator]: d })),
   );
 }

@@ -21,17 +21,41 @@ export interface TwilioFrame {
 }
 
 const sid = fc.constantFrom('@@SID@@', '@@SID@@', '@@SID@@', 'MZ00000000000000000000000000000000', '', 'x'.repeat(200));
-const counter = fc.oneof(fc.integer({ min: 1, max: 100_000 }).map(String), fc.constantFrom('0', '1', '999999999999999'));
+const counter = fc.oneof(
+  fc.integer({ min: 1, max: 100_000 }).map(String),
+  fc.constantFrom('0', '1', '999999999999999'),
+);
 const timestamp = fc.oneof(
   { weight: 16, arbitrary: fc.constant('@@TS@@') },
   { weight: 4, arbitrary: fc.integer({ min: 0, max: 10_000_000 }).map(String) },
-  { weight: 2, arbitrary: fc.constantFrom('0', '999999999999999', '1000000000000000', '-20', '20.5', '1e3', ' 20', '', '0x14', '٢٠', '00000000000000020') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      '0',
+      '999999999999999',
+      '1000000000000000',
+      '-20',
+      '20.5',
+      '1e3',
+      ' 20',
+      '',
+      '0x14',
+      '٢٠',
+      '00000000000000020',
+    ),
+  },
 );
 
 /** μ-law bytes as base64: mostly a 20 ms frame, sometimes any length, odd ones included. */
 const payload = fc.oneof(
-  { weight: 20, arbitrary: fc.uint8Array({ minLength: 160, maxLength: 160 }).map((b) => Buffer.from(b).toString('base64')) },
-  { weight: 6, arbitrary: fc.uint8Array({ minLength: 0, maxLength: 1_200 }).map((b) => Buffer.from(b).toString('base64')) },
+  {
+    weight: 20,
+    arbitrary: fc.uint8Array({ minLength: 160, maxLength: 160 }).map((b) => Buffer.from(b).toString('base64')),
+  },
+  {
+    weight: 6,
+    arbitrary: fc.uint8Array({ minLength: 0, maxLength: 1_200 }).map((b) => Buffer.from(b).toString('base64')),
+  },
   { weight: 2, arbitrary: fc.constant(Buffer.alloc(160, 0xff).toString('base64')) },
 );
 const badPayload = fc.oneof(
@@ -46,7 +70,12 @@ const validMedia = fc.record({
   event: fc.constant('media'),
   sequenceNumber: counter,
   streamSid: sid,
-  media: fc.record({ track: fc.constantFrom('inbound', 'outbound', 'inbound_track'), chunk: counter, timestamp, payload }),
+  media: fc.record({
+    track: fc.constantFrom('inbound', 'outbound', 'inbound_track'),
+    chunk: counter,
+    timestamp,
+    payload,
+  }),
 });
 const validMark = fc.record({
   event: fc.constant('mark'),
@@ -65,7 +94,10 @@ const validDtmf = fc.record({
   event: fc.constant('dtmf'),
   sequenceNumber: counter,
   streamSid: sid,
-  dtmf: fc.record({ track: fc.constant('inbound_track'), digit: fc.oneof(fc.constantFrom(...'0123456789*#ABCDw'), fc.string({ maxLength: 3 })) }),
+  dtmf: fc.record({
+    track: fc.constant('inbound_track'),
+    digit: fc.oneof(fc.constantFrom(...'0123456789*#ABCDw'), fc.string({ maxLength: 3 })),
+  }),
 });
 const validStart = fc.record({
   event: fc.constant('start'),
@@ -76,8 +108,16 @@ const validStart = fc.record({
     accountSid: fc.constant(`AC${'0'.repeat(32)}`),
     callSid: fc.oneof(fc.constant(`CA${'1'.repeat(32)}`), fc.string({ minLength: 1, maxLength: 64 })),
     tracks: fc.constant(['inbound']),
-    mediaFormat: fc.record({ encoding: fc.constantFrom('audio/x-mulaw', 'audio/x-alaw', ''), sampleRate: fc.constantFrom(8000, 16000, 0), channels: fc.constantFrom(1, 2) }),
-    customParameters: fc.dictionary(fc.constantFrom('token', 'profile', 'to', 'from', 'x'), fc.string({ maxLength: 30 }), { maxKeys: 4 }),
+    mediaFormat: fc.record({
+      encoding: fc.constantFrom('audio/x-mulaw', 'audio/x-alaw', ''),
+      sampleRate: fc.constantFrom(8000, 16000, 0),
+      channels: fc.constantFrom(1, 2),
+    }),
+    customParameters: fc.dictionary(
+      fc.constantFrom('token', 'profile', 'to', 'from', 'x'),
+      fc.string({ maxLength: 30 }),
+      { maxKeys: 4 },
+    ),
   }),
 });
 const validStop = fc.record({
@@ -90,8 +130,10 @@ const connected = fc.constantFrom({ event: 'connected', protocol: 'Call', versio
 
 const KNOWN_EVENTS = ['media', 'mark', 'dtmf', 'start', 'stop', 'connected'] as const;
 
-const json = (arb: fc.Arbitrary<unknown>, label: string) => arb.map((m): TwilioFrame => ({ label, data: JSON.stringify(m), binary: false }));
-const text = (arb: fc.Arbitrary<string>, label: string) => arb.map((data): TwilioFrame => ({ label, data, binary: false }));
+const json = (arb: fc.Arbitrary<unknown>, label: string) =>
+  arb.map((m): TwilioFrame => ({ label, data: JSON.stringify(m), binary: false }));
+const text = (arb: fc.Arbitrary<string>, label: string) =>
+  arb.map((data): TwilioFrame => ({ label, data, binary: false }));
 
 /**
  * One generated frame. Weights: about half valid or near-valid media (the bulk of real
@@ -101,8 +143,24 @@ const text = (arb: fc.Arbitrary<string>, label: string) => arb.map((data): Twili
 export const twilioFrame: fc.Arbitrary<TwilioFrame> = fc.oneof(
   { weight: 600, arbitrary: json(validMedia, 'media') },
   { weight: 240, arbitrary: json(mutated(validMedia), 'media~') },
-  { weight: 120, arbitrary: json(fc.tuple(validMedia, badPayload).map(([m, p]) => ({ ...m, media: { ...m.media, payload: p } })), 'media/bad-base64') },
-  { weight: 40, arbitrary: json(validMedia.map((m) => ({ ...m, sequenceNumber: Number(m.sequenceNumber) || 1, media: { ...m.media, chunk: 7, timestamp: 20 } })), 'media/numbers') },
+  {
+    weight: 120,
+    arbitrary: json(
+      fc.tuple(validMedia, badPayload).map(([m, p]) => ({ ...m, media: { ...m.media, payload: p } })),
+      'media/bad-base64',
+    ),
+  },
+  {
+    weight: 40,
+    arbitrary: json(
+      validMedia.map((m) => ({
+        ...m,
+        sequenceNumber: Number(m.sequenceNumber) || 1,
+        media: { ...m.media, chunk: 7, timestamp: 20 },
+      })),
+      'media/numbers',
+    ),
+  },
   { weight: 120, arbitrary: json(validMark, 'mark') },
   { weight: 50, arbitrary: json(mutated(validMark), 'mark~') },
   { weight: 50, arbitrary: json(validDtmf, 'dtmf') },
@@ -112,19 +170,85 @@ export const twilioFrame: fc.Arbitrary<TwilioFrame> = fc.oneof(
   { weight: 20, arbitrary: json(connected, 'connected') },
   { weight: 1, arbitrary: json(validStop, 'stop') },
   { weight: 3, arbitrary: json(mutated(validStop), 'stop~') },
-  { weight: 60, arbitrary: json(fc.record({ event: fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('Media', 'MEDIA', 'media ', 'clear', 'mark.echo', 'stopped', '')), streamSid: sid }), 'unknown-event') },
+  {
+    weight: 60,
+    arbitrary: json(
+      fc.record({
+        event: fc.oneof(
+          fc.string({ maxLength: 20 }),
+          fc.constantFrom('Media', 'MEDIA', 'media ', 'clear', 'mark.echo', 'stopped', ''),
+        ),
+        streamSid: sid,
+      }),
+      'unknown-event',
+    ),
+  },
   { weight: 30, arbitrary: json(fc.record({ event: wrongValue, streamSid: sid }), 'event-wrong-type') },
   { weight: 100, arbitrary: text(notAMessage, 'not-a-message') },
-  { weight: 80, arbitrary: text(broken(fc.oneof(validMedia, validMark, validStop, validStart).map((m) => JSON.stringify(m))), 'broken-json') },
+  {
+    weight: 80,
+    arbitrary: text(
+      broken(fc.oneof(validMedia, validMark, validStop, validStart).map((m) => JSON.stringify(m))),
+      'broken-json',
+    ),
+  },
   { weight: 40, arbitrary: text(trickyObject('event', KNOWN_EVENTS), 'tricky-object') },
   // a valid message with an extra field nested thousands deep (the schemas ignore unknown fields)
-  { weight: 10, arbitrary: text(fc.tuple(fc.oneof(validMedia, validMark, validDtmf, connected), fc.integer({ min: 1, max: 20_000 })).map(([m, depth]) => `${JSON.stringify(m).slice(0, -1)},"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`), 'deep-extra-field') },
-  { weight: 16, arbitrary: text(fc.integer({ min: 10_000, max: 200_000 }).map((n) => JSON.stringify({ event: 'x'.repeat(n) })), 'huge-event-name') },
-  { weight: 16, arbitrary: text(fc.integer({ min: 1_000, max: 200_000 }).map((n) => JSON.stringify({ event: 'mark', mark: { name: 'm'.repeat(n) } })), 'huge-mark-name') },
-  { weight: 40, arbitrary: fc.uint8Array({ maxLength: 400 }).map((b): TwilioFrame => ({ label: 'binary', data: Buffer.from(b), binary: true })) },
-  { weight: 10, arbitrary: validMedia.map((m): TwilioFrame => ({ label: 'binary-json', data: Buffer.from(JSON.stringify(m)), binary: true })) },
+  {
+    weight: 10,
+    arbitrary: text(
+      fc
+        .tuple(fc.oneof(validMedia, validMark, validDtmf, connected), fc.integer({ min: 1, max: 20_000 }))
+        .map(([m, depth]) => `${JSON.stringify(m).slice(0, -1)},"extra":${'['.repeat(depth)}${']'.repeat(depth)}}`),
+      'deep-extra-field',
+    ),
+  },
+  {
+    weight: 16,
+    arbitrary: text(
+      fc.integer({ min: 10_000, max: 200_000 }).map((n) => JSON.stringify({ event: 'x'.repeat(n) })),
+      'huge-event-name',
+    ),
+  },
+  {
+    weight: 16,
+    arbitrary: text(
+      fc
+        .integer({ min: 1_000, max: 200_000 })
+        .map((n) => JSON.stringify({ event: 'mark', mark: { name: 'm'.repeat(n) } })),
+      'huge-mark-name',
+    ),
+  },
+  {
+    weight: 40,
+    arbitrary: fc
+      .uint8Array({ maxLength: 400 })
+      .map((b): TwilioFrame => ({ label: 'binary', data: Buffer.from(b), binary: true })),
+  },
+  {
+    weight: 10,
+    arbitrary: validMedia.map((m): TwilioFrame => ({
+      label: 'binary-json',
+      data: Buffer.from(JSON.stringify(m)),
+      binary: true,
+    })),
+  },
   // ends the call (1009): one frame over the 256 KiB limit
-  { weight: 1, arbitrary: fc.integer({ min: 262_145, max: 600_000 }).map((n): TwilioFrame => ({ label: 'oversized', data: `{"event":"media","pad":"${'x'.repeat(n)}"}`, binary: false })) },
+  {
+    weight: 1,
+    arbitrary: fc.integer({ min: 262_145, max: 600_000 }).map((n): TwilioFrame => ({
+      label: 'oversized',
+      data: `{"event":"media","pad":"${'x'.repeat(n)}"}`,
+      binary: false,
+    })),
+  },
   // ends the call (1007): a text frame that is not UTF-8
-  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b): TwilioFrame => ({ label: 'invalid-utf8', data: Buffer.concat([Buffer.from('{"event":"'), Buffer.from(b), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), binary: false })) },
+  {
+    weight: 1,
+    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 16 }).map((b): TwilioFrame => ({
+      label: 'invalid-utf8',
+      data: Buffer.concat([Buffer.from('{"event":"'), Buffer.from(b), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]),
+      binary: false,
+    })),
+  },
 );

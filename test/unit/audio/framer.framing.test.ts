@@ -62,8 +62,13 @@ describe('MulawFramer', () => {
     frames[0]!.fill(1);
     expect(frames).toHaveLength(2);
     expect(frames.every((f) => Buffer.isBuffer(f))).toBe(true);
-    expect(Array.from(new Set(frames[1]!))).toEqual([7]);
-    expect(framer.flush()[0]!.subarray(0, 80).every((b) => b === 7)).toBe(true);
+    expect(Array.from(new Set(frames[1]))).toEqual([7]);
+    expect(
+      framer
+        .flush()[0]!
+        .subarray(0, 80)
+        .every((b) => b === 7),
+    ).toBe(true);
   });
 
   it('reset drops the pending bytes (they must not be played after a clear)', () => {

@@ -66,17 +66,21 @@ describe('Downsampler24kTo8k.flush', () => {
     );
   });
 
-  it.each([0, 1, 2])('every input sample is emitted: an impulse as the last sample (phase %i) comes out whole', (phase) => {
-    const n = 60 + phase;
-    const x = new Int16Array(n);
-    x[n - 1] = 30000;
-    const down = new Downsampler24kTo8k();
-    const out = concatInt16([down.process(x), down.flush()]);
-    // outputs at input instants 3m ≥ n − 1 see the impulse through tap 3m − (n − 1)
-    const expected: number[] = [];
-    for (let m = Math.ceil((n - 1) / 3); 3 * m - (n - 1) < FILTER_TAPS; m++) expected.push(Math.round(30000 * H[3 * m - (n - 1)]!));
-    expect(Array.from(out.subarray(Math.ceil((n - 1) / 3)))).toEqual(expected);
-  });
+  it.each([0, 1, 2])(
+    'every input sample is emitted: an impulse as the last sample (phase %i) comes out whole',
+    (phase) => {
+      const n = 60 + phase;
+      const x = new Int16Array(n);
+      x[n - 1] = 30000;
+      const down = new Downsampler24kTo8k();
+      const out = concatInt16([down.process(x), down.flush()]);
+      // outputs at input instants 3m ≥ n − 1 see the impulse through tap 3m − (n − 1)
+      const expected: number[] = [];
+      for (let m = Math.ceil((n - 1) / 3); 3 * m - (n - 1) < FILTER_TAPS; m++)
+        expected.push(Math.round(30000 * H[3 * m - (n - 1)]!));
+      expect(Array.from(out.subarray(Math.ceil((n - 1) / 3)))).toEqual(expected);
+    },
+  );
 
   it('leaves the downsampler as new, decimation phase included', () => {
     const down = new Downsampler24kTo8k();

@@ -124,13 +124,16 @@ describe('speech SNR against the analytic ideal, and group delay', () => {
     expect(fit.delaySeconds * 1000).toBeLessThanOrEqual(2);
   });
 
-  it('down (random deltas, with 4.6–11 kHz content that must not alias in): ≥ 60 dB, delay = RESAMPLER_DELAY_MS', () => {
-    const input = toInt16Samples(renderTones([...speech, ...highBandTones(2)], 24000, 48000));
-    const output = downsample(input, 7);
-    expect(output).toHaveLength(16000);
-    // the ideal is the in-band part only, so aliased high-band content counts as error
-    const fit = fitTones(speech, output, 8000, { start: 800, length: 14400, delayGuessSeconds: DELAY_S });
-    expect(fit.snrDb).toBeGreaterThanOrEqual(60);
-    expect(Math.abs(fit.delaySeconds - DELAY_S)).toBeLessThan(1e-7);
-  });
+  it(
+    'down (random deltas, with 4.6–11 kHz content that must not alias in): ' + '≥ 60 dB, delay = RESAMPLER_DELAY_MS',
+    () => {
+      const input = toInt16Samples(renderTones([...speech, ...highBandTones(2)], 24000, 48000));
+      const output = downsample(input, 7);
+      expect(output).toHaveLength(16000);
+      // the ideal is the in-band part only, so aliased high-band content counts as error
+      const fit = fitTones(speech, output, 8000, { start: 800, length: 14400, delayGuessSeconds: DELAY_S });
+      expect(fit.snrDb).toBeGreaterThanOrEqual(60);
+      expect(Math.abs(fit.delaySeconds - DELAY_S)).toBeLessThan(1e-7);
+    },
+  );
 });

@@ -62,7 +62,11 @@ describe('model → caller, pcm16', () => {
     const bytes = pcm16ToBytes(pcm);
     const together = createModelToCaller('pcm16').push(bytes);
     const split = createModelToCaller('pcm16');
-    const frames = [...split.push(bytes.subarray(0, 1)), ...split.push(bytes.subarray(1, 2)), ...split.push(bytes.subarray(2))];
+    const frames = [
+      ...split.push(bytes.subarray(0, 1)),
+      ...split.push(bytes.subarray(1, 2)),
+      ...split.push(bytes.subarray(2)),
+    ];
     expect(together).toHaveLength(1);
     expect(concatBytes(frames).equals(concatBytes(together))).toBe(true);
   });

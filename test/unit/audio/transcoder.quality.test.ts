@@ -10,7 +10,12 @@ import { decodeMulaw, encodeMulaw } from '../../../src/audio/g711.js';
 import { fitTones, snrDb } from '../../../src/audio/measure.js';
 import { RESAMPLER_DELAY_MS } from '../../../src/audio/resampler.js';
 import { highBandTones, renderTones, seededRandom, speechShapedTones } from '../../../src/audio/signals.js';
-import { createCallerToModel, createModelToCaller, pcm16FromBytes, pcm16ToBytes } from '../../../src/audio/transcoder.js';
+import {
+  createCallerToModel,
+  createModelToCaller,
+  pcm16FromBytes,
+  pcm16ToBytes,
+} from '../../../src/audio/transcoder.js';
 import { parseWav } from '../../../src/audio/wav.js';
 import { chunk, concatBytes } from '../../support/audio.js';
 
@@ -53,7 +58,10 @@ describe('recorded speech, caller → model → caller', () => {
     const down = createModelToCaller('pcm16');
     const frames = chunk(mulaw, [160]).flatMap((frame) => down.push(up.push(frame)));
     frames.push(...down.push(up.flush()), ...down.flush());
-    const result = snrDb(decodeMulaw(mulaw), decodeMulaw(concatBytes(frames)), { maxLagSamples: 40, fractionalLag: true });
+    const result = snrDb(decodeMulaw(mulaw), decodeMulaw(concatBytes(frames)), {
+      maxLagSamples: 40,
+      fractionalLag: true,
+    });
     // limited by the second μ-law quantisation and by the speech energy above 3.4 kHz that
     // the band-limit removes; measured 34.0 dB
     expect(result.snrDb).toBeGreaterThanOrEqual(30);

@@ -133,7 +133,13 @@ describe('PhoneFleet', () => {
     for (let i = 0; i < 60; i++) {
       const startedAtMs = 1000 + rand() * 100;
       // as LeanPhone: everything due by now, in order
-      fleet.add({ startedAtMs, due: startedAtMs + 20, tick(now: number) { while (now >= this.due) this.due += 20; } });
+      fleet.add({
+        startedAtMs,
+        due: startedAtMs + 20,
+        tick(now: number) {
+          while (now >= this.due) this.due += 20;
+        },
+      });
     }
     let now = 1100;
     while (now < 3000) {

@@ -12,11 +12,22 @@ describe('rssSlopeMbPerCall', () => {
   });
 
   it('is the least-squares slope when the points scatter', () => {
-    expect(rssSlopeMbPerCall([{ calls: 0, growthMb: 1 }, { calls: 1, growthMb: 0 }, { calls: 2, growthMb: 5 }])).toBeCloseTo(2, 10);
+    expect(
+      rssSlopeMbPerCall([
+        { calls: 0, growthMb: 1 },
+        { calls: 1, growthMb: 0 },
+        { calls: 2, growthMb: 5 },
+      ]),
+    ).toBeCloseTo(2, 10);
   });
 
   it('is null without two distinct steps', () => {
     expect(rssSlopeMbPerCall([{ calls: 100, growthMb: 30 }])).toBeNull();
-    expect(rssSlopeMbPerCall([{ calls: 100, growthMb: 30 }, { calls: 100, growthMb: 40 }])).toBeNull();
+    expect(
+      rssSlopeMbPerCall([
+        { calls: 100, growthMb: 30 },
+        { calls: 100, growthMb: 40 },
+      ]),
+    ).toBeNull();
   });
 });

@@ -9,7 +9,8 @@ import { DEFAULT_TUNING } from '../../../src/call/call-session.js';
 import type { CallCommand } from '../../../src/call/events.js';
 import { liveSession, media } from '../../support/call-builders.js';
 
-const appends = (cmds: CallCommand[]) => cmds.flatMap((c) => (c.type === 'model.appendAudio' ? [Buffer.from(c.audio)] : []));
+const appends = (cmds: CallCommand[]) =>
+  cmds.flatMap((c) => (c.type === 'model.appendAudio' ? [Buffer.from(c.audio)] : []));
 const batched = { tuning: { callerFramesPerAppend: DEFAULT_TUNING.callerFramesPerAppend } };
 
 describe('caller audio in appends of several frames', () => {

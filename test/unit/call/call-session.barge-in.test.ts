@@ -16,7 +16,11 @@ import {
 } from '../../support/call-builders.js';
 
 /** A response r1 with one item `i1` of `ms` audio, all sent; returns the mark names. */
-function play(h: SessionHarness, ms: number, opts: { done?: boolean; responseId?: string; itemId?: string } = {}): string[] {
+function play(
+  h: SessionHarness,
+  ms: number,
+  opts: { done?: boolean; responseId?: string; itemId?: string } = {},
+): string[] {
   const r = opts.responseId ?? 'r1';
   const i = opts.itemId ?? 'i1';
   const cmds = h.feedAll([responseCreated(r), delta(r, i, ms)]);
@@ -49,7 +53,9 @@ describe('CallSession barge-in (SPEC §6.5)', () => {
 
   it('across two items: the heard one is truncated, the unheard one deleted', () => {
     const h = liveSession();
-    const marks = markNames(h.feedAll([responseCreated('r1'), delta('r1', 'a', 400), audioDone('r1', 'a'), delta('r1', 'b', 600)]));
+    const marks = markNames(
+      h.feedAll([responseCreated('r1'), delta('r1', 'a', 400), audioDone('r1', 'a'), delta('r1', 'b', 600)]),
+    );
     // echo only the first item's marks up to 200 ms
     const aMarks = marks.slice(0, 4); // 60,120,180,240
     echoUpTo(h, aMarks, 200);
@@ -63,7 +69,9 @@ describe('CallSession barge-in (SPEC §6.5)', () => {
 
   it('across two items: a fully played first item is left alone', () => {
     const h = liveSession();
-    const marks = markNames(h.feedAll([responseCreated('r1'), delta('r1', 'a', 400), audioDone('r1', 'a'), delta('r1', 'b', 600)]));
+    const marks = markNames(
+      h.feedAll([responseCreated('r1'), delta('r1', 'a', 400), audioDone('r1', 'a'), delta('r1', 'b', 600)]),
+    );
     // all of a (its end mark at 400) and 120 ms of b
     for (const n of marks.slice(0, 7)) h.feed(mark(n)); // a: 60..360 + end 400
     const bMarks = marks.slice(7);
@@ -149,36 +157,72 @@ describe('CallSession barge-in (SPEC §6.5)', () => {
 
   it('the stored assistant turn is cut to what the caller heard', () => {
     const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), { type: 'model.transcriptDelta', responseId: 'r1', itemId: 'i1', contentIndex: 0, delta: 'one two three four five six seven eight nine ten' }, delta('r1', 'i1', 1000)]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      {
+        type: 'model.transcriptDelta',
+        responseId: 'r1',
+        itemId: 'i1',
+        contentIndex: 0,
+        delta: 'one two three four five six seven eight nine ten',
+      },
+      delta('r1', 'i1', 1000),
+    ]);
     echoUpTo(h, markNames(cmds), 450);
     const turn = h.feed(speechStarted()).find((c) => c.type === 'record.turn');
     expect(turn).toMatchObject({ role: 'assistant', truncated: true, text: 'one two three four …' });
     // the transcript.done that follows does not store it again
-    expect(h.feed(transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten')).filter((c) => c.type === 'record.turn')).toEqual([]);
+    expect(
+      h
+        .feed(transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'))
+        .filter((c) => c.type === 'record.turn'),
+    ).toEqual([]);
   });
 });
 
 describe('stored assistant turns are what the caller heard', () => {
   it('an answer whose transcript is done is stored only once its audio has played out', () => {
     const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 200), transcriptDone('r1', 'i1', 'We open at nine.'), audioDone('r1', 'i1'), responseDone('r1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 200),
+      transcriptDone('r1', 'i1', 'We open at nine.'),
+      audioDone('r1', 'i1'),
+      responseDone('r1'),
+    ]);
     expect(cmds.filter((c) => c.type === 'record.turn')).toEqual([]);
     const names = markNames(cmds);
     const stored = names.flatMap((n) => h.feed(mark(n))).filter((c) => c.type === 'record.turn');
-    expect(stored).toEqual([expect.objectContaining({ role: 'assistant', text: 'We open at nine.', truncated: false })]);
+    expect(stored).toEqual([
+      expect.objectContaining({ role: 'assistant', text: 'We open at nine.', truncated: false }),
+    ]);
   });
 
   it('an answer sent in full, then interrupted during playout, is stored cut, not in full', () => {
     const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 1000), transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'), audioDone('r1', 'i1'), responseDone('r1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 1000),
+      transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'),
+      audioDone('r1', 'i1'),
+      responseDone('r1'),
+    ]);
     echoUpTo(h, markNames(cmds), 450);
     const turns = h.feed(speechStarted()).filter((c) => c.type === 'record.turn');
-    expect(turns).toEqual([expect.objectContaining({ role: 'assistant', truncated: true, text: 'one two three four …' })]);
+    expect(turns).toEqual([
+      expect.objectContaining({ role: 'assistant', truncated: true, text: 'one two three four …' }),
+    ]);
   });
 
   it('at hang-up, a turn still playing is stored as far as it was heard', () => {
     const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 1000), transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'), audioDone('r1', 'i1'), responseDone('r1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 1000),
+      transcriptDone('r1', 'i1', 'one two three four five six seven eight nine ten'),
+      audioDone('r1', 'i1'),
+      responseDone('r1'),
+    ]);
     echoUpTo(h, markNames(cmds), 480);
     const turns = h.feed({ type: 'twilio.stop' }).filter((c) => c.type === 'record.turn');
     expect(turns).toEqual([expect.objectContaining({ truncated: true, text: 'one two three four five …' })]);
@@ -186,22 +230,34 @@ describe('stored assistant turns are what the caller heard', () => {
 });
 
 describe('greeting_interruptible: false', () => {
-  it('speech during the greeting is ignored; once it has played, barge-in works and the server may interrupt again', () => {
-    const h = liveSession({ profile: { greeting: 'Hello there.', greetingInterruptible: false } });
-    const marks = markNames(h.feedAll([responseCreated('g1'), delta('g1', 'gi', 400)]));
-    echoUpTo(h, marks, 120);
-    expect(wire(h.feed(speechStarted()))).toEqual([]);
-    const rest = markNames(h.feedAll([audioDone('g1', 'gi'), responseDone('g1')]));
-    const afterAll = [...marks, ...rest].filter((n) => Number(n.split(':').pop()) > 120).flatMap((n) => h.feed(mark(n)));
-    const update = afterAll.find((c) => c.type === 'model.updateSession') as { session: { turnDetection: { interruptResponse: boolean } } } | undefined;
-    expect(update?.session.turnDetection.interruptResponse).toBe(true);
-    echoUpTo(h, play(h, 600, { responseId: 'r2', itemId: 'i2' }), 120);
-    expect(wire(h.feed(speechStarted())).map((c) => c.type)).toEqual(['twilio.clear', 'model.cancelResponse', 'model.truncate']);
-  });
+  it(
+    'speech during the greeting is ignored; ' + 'once it has played, barge-in works and the server may interrupt again',
+    () => {
+      const h = liveSession({ profile: { greeting: 'Hello there.', greetingInterruptible: false } });
+      const marks = markNames(h.feedAll([responseCreated('g1'), delta('g1', 'gi', 400)]));
+      echoUpTo(h, marks, 120);
+      expect(wire(h.feed(speechStarted()))).toEqual([]);
+      const rest = markNames(h.feedAll([audioDone('g1', 'gi'), responseDone('g1')]));
+      const afterAll = [...marks, ...rest]
+        .filter((n) => Number(n.split(':').pop()) > 120)
+        .flatMap((n) => h.feed(mark(n)));
+      const update = afterAll.find((c) => c.type === 'model.updateSession') as
+        { session: { turnDetection: { interruptResponse: boolean } } } | undefined;
+      expect(update?.session.turnDetection.interruptResponse).toBe(true);
+      echoUpTo(h, play(h, 600, { responseId: 'r2', itemId: 'i2' }), 120);
+      expect(wire(h.feed(speechStarted())).map((c) => c.type)).toEqual([
+        'twilio.clear',
+        'model.cancelResponse',
+        'model.truncate',
+      ]);
+    },
+  );
 
   it('asks the server not to cancel the greeting on caller speech', () => {
     const h = liveSession({ profile: { greeting: 'Hello there.', greetingInterruptible: false } });
     expect(h.session.sessionConfig().turnDetection).toMatchObject({ interruptResponse: false, createResponse: true });
-    expect(liveSession({ profile: { greeting: 'Hi.' } }).session.sessionConfig().turnDetection).toMatchObject({ interruptResponse: true });
+    expect(liveSession({ profile: { greeting: 'Hi.' } }).session.sessionConfig().turnDetection).toMatchObject({
+      interruptResponse: true,
+    });
   });
 });

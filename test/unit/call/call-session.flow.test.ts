@@ -16,23 +16,35 @@ import {
   wire,
 } from '../../support/call-builders.js';
 
-const appends = (cmds: CallCommand[]) => cmds.flatMap((c) => (c.type === 'model.appendAudio' ? [Buffer.from(c.audio)] : []));
+const appends = (cmds: CallCommand[]) =>
+  cmds.flatMap((c) => (c.type === 'model.appendAudio' ? [Buffer.from(c.audio)] : []));
 const frames = (cmds: CallCommand[]) => cmds.flatMap((c) => (c.type === 'twilio.media' ? [c.payload] : []));
 
 describe('start-up', () => {
-  it('start opens the model; caller audio before the session is ready is buffered and sent in order after session.update', () => {
-    const h = makeSession();
-    expect(wire(h.feed(start()))).toEqual([{ type: 'model.connect' }]);
-    expect(h.session.phaseName).toBe('connecting');
-    const early = [media(0, 160, 1), media(20, 160, 2), media(40, 160, 3)];
-    expect(appends(h.feedAll(early))).toEqual([]);
-    const open = h.feed({ type: 'model.open', reconnect: false });
-    expect(open[0]).toMatchObject({ type: 'model.updateSession', session: { audioFormat: 'pcmu', voice: 'alloy', turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 } } });
-    expect(appends(open).map((b) => b[0])).toEqual([1, 2, 3]);
-    expect(h.session.phaseName).toBe('live');
-    // afterwards audio flows straight through
-    expect(appends(h.feed(media(60, 160, 4)))).toHaveLength(1);
-  });
+  it(
+    'start opens the model; ' +
+      'caller audio before the session is ready is buffered and sent in order after session.update',
+    () => {
+      const h = makeSession();
+      expect(wire(h.feed(start()))).toEqual([{ type: 'model.connect' }]);
+      expect(h.session.phaseName).toBe('connecting');
+      const early = [media(0, 160, 1), media(20, 160, 2), media(40, 160, 3)];
+      expect(appends(h.feedAll(early))).toEqual([]);
+      const open = h.feed({ type: 'model.open', reconnect: false });
+      expect(open[0]).toMatchObject({
+        type: 'model.updateSession',
+        session: {
+          audioFormat: 'pcmu',
+          voice: 'alloy',
+          turnDetection: { type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 500 },
+        },
+      });
+      expect(appends(open).map((b) => b[0])).toEqual([1, 2, 3]);
+      expect(h.session.phaseName).toBe('live');
+      // afterwards audio flows straight through
+      expect(appends(h.feed(media(60, 160, 4)))).toHaveLength(1);
+    },
+  );
 
   it('the greeting is requested right after session.update, before any caller turn', () => {
     const h = makeSession({ profile: { greeting: 'Thanks for calling!' } });
@@ -45,7 +57,12 @@ describe('start-up', () => {
   it('session.update carries the profile: instructions, voice, format, VAD, transcription, tools', () => {
     const h = makeSession({ profile: { modelAudio: 'pcm16', voice: 'verse', tools: ['hang_up'] } });
     const cfg = h.session.sessionConfig();
-    expect(cfg).toMatchObject({ instructions: 'Be brief.', voice: 'verse', audioFormat: 'pcm16', transcription: { model: 'whisper-1' } });
+    expect(cfg).toMatchObject({
+      instructions: 'Be brief.',
+      voice: 'verse',
+      audioFormat: 'pcm16',
+      transcription: { model: 'whisper-1' },
+    });
     expect(cfg.tools.map((t) => t.name)).toEqual(['hang_up']);
   });
 });
@@ -76,7 +93,12 @@ describe('caller audio', () => {
 describe('assistant audio', () => {
   it('exact 160-byte frames, a mark at least every 100 ms and at the item end', () => {
     const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 250), delta('r1', 'i1', 137), audioDone('r1', 'i1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 250),
+      delta('r1', 'i1', 137),
+      audioDone('r1', 'i1'),
+    ]);
     const f = frames(cmds);
     expect(f.every((p) => p.length === 160)).toBe(true);
     expect(f).toHaveLength(20); // 387 ms → 19 whole frames + the padded tail
@@ -96,7 +118,9 @@ describe('assistant audio', () => {
   it('a new item ends the previous one (tail + end mark) before its own audio', () => {
     const h = liveSession();
     const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'a', 50), delta('r1', 'b', 40)]);
-    const seq = cmds.filter((c) => c.type === 'twilio.media' || c.type === 'twilio.mark').map((c) => c.type === 'twilio.mark' ? `mark:${c.name.split(':').pop()}` : 'm');
+    const seq = cmds
+      .filter((c) => c.type === 'twilio.media' || c.type === 'twilio.mark')
+      .map((c) => (c.type === 'twilio.mark' ? `mark:${c.name.split(':').pop()}` : 'm'));
     expect(seq).toEqual(['m', 'm', 'm', 'mark:60', 'm', 'm']);
   });
 
@@ -112,28 +136,48 @@ describe('assistant audio', () => {
 describe('tools', () => {
   it('hang_up waits for the goodbye to play, then hangs up through REST', () => {
     const h = liveSession({ canUseRest: true });
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 120), audioDone('r1', 'i1'), functionCall('r1', 'hang_up', '{"reason":"caller said bye"}'), responseDone('r1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 120),
+      audioDone('r1', 'i1'),
+      functionCall('r1', 'hang_up', '{"reason":"caller said bye"}'),
+      responseDone('r1'),
+    ]);
     expect(wire(cmds).some((c) => c.type === 'rest.hangUp')).toBe(false);
     const names = markNames(cmds);
     const last = names.pop()!;
     for (const n of names) expect(wire(h.feed(mark(n))).some((c) => c.type === 'rest.hangUp')).toBe(false);
     expect(wire(h.feed(mark(last)))).toEqual([{ type: 'rest.hangUp' }]);
     const done = h.feed({ type: 'rest.done', action: 'hangUp', ok: true, error: null });
-    expect(done).toContainEqual(expect.objectContaining({ type: 'record.end', outcome: 'hang_up_tool', detail: 'caller said bye' }));
+    expect(done).toContainEqual(
+      expect.objectContaining({ type: 'record.end', outcome: 'hang_up_tool', detail: 'caller said bye' }),
+    );
     expect(wire(done)).toEqual([{ type: 'model.close' }, { type: 'twilio.close', code: 1000, reason: 'hang_up_tool' }]);
     expect(h.session.outcome).toBe('hang_up_tool');
   });
 
   it('hang_up without REST credentials closes the media stream after the audio', () => {
     const h = liveSession({ canUseRest: false });
-    const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 40), audioDone('r1', 'i1'), functionCall('r1', 'hang_up'), responseDone('r1')]);
+    const cmds = h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 40),
+      audioDone('r1', 'i1'),
+      functionCall('r1', 'hang_up'),
+      responseDone('r1'),
+    ]);
     const end = markNames(cmds).flatMap((n) => h.feed(mark(n)));
     expect(wire(end)).toEqual([{ type: 'model.close' }, { type: 'twilio.close', code: 1000, reason: 'hang_up_tool' }]);
   });
 
   it('hang_up ends anyway if the last mark never comes back', () => {
     const h = liveSession();
-    h.feedAll([responseCreated('r1'), delta('r1', 'i1', 40), audioDone('r1', 'i1'), functionCall('r1', 'hang_up'), responseDone('r1')]);
+    h.feedAll([
+      responseCreated('r1'),
+      delta('r1', 'i1', 40),
+      audioDone('r1', 'i1'),
+      functionCall('r1', 'hang_up'),
+      responseDone('r1'),
+    ]);
     expect(wire(h.feed({ type: 'timer.fired', name: 'endFallback' }))).toEqual([{ type: 'rest.hangUp' }]);
   });
 
@@ -141,14 +185,19 @@ describe('tools', () => {
     const h = liveSession();
     const cmds = h.feedAll([responseCreated('r1'), functionCall('r1', 'transfer_call'), responseDone('r1')]);
     expect(wire(cmds)).toContainEqual({ type: 'rest.transfer', to: '+15550000000' });
-    expect(h.feed({ type: 'rest.done', action: 'transfer', ok: true, error: null })).toContainEqual(expect.objectContaining({ type: 'record.end', outcome: 'transferred' }));
+    expect(h.feed({ type: 'rest.done', action: 'transfer', ok: true, error: null })).toContainEqual(
+      expect.objectContaining({ type: 'record.end', outcome: 'transferred' }),
+    );
   });
 
   it('a failed transfer goes back to the conversation and lets the model say so', () => {
     const h = liveSession();
     h.feedAll([responseCreated('r1'), functionCall('r1', 'transfer_call'), responseDone('r1')]);
     const cmds = wire(h.feed({ type: 'rest.done', action: 'transfer', ok: false, error: 'HTTP 400' }));
-    expect(cmds[0]).toMatchObject({ type: 'model.createItem', item: { kind: 'function_call_output', callId: 'call_transfer_call' } });
+    expect(cmds[0]).toMatchObject({
+      type: 'model.createItem',
+      item: { kind: 'function_call_output', callId: 'call_transfer_call' },
+    });
     expect(cmds[1]).toEqual({ type: 'model.createResponse' });
     expect(h.session.phaseName).toBe('live');
   });
@@ -156,15 +205,34 @@ describe('tools', () => {
   it('an unknown tool gets an error output and a new response once the current one is done', () => {
     const h = liveSession();
     const during = wire(h.feedAll([responseCreated('r1'), functionCall('r1', 'launch_rocket')]));
-    expect(during).toEqual([{ type: 'model.createItem', item: { kind: 'function_call_output', callId: 'call_launch_rocket', output: expect.stringContaining('unknown tool') } }]);
+    expect(during).toEqual([
+      {
+        type: 'model.createItem',
+        item: {
+          kind: 'function_call_output',
+          callId: 'call_launch_rocket',
+          output: expect.stringContaining('unknown tool') as unknown,
+        },
+      },
+    ]);
     expect(wire(h.feed(responseDone('r1')))).toEqual([{ type: 'model.createResponse' }]);
   });
 
   it('DTMF digits reach the model as one text item, then a response is requested', () => {
     const h = liveSession();
-    expect(wire(h.feedAll([{ type: 'twilio.dtmf', digit: '1' }, { type: 'twilio.dtmf', digit: '#' }]))).toEqual([]);
+    expect(
+      wire(
+        h.feedAll([
+          { type: 'twilio.dtmf', digit: '1' },
+          { type: 'twilio.dtmf', digit: '#' },
+        ]),
+      ),
+    ).toEqual([]);
     expect(wire(h.feed({ type: 'timer.fired', name: 'dtmf' }))).toEqual([
-      { type: 'model.createItem', item: { kind: 'message', role: 'user', text: 'The caller pressed these keys on the phone keypad: 1 #' } },
+      {
+        type: 'model.createItem',
+        item: { kind: 'message', role: 'user', text: 'The caller pressed these keys on the phone keypad: 1 #' },
+      },
       { type: 'model.createResponse' },
     ]);
   });
@@ -208,7 +276,7 @@ describe('recovery and teardown', () => {
     ]);
   });
 
-    it('the model giving up plays the apology, then ends the call cleanly with outcome error', () => {
+  it('the model giving up plays the apology, then ends the call cleanly with outcome error', () => {
     const h = liveSession({ canUseRest: false, apologyMs: 300 });
     const cmds = h.feed({ type: 'model.failed', message: 'invalid_api_key', providerCode: 'invalid_api_key' });
     const f = frames(cmds);
@@ -229,23 +297,45 @@ describe('recovery and teardown', () => {
   it('a stalled model (owes an answer, silent) is reconnected', () => {
     const h = liveSession();
     const cmds = h.feedAll([responseCreated('r1'), delta('r1', 'i1', 40)]);
-    expect(cmds).toContainEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
-    expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({ type: 'model.reconnect', reason: 'model stalled' });
+    expect(cmds).toContainEqual({
+      type: 'timer.set',
+      name: 'modelStall',
+      delayMs: h.session.tuning.modelStallTimeoutMs,
+    });
+    expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({
+      type: 'model.reconnect',
+      reason: 'model stalled',
+    });
   });
 
-  it('an idle model is not a stall: it is probed (a session.update that changes nothing), and reconnected only if the probe goes unanswered', () => {
-    const h = liveSession();
-    const cmds = h.feedAll([responseCreated('r1'), responseDone('r1')]);
-    expect(cmds.at(-1)).toEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
-    const probe = h.feed({ type: 'timer.fired', name: 'modelStall' });
-    expect(wire(probe)).toEqual([{ type: 'model.probe' }]);
-    expect(probe).toContainEqual({ type: 'timer.set', name: 'modelStall', delayMs: h.session.tuning.modelStallTimeoutMs });
-    // answered: alive, nothing happens but the next watch
-    expect(wire(h.feed({ type: 'model.sessionUpdated', session: {} }))).toEqual([]);
-    // unanswered (a model stalled while the caller talks): reconnect
-    h.feed({ type: 'timer.fired', name: 'modelStall' });
-    expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({ type: 'model.reconnect', reason: 'model stalled' });
-  });
+  it(
+    'an idle model is not a stall: it is probed (a session.update that changes nothing), ' +
+      'and reconnected only if the probe goes unanswered',
+    () => {
+      const h = liveSession();
+      const cmds = h.feedAll([responseCreated('r1'), responseDone('r1')]);
+      expect(cmds.at(-1)).toEqual({
+        type: 'timer.set',
+        name: 'modelStall',
+        delayMs: h.session.tuning.modelStallTimeoutMs,
+      });
+      const probe = h.feed({ type: 'timer.fired', name: 'modelStall' });
+      expect(wire(probe)).toEqual([{ type: 'model.probe' }]);
+      expect(probe).toContainEqual({
+        type: 'timer.set',
+        name: 'modelStall',
+        delayMs: h.session.tuning.modelStallTimeoutMs,
+      });
+      // answered: alive, nothing happens but the next watch
+      expect(wire(h.feed({ type: 'model.sessionUpdated', session: {} }))).toEqual([]);
+      // unanswered (a model stalled while the caller talks): reconnect
+      h.feed({ type: 'timer.fired', name: 'modelStall' });
+      expect(wire(h.feed({ type: 'timer.fired', name: 'modelStall' }))).toContainEqual({
+        type: 'model.reconnect',
+        reason: 'model stalled',
+      });
+    },
+  );
 
   it('Twilio stop closes the model socket at once and records the caller hanging up', () => {
     const h = liveSession();
@@ -263,10 +353,19 @@ describe('recovery and teardown', () => {
 
   it('session renewal reconnects only while nothing is playing', () => {
     const h = liveSession();
-    h.feed({ type: 'model.sessionCreated', sessionId: 's1', model: 'gpt-realtime', expiresAtMs: h.clock.now() + 3_600_000 });
-    const marks = markNames(h.feedAll([responseCreated('r1'), delta('r1', 'i1', 100), audioDone('r1', 'i1'), responseDone('r1')]));
+    h.feed({
+      type: 'model.sessionCreated',
+      sessionId: 's1',
+      model: 'gpt-realtime',
+      expiresAtMs: h.clock.now() + 3_600_000,
+    });
+    const marks = markNames(
+      h.feedAll([responseCreated('r1'), delta('r1', 'i1', 100), audioDone('r1', 'i1'), responseDone('r1')]),
+    );
     expect(wire(h.feed({ type: 'timer.fired', name: 'sessionRenew' }))).toEqual([]);
     for (const n of marks) h.feed(mark(n));
-    expect(wire(h.feed({ type: 'timer.fired', name: 'sessionRenew' }))).toEqual([{ type: 'model.reconnect', reason: 'session renewal before the provider limit' }]);
+    expect(wire(h.feed({ type: 'timer.fired', name: 'sessionRenew' }))).toEqual([
+      { type: 'model.reconnect', reason: 'session renewal before the provider limit' },
+    ]);
   });
 });

@@ -25,8 +25,14 @@ describe('a long call', () => {
     h.feed({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 250 });
     const restored = wire(h.feed({ type: 'model.open', reconnect: true })).filter((c) => c.type === 'model.createItem');
     expect(restored).toHaveLength(40);
-    expect(restored[0]).toEqual({ type: 'model.createItem', item: { kind: 'message', role: 'user', text: 'question 130' } });
-    expect(restored[39]).toEqual({ type: 'model.createItem', item: { kind: 'message', role: 'assistant', text: 'answer 149' } });
+    expect(restored[0]).toEqual({
+      type: 'model.createItem',
+      item: { kind: 'message', role: 'user', text: 'question 130' },
+    });
+    expect(restored[39]).toEqual({
+      type: 'model.createItem',
+      item: { kind: 'message', role: 'assistant', text: 'answer 149' },
+    });
   });
 
   it('keeps bounded state per call: 40 history turns, at most 64 tracked assistant items', () => {
@@ -40,7 +46,13 @@ describe('a long call', () => {
   it('a transcript that arrives after its item was settled is still recorded once', () => {
     const h = liveSession();
     h.feedAll(exchange(0));
-    const again = h.feed({ type: 'model.transcriptDone', responseId: 'r0', itemId: 'a0', contentIndex: 0, transcript: 'answer 0' });
+    const again = h.feed({
+      type: 'model.transcriptDone',
+      responseId: 'r0',
+      itemId: 'a0',
+      contentIndex: 0,
+      transcript: 'answer 0',
+    });
     expect(again.filter((c) => c.type === 'record.turn')).toEqual([]);
   });
 });

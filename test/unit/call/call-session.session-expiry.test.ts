@@ -18,7 +18,12 @@ function renewDelay(cmds: CallCommand[]): number | null {
 }
 
 describe('session renewal timing from expires_at', () => {
-  const created = (expiresAtMs: number | null) => ({ type: 'model.sessionCreated' as const, sessionId: 's1', model: 'gpt-realtime', expiresAtMs });
+  const created = (expiresAtMs: number | null) => ({
+    type: 'model.sessionCreated' as const,
+    sessionId: 's1',
+    model: 'gpt-realtime',
+    expiresAtMs,
+  });
 
   it('an hour-long session is renewed the lead before its end', () => {
     const h = liveSession();
@@ -29,7 +34,7 @@ describe('session renewal timing from expires_at', () => {
     ['0 (epoch)', () => 0],
     ['in the past', (now: number) => now - 10_000],
     ['right now', (now: number) => now],
-  ])('an expiry %s sets no renewal (the provider\'s session_expired and close still reconnect)', (_name, at) => {
+  ])("an expiry %s sets no renewal (the provider's session_expired and close still reconnect)", (_name, at) => {
     const h = liveSession();
     expect(renewDelay(h.feed(created(at(h.clock.now()))))).toBeNull();
   });

@@ -41,8 +41,16 @@ describe('loadConfig rejects bad values with one line naming the variable, the p
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /is not one of fatal, error/],
     [{ RECORD_CALLS: 'maybe' }, 'RECORD_CALLS', /is not a switch; use 1 or 0/],
     [{ TWILIO_ACCOUNT_SID: 'XY123' }, 'TWILIO_ACCOUNT_SID', /is not an Account SID/],
-    [{ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' }, 'AZURE_OPENAI_API_KEY', /AZURE_OPENAI_API_KEY is missing/],
-    [{ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_KEY: 'k-123456' }, 'AZURE_OPENAI_DEPLOYMENT', /AZURE_OPENAI_DEPLOYMENT is missing/],
+    [
+      { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' },
+      'AZURE_OPENAI_API_KEY',
+      /AZURE_OPENAI_API_KEY is missing/,
+    ],
+    [
+      { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_KEY: 'k-123456' },
+      'AZURE_OPENAI_DEPLOYMENT',
+      /AZURE_OPENAI_DEPLOYMENT is missing/,
+    ],
   ];
   it.each(cases)('%j → %s', (env, variable, message) => {
     let error: unknown;
@@ -60,47 +68,89 @@ describe('loadConfig rejects bad values with one line naming the variable, the p
 
 describe('provider resolution (SPEC §2)', () => {
   it('OpenAI: GA URL with the model and a bearer key; beta adds the OpenAI-Beta header', () => {
-    const ga = resolveRealtimeEndpoint(loadConfig({ OPENAI_API_KEY: 'sk-test-abcdef', REALTIME_MODEL: 'gpt-realtime-mini' }, cwd), EMU);
-    expect(ga).toMatchObject({ kind: 'openai', dialect: 'ga', url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime-mini' });
+    const ga = resolveRealtimeEndpoint(
+      loadConfig({ OPENAI_API_KEY: 'sk-test-abcdef', REALTIME_MODEL: 'gpt-realtime-mini' }, cwd),
+      EMU,
+    );
+    expect(ga).toMatchObject({
+      kind: 'openai',
+      dialect: 'ga',
+      url: 'wss://api.openai.com/v1/realtime?model=gpt-realtime-mini',
+    });
     expect(ga.headers).toEqual({ Authorization: 'Bearer sk-test-abcdef' });
     expect(ga.label).not.toContain('sk-test');
-    const beta = resolveRealtimeEndpoint(loadConfig({ OPENAI_API_KEY: 'sk-test-abcdef', REALTIME_DIALECT: 'beta' }, cwd), EMU);
+    const beta = resolveRealtimeEndpoint(
+      loadConfig({ OPENAI_API_KEY: 'sk-test-abcdef', REALTIME_DIALECT: 'beta' }, cwd),
+      EMU,
+    );
     expect(beta.headers).toEqual({ Authorization: 'Bearer sk-test-abcdef', 'OpenAI-Beta': 'realtime=v1' });
   });
 
   it('Azure GA: /openai/v1/realtime?model=<deployment> with an api-key header, no api-version', () => {
     const e = resolveRealtimeEndpoint(
-      loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/', AZURE_OPENAI_API_KEY: 'az-key-123456', AZURE_OPENAI_DEPLOYMENT: 'gpt-realtime' }, cwd),
+      loadConfig(
+        {
+          AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com/',
+          AZURE_OPENAI_API_KEY: 'az-key-123456',
+          AZURE_OPENAI_DEPLOYMENT: 'gpt-realtime',
+        },
+        cwd,
+      ),
       EMU,
     );
-    expect(e).toMatchObject({ kind: 'azure', dialect: 'ga', url: 'wss://res.openai.azure.com/openai/v1/realtime?model=gpt-realtime' });
+    expect(e).toMatchObject({
+      kind: 'azure',
+      dialect: 'ga',
+      url: 'wss://res.openai.azure.com/openai/v1/realtime?model=gpt-realtime',
+    });
     expect(e.headers).toEqual({ 'api-key': 'az-key-123456' });
   });
 
   it('Azure preview: api-version and deployment in the query, beta dialect', () => {
     const e = resolveRealtimeEndpoint(
       loadConfig(
-        { AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com', AZURE_OPENAI_API_KEY: 'az-key-123456', AZURE_OPENAI_DEPLOYMENT: 'rt', AZURE_OPENAI_API_VERSION: '2024-10-01-preview' },
+        {
+          AZURE_OPENAI_ENDPOINT: 'https://res.openai.azure.com',
+          AZURE_OPENAI_API_KEY: 'az-key-123456',
+          AZURE_OPENAI_DEPLOYMENT: 'rt',
+          AZURE_OPENAI_API_VERSION: '2024-10-01-preview',
+        },
         cwd,
       ),
       EMU,
     );
-    expect(e).toMatchObject({ kind: 'azure-preview', dialect: 'beta', url: 'wss://res.openai.azure.com/openai/realtime?api-version=2024-10-01-preview&deployment=rt' });
+    expect(e).toMatchObject({
+      kind: 'azure-preview',
+      dialect: 'beta',
+      url: 'wss://res.openai.azure.com/openai/realtime?api-version=2024-10-01-preview&deployment=rt',
+    });
   });
 
   it('REALTIME_URL wins over every provider and carries the configured key the provider way', () => {
-    const e = resolveRealtimeEndpoint(loadConfig({ REALTIME_URL: 'ws://127.0.0.1:9/rt', OPENAI_API_KEY: 'sk-test-abcdef' }, cwd), EMU);
+    const e = resolveRealtimeEndpoint(
+      loadConfig({ REALTIME_URL: 'ws://127.0.0.1:9/rt', OPENAI_API_KEY: 'sk-test-abcdef' }, cwd),
+      EMU,
+    );
     expect(e).toMatchObject({ kind: 'custom', url: 'ws://127.0.0.1:9/rt', dialect: 'ga' });
     expect(e.headers).toEqual({ Authorization: 'Bearer sk-test-abcdef' });
   });
 
   it('the built-in emulator is asked for the beta dialect when REALTIME_DIALECT=beta', () => {
-    expect(resolveRealtimeEndpoint(loadConfig({ REALTIME_DIALECT: 'beta' }, cwd), EMU)).toMatchObject({ kind: 'emulator', dialect: 'beta', headers: { 'OpenAI-Beta': 'realtime=v1' } });
+    expect(resolveRealtimeEndpoint(loadConfig({ REALTIME_DIALECT: 'beta' }, cwd), EMU)).toMatchObject({
+      kind: 'emulator',
+      dialect: 'beta',
+      headers: { 'OpenAI-Beta': 'realtime=v1' },
+    });
     expect(resolveRealtimeEndpoint(loadConfig({}, cwd), EMU).headers).toEqual({});
   });
 
   it('never quotes a secret value back in an error', () => {
-    expect(() => loadConfig({ AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_KEY: 'topsecret-key', PORT: 'x' }, cwd)).toThrow(/PORT/);
+    expect(() =>
+      loadConfig(
+        { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com', AZURE_OPENAI_API_KEY: 'topsecret-key', PORT: 'x' },
+        cwd,
+      ),
+    ).toThrow(/PORT/);
     try {
       loadConfig({ TWILIO_AUTH_TOKEN: 'abc', TWILIO_ACCOUNT_SID: 'bad' }, cwd);
     } catch (e) {

@@ -32,11 +32,21 @@ describe('profiles: inheritance from defaults', () => {
   });
 
   it('nested objects merge field by field (turn_detection)', () => {
-    expect(profiles.byNumber.get('+15551230001')!.turnDetection).toEqual({ type: 'server_vad', threshold: 0.5, prefixPaddingMs: 300, silenceDurationMs: 800 });
+    expect(profiles.byNumber.get('+15551230001')!.turnDetection).toEqual({
+      type: 'server_vad',
+      threshold: 0.5,
+      prefixPaddingMs: 300,
+      silenceDurationMs: 800,
+    });
   });
 
   it('null clears an inherited greeting; pcmu and greeting_interruptible are per number', () => {
-    expect(profiles.byNumber.get('+15551230002')).toMatchObject({ greeting: null, modelAudio: 'pcmu', greetingInterruptible: false, instructions: 'Default instructions.' });
+    expect(profiles.byNumber.get('+15551230002')).toMatchObject({
+      greeting: null,
+      modelAudio: 'pcmu',
+      greetingInterruptible: false,
+      instructions: 'Default instructions.',
+    });
   });
 
   it('reads unquoted E.164 keys as written (YAML would make them integers)', () => {
@@ -44,7 +54,10 @@ describe('profiles: inheritance from defaults', () => {
   });
 
   it('unknown numbers get the defaults profile, or a reject with reject_unknown', () => {
-    expect(lookupProfile(profiles, '+19999999999')).toMatchObject({ kind: 'profile', profile: { key: 'defaults', instructions: 'Default instructions.' } });
+    expect(lookupProfile(profiles, '+19999999999')).toMatchObject({
+      kind: 'profile',
+      profile: { key: 'defaults', instructions: 'Default instructions.' },
+    });
     const strict = parseProfiles(text.replace('reject_unknown: false', 'reject_unknown: true'), FIXTURE);
     expect(lookupProfile(strict, '+19999999999')).toEqual({ kind: 'reject' });
     expect(lookupProfile(strict, '+15551230002')).toMatchObject({ kind: 'profile', profile: { key: '+15551230002' } });
@@ -59,14 +72,42 @@ describe('profiles: inheritance from defaults', () => {
 
 describe('profiles: a broken file is reported with file and field path', () => {
   const cases: [string, string, RegExp][] = [
-    ['unknown voice', text.replace('voice: verse', 'voice: robot'), /^profiles\.yaml: numbers\."\+15551230001"\.voice: "robot" is not a known voice \(alloy/],
-    ['non-E.164 key', text.replace('"+15551230002":', '"5551230002":'), /^profiles\.yaml: numbers\."5551230002": key is not an E\.164 number/],
-    ['threshold out of range', text.replace('threshold: 0.5', 'threshold: 7'), /^profiles\.yaml: defaults\.turn_detection\.threshold: 7 /],
-    ['misspelled field', text.replace('voice: alloy', 'voise: alloy'), /^profiles\.yaml: defaults\.voise: is not a known field/],
-    ['unknown tool', text.replace('tools: [hang_up]', 'tools: [hang_up, launch_rocket]'), /^profiles\.yaml: defaults\.tools\[1\]: "launch_rocket" is not a built-in tool/],
-    ['transfer without target', text.replace('transfer_to: "+15550000000"', ''), /numbers\."\+15551230001"\.transfer_to: is required when tools include transfer_call/],
+    [
+      'unknown voice',
+      text.replace('voice: verse', 'voice: robot'),
+      /^profiles\.yaml: numbers\."\+15551230001"\.voice: "robot" is not a known voice \(alloy/,
+    ],
+    [
+      'non-E.164 key',
+      text.replace('"+15551230002":', '"5551230002":'),
+      /^profiles\.yaml: numbers\."5551230002": key is not an E\.164 number/,
+    ],
+    [
+      'threshold out of range',
+      text.replace('threshold: 0.5', 'threshold: 7'),
+      /^profiles\.yaml: defaults\.turn_detection\.threshold: 7 /,
+    ],
+    [
+      'misspelled field',
+      text.replace('voice: alloy', 'voise: alloy'),
+      /^profiles\.yaml: defaults\.voise: is not a known field/,
+    ],
+    [
+      'unknown tool',
+      text.replace('tools: [hang_up]', 'tools: [hang_up, launch_rocket]'),
+      /^profiles\.yaml: defaults\.tools\[1\]: "launch_rocket" is not a built-in tool/,
+    ],
+    [
+      'transfer without target',
+      text.replace('transfer_to: "+15550000000"', ''),
+      /numbers\."\+15551230001"\.transfer_to: is required when tools include transfer_call/,
+    ],
     ['bad YAML', 'defaults:\n  voice: [unclosed\n', /^profiles\.yaml:\d+:\d+: not valid YAML/],
-    ['bad transfer number', text.replace('transfer_to: "+15550000000"', 'transfer_to: "555-0000"'), /transfer_to: "555-0000" is not an E\.164 number/],
+    [
+      'bad transfer number',
+      text.replace('transfer_to: "+15550000000"', 'transfer_to: "555-0000"'),
+      /transfer_to: "555-0000" is not an E\.164 number/,
+    ],
   ];
   it.each(cases)('%s', (_name, broken, message) => {
     let error: unknown;
@@ -108,7 +149,12 @@ describe('NumbersRegistry', () => {
     expect(() => registry.putNumber('+15551230003', { voice: 'robot' })).toThrow(/numbers\."\+15551230003"\.voice/);
     expect(readFileSync(file, 'utf8')).toBe(text);
     const p = registry.putNumber('+15551230003', { voice: 'sage', instructions: 'New line.' });
-    expect(p).toMatchObject({ key: '+15551230003', voice: 'sage', instructions: 'New line.', greeting: 'Hello from defaults.' });
+    expect(p).toMatchObject({
+      key: '+15551230003',
+      voice: 'sage',
+      instructions: 'New line.',
+      greeting: 'Hello from defaults.',
+    });
     const reread = parseProfiles(readFileSync(file, 'utf8'), file);
     expect(reread.byNumber.get('+15551230003')?.voice).toBe('sage');
     expect(reread.byNumber.get('+15551230001')?.voice).toBe('verse');
@@ -116,6 +162,8 @@ describe('NumbersRegistry', () => {
   });
 
   it('a missing file stops start-up with a message naming it', () => {
-    expect(() => NumbersRegistry.open('/nonexistent/numbers.yaml', silentLogger(), new VirtualClock())).toThrow(/\/nonexistent\/numbers\.yaml: cannot read the numbers file \(ENOENT\)/);
+    expect(() => NumbersRegistry.open('/nonexistent/numbers.yaml', silentLogger(), new VirtualClock())).toThrow(
+      /\/nonexistent\/numbers\.yaml: cannot read the numbers file \(ENOENT\)/,
+    );
   });
 });

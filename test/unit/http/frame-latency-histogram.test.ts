@@ -41,7 +41,12 @@ describe('FrameLatencyHistogram', () => {
     const ours = new Registry();
     const theirs = new Registry();
     const fast = new FrameLatencyHistogram(ours);
-    new Histogram({ name: 'bridge_frame_latency_seconds', help: fast.help, labelNames: ['direction'] as const, registers: [theirs] });
+    new Histogram({
+      name: 'bridge_frame_latency_seconds',
+      help: fast.help,
+      labelNames: ['direction'] as const,
+      registers: [theirs],
+    });
     expect(await ours.metrics()).toBe(await theirs.metrics());
   });
 });

@@ -19,7 +19,14 @@ describe('parseServerEvent: the same meaning in both dialects', () => {
       name: 'audio delta (base64 decoded)',
       ga: { type: 'response.output_audio.delta', ...ids, delta: B64 },
       beta: { type: 'response.audio.delta', ...ids, delta: B64 },
-      expected: { type: 'model.audioDelta', responseId: 'resp_1', itemId: 'item_1', outputIndex: 0, contentIndex: 0, audio: AUDIO },
+      expected: {
+        type: 'model.audioDelta',
+        responseId: 'resp_1',
+        itemId: 'item_1',
+        outputIndex: 0,
+        contentIndex: 0,
+        audio: AUDIO,
+      },
     },
     {
       name: 'audio done',
@@ -31,13 +38,25 @@ describe('parseServerEvent: the same meaning in both dialects', () => {
       name: 'transcript delta',
       ga: { type: 'response.output_audio_transcript.delta', ...ids, delta: 'Hel' },
       beta: { type: 'response.audio_transcript.delta', ...ids, delta: 'Hel' },
-      expected: { type: 'model.transcriptDelta', responseId: 'resp_1', itemId: 'item_1', contentIndex: 0, delta: 'Hel' },
+      expected: {
+        type: 'model.transcriptDelta',
+        responseId: 'resp_1',
+        itemId: 'item_1',
+        contentIndex: 0,
+        delta: 'Hel',
+      },
     },
     {
       name: 'transcript done',
       ga: { type: 'response.output_audio_transcript.done', ...ids, transcript: 'Hello' },
       beta: { type: 'response.audio_transcript.done', ...ids, transcript: 'Hello' },
-      expected: { type: 'model.transcriptDone', responseId: 'resp_1', itemId: 'item_1', contentIndex: 0, transcript: 'Hello' },
+      expected: {
+        type: 'model.transcriptDone',
+        responseId: 'resp_1',
+        itemId: 'item_1',
+        contentIndex: 0,
+        transcript: 'Hello',
+      },
     },
     {
       name: 'text done',
@@ -56,17 +75,40 @@ describe('parseServerEvent: the same meaning in both dialects', () => {
       ga: {
         type: 'conversation.item.added',
         previous_item_id: 'item_0',
-        item: { id: 'item_1', object: 'realtime.item', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_audio', transcript: 'Hello there' }] },
+        item: {
+          id: 'item_1',
+          object: 'realtime.item',
+          type: 'message',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_audio', transcript: 'Hello there' }],
+        },
       },
       beta: {
         type: 'conversation.item.created',
         previous_item_id: 'item_0',
-        item: { id: 'item_1', object: 'realtime.item', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'audio', transcript: 'Hello there' }] },
+        item: {
+          id: 'item_1',
+          object: 'realtime.item',
+          type: 'message',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'audio', transcript: 'Hello there' }],
+        },
       },
       expected: {
         type: 'model.itemAdded',
         previousItemId: 'item_0',
-        item: { id: 'item_1', type: 'message', role: 'assistant', status: 'completed', name: null, callId: null, arguments: null, text: 'Hello there' },
+        item: {
+          id: 'item_1',
+          type: 'message',
+          role: 'assistant',
+          status: 'completed',
+          name: null,
+          callId: null,
+          arguments: null,
+          text: 'Hello there',
+        },
       },
     },
     {
@@ -89,9 +131,31 @@ describe('parseServerEvent: the same meaning in both dialects', () => {
     },
     {
       name: 'function call arguments done (GA carries name, beta does not)',
-      ga: { type: 'response.function_call_arguments.done', response_id: 'resp_1', item_id: 'item_9', output_index: 0, call_id: 'call_7', name: 'transfer_call', arguments: '{"reason":"billing"}' },
-      beta: { type: 'response.function_call_arguments.done', response_id: 'resp_1', item_id: 'item_9', output_index: 0, call_id: 'call_7', arguments: '{"reason":"billing"}' },
-      expected: { type: 'model.functionCallDone', responseId: 'resp_1', itemId: 'item_9', callId: 'call_7', name: 'transfer_call', arguments: '{"reason":"billing"}' },
+      ga: {
+        type: 'response.function_call_arguments.done',
+        response_id: 'resp_1',
+        item_id: 'item_9',
+        output_index: 0,
+        call_id: 'call_7',
+        name: 'transfer_call',
+        arguments: '{"reason":"billing"}',
+      },
+      beta: {
+        type: 'response.function_call_arguments.done',
+        response_id: 'resp_1',
+        item_id: 'item_9',
+        output_index: 0,
+        call_id: 'call_7',
+        arguments: '{"reason":"billing"}',
+      },
+      expected: {
+        type: 'model.functionCallDone',
+        responseId: 'resp_1',
+        itemId: 'item_9',
+        callId: 'call_7',
+        name: 'transfer_call',
+        arguments: '{"reason":"billing"}',
+      },
     },
   ];
 
@@ -125,7 +189,14 @@ describe('parseServerEvent: events with bodies', () => {
             input: {
               format: { type: 'audio/pcmu' },
               transcription: null,
-              turn_detection: { type: 'server_vad', threshold: 0.6, prefix_padding_ms: 200, silence_duration_ms: 400, create_response: false, interrupt_response: true },
+              turn_detection: {
+                type: 'server_vad',
+                threshold: 0.6,
+                prefix_padding_ms: 200,
+                silence_duration_ms: 400,
+                create_response: false,
+                interrupt_response: true,
+              },
             },
             output: { format: { type: 'audio/pcmu' }, voice: 'marin' },
           },
@@ -144,7 +215,14 @@ describe('parseServerEvent: events with bodies', () => {
         voice: 'marin',
         audioFormat: 'pcmu',
         transcription: null,
-        turnDetection: { type: 'server_vad', threshold: 0.6, prefixPaddingMs: 200, silenceDurationMs: 400, createResponse: false, interruptResponse: true },
+        turnDetection: {
+          type: 'server_vad',
+          threshold: 0.6,
+          prefixPaddingMs: 200,
+          silenceDurationMs: 400,
+          createResponse: false,
+          interruptResponse: true,
+        },
         tools: [{ name: 'hang_up', description: 'End the call', parameters: { type: 'object' } }],
       },
     });
@@ -170,14 +248,38 @@ describe('parseServerEvent: events with bodies', () => {
     );
     expect(event).toEqual({
       type: 'model.sessionUpdated',
-      session: { voice: 'alloy', audioFormat: 'pcm16', transcription: { model: 'whisper-1' }, turnDetection: null, tools: [] },
+      session: {
+        voice: 'alloy',
+        audioFormat: 'pcm16',
+        transcription: { model: 'whisper-1' },
+        turnDetection: null,
+        tools: [],
+      },
     });
   });
 
   it('error keeps code, type, message and the client event id', () => {
     expect(
-      parse({ type: 'error', error: { type: 'invalid_request_error', code: 'response_cancel_not_active', message: 'Cancellation failed: no active response found', param: null, event_id: 'c_5' } }, 'ga'),
-    ).toEqual({ type: 'model.error', code: 'response_cancel_not_active', errorType: 'invalid_request_error', message: 'Cancellation failed: no active response found', eventId: 'c_5' });
+      parse(
+        {
+          type: 'error',
+          error: {
+            type: 'invalid_request_error',
+            code: 'response_cancel_not_active',
+            message: 'Cancellation failed: no active response found',
+            param: null,
+            event_id: 'c_5',
+          },
+        },
+        'ga',
+      ),
+    ).toEqual({
+      type: 'model.error',
+      code: 'response_cancel_not_active',
+      errorType: 'invalid_request_error',
+      message: 'Cancellation failed: no active response found',
+      eventId: 'c_5',
+    });
   });
 
   it('response.done: status, reason, output items and usage', () => {
@@ -190,8 +292,23 @@ describe('parseServerEvent: events with bodies', () => {
           status: 'cancelled',
           status_details: { type: 'cancelled', reason: 'turn_detected' },
           output: [
-            { id: 'item_1', object: 'realtime.item', type: 'message', status: 'incomplete', role: 'assistant', content: [{ type: 'output_audio', transcript: 'Our hours' }] },
-            { id: 'item_2', object: 'realtime.item', type: 'function_call', status: 'completed', call_id: 'call_1', name: 'hang_up', arguments: '{}' },
+            {
+              id: 'item_1',
+              object: 'realtime.item',
+              type: 'message',
+              status: 'incomplete',
+              role: 'assistant',
+              content: [{ type: 'output_audio', transcript: 'Our hours' }],
+            },
+            {
+              id: 'item_2',
+              object: 'realtime.item',
+              type: 'function_call',
+              status: 'completed',
+              call_id: 'call_1',
+              name: 'hang_up',
+              arguments: '{}',
+            },
           ],
           usage: { total_tokens: 82, input_tokens: 5, output_tokens: 77, input_token_details: { text_tokens: 5 } },
         },
@@ -205,8 +322,26 @@ describe('parseServerEvent: events with bodies', () => {
       reason: 'turn_detected',
       errorCode: null,
       output: [
-        { id: 'item_1', type: 'message', role: 'assistant', status: 'incomplete', name: null, callId: null, arguments: null, text: 'Our hours' },
-        { id: 'item_2', type: 'function_call', role: null, status: 'completed', name: 'hang_up', callId: 'call_1', arguments: '{}', text: null },
+        {
+          id: 'item_1',
+          type: 'message',
+          role: 'assistant',
+          status: 'incomplete',
+          name: null,
+          callId: null,
+          arguments: null,
+          text: 'Our hours',
+        },
+        {
+          id: 'item_2',
+          type: 'function_call',
+          role: null,
+          status: 'completed',
+          name: 'hang_up',
+          callId: 'call_1',
+          arguments: '{}',
+          text: null,
+        },
       ],
       usage: { totalTokens: 82, inputTokens: 5, outputTokens: 77 },
     });
@@ -214,48 +349,109 @@ describe('parseServerEvent: events with bodies', () => {
 
   it('failed response carries the error code', () => {
     const event = parse(
-      { type: 'response.done', response: { id: 'resp_2', status: 'failed', status_details: { type: 'failed', error: { type: 'server_error', code: 'server_error' } }, output: [], usage: null } },
+      {
+        type: 'response.done',
+        response: {
+          id: 'resp_2',
+          status: 'failed',
+          status_details: { type: 'failed', error: { type: 'server_error', code: 'server_error' } },
+          output: [],
+          usage: null,
+        },
+      },
       'beta',
     );
-    expect(event).toMatchObject({ type: 'model.responseDone', status: 'failed', errorCode: 'server_error', usage: null });
+    expect(event).toMatchObject({
+      type: 'model.responseDone',
+      status: 'failed',
+      errorCode: 'server_error',
+      usage: null,
+    });
   });
 
   it('rate limits', () => {
-    expect(parse({ type: 'rate_limits.updated', rate_limits: [{ name: 'tokens', limit: 100, remaining: 90, reset_seconds: 1.5 }] }, 'ga')).toEqual({
+    expect(
+      parse(
+        {
+          type: 'rate_limits.updated',
+          rate_limits: [{ name: 'tokens', limit: 100, remaining: 90, reset_seconds: 1.5 }],
+        },
+        'ga',
+      ),
+    ).toEqual({
       type: 'model.rateLimits',
       limits: [{ name: 'tokens', limit: 100, remaining: 90, resetSeconds: 1.5 }],
     });
   });
 
   it('transcription completed / failed, truncated, deleted, cleared, item done', () => {
-    expect(parse({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'i', content_index: 0, transcript: 'hi' }, 'ga')).toEqual({
+    expect(
+      parse(
+        {
+          type: 'conversation.item.input_audio_transcription.completed',
+          item_id: 'i',
+          content_index: 0,
+          transcript: 'hi',
+        },
+        'ga',
+      ),
+    ).toEqual({
       type: 'model.inputTranscriptDone',
       itemId: 'i',
       contentIndex: 0,
       transcript: 'hi',
     });
-    expect(parse({ type: 'conversation.item.input_audio_transcription.failed', item_id: 'i', content_index: 0, error: { type: 'x', code: 'c', message: 'boom' } }, 'beta')).toEqual({
+    expect(
+      parse(
+        {
+          type: 'conversation.item.input_audio_transcription.failed',
+          item_id: 'i',
+          content_index: 0,
+          error: { type: 'x', code: 'c', message: 'boom' },
+        },
+        'beta',
+      ),
+    ).toEqual({
       type: 'model.inputTranscriptFailed',
       itemId: 'i',
       message: 'boom',
     });
-    expect(parse({ type: 'conversation.item.truncated', item_id: 'i', content_index: 0, audio_end_ms: 1200 }, 'ga')).toEqual({
+    expect(
+      parse({ type: 'conversation.item.truncated', item_id: 'i', content_index: 0, audio_end_ms: 1200 }, 'ga'),
+    ).toEqual({
       type: 'model.itemTruncated',
       itemId: 'i',
       contentIndex: 0,
       audioEndMs: 1200,
     });
-    expect(parse({ type: 'conversation.item.deleted', item_id: 'i' }, 'ga')).toEqual({ type: 'model.itemDeleted', itemId: 'i' });
+    expect(parse({ type: 'conversation.item.deleted', item_id: 'i' }, 'ga')).toEqual({
+      type: 'model.itemDeleted',
+      itemId: 'i',
+    });
     expect(parse({ type: 'input_audio_buffer.cleared' }, 'beta')).toEqual({ type: 'model.inputCleared' });
-    expect(parse({ type: 'conversation.item.done', item: { id: 'i', type: 'function_call', call_id: 'c', name: 'n', arguments: '{}' } }, 'ga')).toMatchObject({
+    expect(
+      parse(
+        {
+          type: 'conversation.item.done',
+          item: { id: 'i', type: 'function_call', call_id: 'c', name: 'n', arguments: '{}' },
+        },
+        'ga',
+      ),
+    ).toMatchObject({
       type: 'model.itemDone',
       item: { id: 'i', callId: 'c', name: 'n' },
     });
   });
 
   it('unknown but well-formed events pass through as model.other', () => {
-    expect(parse({ type: 'mcp_list_tools.completed', item_id: 'x' }, 'ga')).toEqual({ type: 'model.other', wireType: 'mcp_list_tools.completed' });
-    expect(parse({ type: 'response.content_part.added', ...ids, part: { type: 'audio' } }, 'beta')).toEqual({ type: 'model.other', wireType: 'response.content_part.added' });
+    expect(parse({ type: 'mcp_list_tools.completed', item_id: 'x' }, 'ga')).toEqual({
+      type: 'model.other',
+      wireType: 'mcp_list_tools.completed',
+    });
+    expect(parse({ type: 'response.content_part.added', ...ids, part: { type: 'audio' } }, 'beta')).toEqual({
+      type: 'model.other',
+      wireType: 'response.content_part.added',
+    });
   });
 });
 
@@ -266,9 +462,16 @@ describe('parseServerEvent: bad input is a reason, never a throw', () => {
     ['a JSON string', '"response.done"'],
     ['no type', '{"event_id":"e"}'],
     ['empty type', '{"type":""}'],
-    ['missing field', '{"type":"response.output_audio.delta","response_id":"r","item_id":"i","output_index":0,"content_index":0}'],
+    [
+      'missing field',
+      '{"type":"response.output_audio.delta","response_id":"r","item_id":"i","output_index":0,"content_index":0}',
+    ],
     ['wrong field type', '{"type":"input_audio_buffer.speech_started","audio_start_ms":"700","item_id":"i"}'],
-    ['bad base64', '{"type":"response.output_audio.delta","response_id":"r","item_id":"i","output_index":0,"content_index":0,"delta":"@@@"}'],
+    [
+      'bad base64',
+      '{"type":"response.output_audio.delta","response_id":"r","item_id":"i","output_index":0,"content_index":0,' +
+        '"delta":"@@@"}',
+    ],
   ];
   for (const [name, text] of bad) {
     it(name, () => {
@@ -279,7 +482,10 @@ describe('parseServerEvent: bad input is a reason, never a throw', () => {
 
   it('the reason names the event and field but never quotes a payload value', () => {
     const secret = 'sk-live-SECRET-VALUE';
-    const result = parseServerEvent(JSON.stringify({ type: 'input_audio_buffer.speech_started', audio_start_ms: secret, item_id: 'i' }), 'ga');
+    const result = parseServerEvent(
+      JSON.stringify({ type: 'input_audio_buffer.speech_started', audio_start_ms: secret, item_id: 'i' }),
+      'ga',
+    );
     expect(result).toMatchObject({ ok: false });
     if (!result.ok) {
       expect(result.reason).toContain('input_audio_buffer.speech_started');
@@ -299,12 +505,26 @@ describe('parseServerEvent: bad input is a reason, never a throw', () => {
   });
 
   it('never throws on arbitrary objects with a known type (property)', () => {
-    const types = ['response.output_audio.delta', 'response.audio.delta', 'response.done', 'session.created', 'error', 'conversation.item.added', 'conversation.item.created', 'rate_limits.updated'];
+    const types = [
+      'response.output_audio.delta',
+      'response.audio.delta',
+      'response.done',
+      'session.created',
+      'error',
+      'conversation.item.added',
+      'conversation.item.created',
+      'rate_limits.updated',
+    ];
     fc.assert(
-      fc.property(fc.constantFrom(...types), fc.dictionary(fc.string(), fc.jsonValue()), fc.constantFrom<Dialect>('ga', 'beta'), (type, body, dialect) => {
-        const result = parseServerEvent(JSON.stringify({ ...body, type }), dialect);
-        expect(typeof result.ok).toBe('boolean');
-      }),
+      fc.property(
+        fc.constantFrom(...types),
+        fc.dictionary(fc.string(), fc.jsonValue()),
+        fc.constantFrom<Dialect>('ga', 'beta'),
+        (type, body, dialect) => {
+          const result = parseServerEvent(JSON.stringify({ ...body, type }), dialect);
+          expect(typeof result.ok).toBe('boolean');
+        },
+      ),
       { numRuns: 500 },
     );
   });

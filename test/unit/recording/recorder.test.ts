@@ -10,14 +10,32 @@ import { VirtualClock } from '../../../src/util/clock.js';
 import { silentLogger } from '../../../src/util/logger.js';
 import { tempDir } from '../../support/tmp.js';
 
-const header = { callSid: 'CA0123456789abcdef0123456789abcdef', profile: '+15551230001', dialect: 'ga' as const, audioMode: 'pcm16' as const, bridgeVersion: '0.1.0' };
+const header = {
+  callSid: 'CA0123456789abcdef0123456789abcdef',
+  profile: '+15551230001',
+  dialect: 'ga' as const,
+  audioMode: 'pcm16' as const,
+  bridgeVersion: '0.1.0',
+};
 
 describe('CallRecorder', () => {
   it('writes a header and one line per message with t and dir; redacts tokens and configured secrets', async () => {
     const dir = tempDir();
     const clock = new VirtualClock();
-    const rec = new CallRecorder({ dir, clock, redactor: new Redactor(['sk-live-secret-123']), logger: silentLogger(), header });
-    rec.twilio('twilio_in', JSON.stringify({ event: 'start', start: { callSid: header.callSid, customParameters: { profile: '+15551230001', token: 'v1.abc.def.ghi' } } }));
+    const rec = new CallRecorder({
+      dir,
+      clock,
+      redactor: new Redactor(['sk-live-secret-123']),
+      logger: silentLogger(),
+      header,
+    });
+    rec.twilio(
+      'twilio_in',
+      JSON.stringify({
+        event: 'start',
+        start: { callSid: header.callSid, customParameters: { profile: '+15551230001', token: 'v1.abc.def.ghi' } },
+      }),
+    );
     clock.advance(20.04);
     rec.model('model_in', { type: 'session.update', session: { instructions: 'key is sk-live-secret-123' } });
     rec.twilio('twilio_out', '{"event":"clear","streamSid":"MZ1"}');
@@ -33,7 +51,9 @@ describe('CallRecorder', () => {
       [20, 'model_in'],
       [20, 'twilio_out'],
     ]);
-    expect(parsed.recording.lines[0]!.msg).toMatchObject({ start: { customParameters: { token: '[redacted]', profile: '+15551230001' } } });
+    expect(parsed.recording.lines[0]!.msg).toMatchObject({
+      start: { customParameters: { token: '[redacted]', profile: '+15551230001' } },
+    });
   });
 
   it('flushes on a timer, so a crash leaves a readable file up to the last flush', async () => {
@@ -52,46 +72,58 @@ describe('CallRecorder', () => {
     expect(parseRecording(`${readFileSync(file, 'utf8')}{"t":3,"dir":"twil`).ok).toBe(true);
   });
 
-  it('records the model link lifecycle and Twilio socket closes as lifecycle lines, in order with the wire', async () => {
-    const dir = tempDir();
-    const clock = new VirtualClock();
-    const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
-    const seen: string[] = [];
-    const calls: string[] = [];
-    const link = rec.modelLink({
-      connect: () => calls.push('connect'),
-      send: () => true,
-      reconnect: (reason) => calls.push(`reconnect ${reason}`),
-      close: () => calls.push('close'),
-    });
-    const onEvent = rec.linkEvents((e) => seen.push(e.type));
-    link.connect();
-    clock.advance(5);
-    onEvent({ type: 'model.open', reconnect: false });
-    rec.model('model_out', { type: 'session.created', session: {} });
-    onEvent({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
-    onEvent({ type: 'model.speechStarted', audioStartMs: 0, itemId: 'item_1' });
-    link.reconnect('stalled');
-    rec.twilioClosed(1005);
-    rec.twilioClose(1000, 'hang_up_tool');
-    link.close();
-    await rec.close();
-    expect(calls).toEqual(['connect', 'reconnect stalled', 'close']);
-    expect(seen).toEqual(['model.open', 'model.closed', 'model.speechStarted']);
-    const parsed = parseRecording(readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8'));
-    if (!parsed.ok) throw new Error(parsed.reason);
-    const lines = parsed.recording.lines;
-    expect(lines.map((l) => [l.dir, l.msg['type'] ?? l.msg['event']])).toEqual([
-      ['model_in', 'link.connect'],
-      ['model_out', 'link.open'],
-      ['model_out', 'session.created'],
-      ['model_out', 'link.closed'],
-      ['model_in', 'link.reconnect'],
-      ['twilio_in', 'socket.closed'],
-      ['twilio_out', 'socket.close'],
-      ['model_in', 'link.close'],
-    ]);
-    expect(lines.map((l) => isLifecycleLine(l.dir, l.msg))).toEqual([true, true, false, true, true, true, true, true]);
-    expect(lines[3]!.msg).toEqual({ type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
-  });
+  it(
+    'records the model link lifecycle and Twilio socket closes as lifecycle lines, ' + 'in order with the wire',
+    async () => {
+      const dir = tempDir();
+      const clock = new VirtualClock();
+      const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
+      const seen: string[] = [];
+      const calls: string[] = [];
+      const link = rec.modelLink({
+        connect: () => calls.push('connect'),
+        send: () => true,
+        reconnect: (reason) => calls.push(`reconnect ${reason}`),
+        close: () => calls.push('close'),
+      });
+      const onEvent = rec.linkEvents((e) => seen.push(e.type));
+      link.connect();
+      clock.advance(5);
+      onEvent({ type: 'model.open', reconnect: false });
+      rec.model('model_out', { type: 'session.created', session: {} });
+      onEvent({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
+      onEvent({ type: 'model.speechStarted', audioStartMs: 0, itemId: 'item_1' });
+      link.reconnect('stalled');
+      rec.twilioClosed(1005);
+      rec.twilioClose(1000, 'hang_up_tool');
+      link.close();
+      await rec.close();
+      expect(calls).toEqual(['connect', 'reconnect stalled', 'close']);
+      expect(seen).toEqual(['model.open', 'model.closed', 'model.speechStarted']);
+      const parsed = parseRecording(readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8'));
+      if (!parsed.ok) throw new Error(parsed.reason);
+      const lines = parsed.recording.lines;
+      expect(lines.map((l) => [l.dir, l.msg['type'] ?? l.msg['event']])).toEqual([
+        ['model_in', 'link.connect'],
+        ['model_out', 'link.open'],
+        ['model_out', 'session.created'],
+        ['model_out', 'link.closed'],
+        ['model_in', 'link.reconnect'],
+        ['twilio_in', 'socket.closed'],
+        ['twilio_out', 'socket.close'],
+        ['model_in', 'link.close'],
+      ]);
+      expect(lines.map((l) => isLifecycleLine(l.dir, l.msg))).toEqual([
+        true,
+        true,
+        false,
+        true,
+        true,
+        true,
+        true,
+        true,
+      ]);
+      expect(lines[3]!.msg).toEqual({ type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
+    },
+  );
 });

@@ -5,7 +5,8 @@ import { gateModelLines } from '../../../src/recording/replay-gates.js';
 
 const inn = (t: number, msg: Record<string, unknown>): RecordingLine => ({ t, dir: 'model_in', msg });
 const out = (t: number, msg: Record<string, unknown>): RecordingLine => ({ t, dir: 'model_out', msg });
-const append = (t: number, ms: number) => inn(t, { type: 'input_audio_buffer.append', audio: Buffer.alloc(ms * 8).toString('base64') });
+const append = (t: number, ms: number) =>
+  inn(t, { type: 'input_audio_buffer.append', audio: Buffer.alloc(ms * 8).toString('base64') });
 
 describe('gateModelLines', () => {
   it('ties answers to the requests they answer, response events to their response, VAD to audio', () => {
@@ -29,9 +30,13 @@ describe('gateModelLines', () => {
     const byType = Object.fromEntries(gated.map((g) => [String(lines[g.line]!.msg['type']), g.gates]));
     expect(byType['link.open']).toEqual([{ kind: 'client', clientKind: 'link.connect', index: 0, recordedT: 0 }]);
     expect(byType['session.created']).toEqual([{ kind: 'line', line: 1, recordedT: 5 }]);
-    expect(byType['session.updated']).toEqual([{ kind: 'client', clientKind: 'session.update', index: 0, recordedT: 6 }]);
+    expect(byType['session.updated']).toEqual([
+      { kind: 'client', clientKind: 'session.update', index: 0, recordedT: 6 },
+    ]);
     expect(byType['input_audio_buffer.speech_started']).toEqual([{ kind: 'audio', ms: 40, recordedT: 40 }]);
-    expect(byType['response.created']).toEqual([{ kind: 'client', clientKind: 'response.create', index: 0, recordedT: 50 }]);
+    expect(byType['response.created']).toEqual([
+      { kind: 'client', clientKind: 'response.create', index: 0, recordedT: 50 },
+    ]);
     expect(byType['conversation.item.added']).toEqual([{ kind: 'line', line: 9, recordedT: 52 }]);
     expect(byType['response.done']).toEqual([{ kind: 'line', line: 9, recordedT: 52 }]);
     expect(byType['rate_limits.updated']).toEqual([{ kind: 'line', line: 12, recordedT: 70 }]);

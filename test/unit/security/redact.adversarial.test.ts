@@ -32,10 +32,15 @@ describe('Redactor.deep on adversarial JSON', () => {
   });
 
   it('a "__proto__" key stays an own, plain key and pollutes nothing', () => {
-    const value = JSON.parse('{"event":"stop","__proto__":{"polluted":true,"token":"t0ps3cret"}}') as Record<string, unknown>;
+    const value = JSON.parse('{"event":"stop","__proto__":{"polluted":true,"token":"t0ps3cret"}}') as Record<
+      string,
+      unknown
+    >;
     const copy = redactor.deep(value);
     expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
-    expect(JSON.parse(JSON.stringify(copy))).toEqual(JSON.parse('{"event":"stop","__proto__":{"polluted":true,"token":"[redacted]"}}'));
+    expect(JSON.parse(JSON.stringify(copy))).toEqual(
+      JSON.parse('{"event":"stop","__proto__":{"polluted":true,"token":"[redacted]"}}'),
+    );
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 });

@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { STREAM_TOKEN_TTL_MS, StreamTokens, type StreamClaims } from '../../../src/security/stream-token.js';
 import { VirtualClock } from '../../../src/util/clock.js';
 
-const claims: StreamClaims = { callSid: 'CA0123456789abcdef0123456789abcdef', profile: '+15551230001', from: '+15550001111', to: '+15551230001' };
+const claims: StreamClaims = {
+  callSid: 'CA0123456789abcdef0123456789abcdef',
+  profile: '+15551230001',
+  from: '+15550001111',
+  to: '+15551230001',
+};
 
 describe('StreamTokens', () => {
   it('verifies once, for its own call, within the TTL', () => {
@@ -51,6 +56,8 @@ describe('StreamTokens', () => {
 
   it('instances sharing a secret accept each other (several bridges behind one load balancer)', () => {
     const clock = new VirtualClock();
-    expect(new StreamTokens(clock, 'shared').verify(new StreamTokens(clock, 'shared').issue(claims), claims)).toEqual({ ok: true });
+    expect(new StreamTokens(clock, 'shared').verify(new StreamTokens(clock, 'shared').issue(claims), claims)).toEqual({
+      ok: true,
+    });
   });
 });

@@ -9,7 +9,9 @@ import { parseDtmfSpec } from '../../../src/sim/dtmf-spec.js';
 
 describe('phone-side call metrics', () => {
   it('finds the two questions of call_two_questions (1.01–6.48 s and 10.80–12.73 s per the clip notes)', () => {
-    const parsed = parseWav(readFileSync(path.join(import.meta.dirname, '../../fixtures/audio/call_two_questions.ulaw8k.wav')));
+    const parsed = parseWav(
+      readFileSync(path.join(import.meta.dirname, '../../fixtures/audio/call_two_questions.ulaw8k.wav')),
+    );
     if (!parsed.ok) throw new Error(parsed.reason);
     const segments = speechSegments(parsed.value.data);
     expect(segments).toHaveLength(2);

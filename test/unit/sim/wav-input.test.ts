@@ -37,7 +37,10 @@ function wav(format: number, channels: number, rate: number, bits: number, data:
 
 /** A 1 kHz tone at −6 dBFS, `ms` long, as floats. */
 function tone(rate: number, ms: number): Float64Array {
-  return Float64Array.from({ length: Math.round((rate * ms) / 1000) }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / rate));
+  return Float64Array.from(
+    { length: Math.round((rate * ms) / 1000) },
+    (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / rate),
+  );
 }
 
 /** The 1 kHz tone survives the conversion: amplitude ≈ 0.5 full scale, little else. */

@@ -11,7 +11,13 @@ function seed(repo: CallsRepo, n: number, to = '+15551230001'): string[] {
   const sids: string[] = [];
   for (let i = 0; i < n; i++) {
     const callSid = `CA${String(i).padStart(32, '0')}`;
-    repo.startCall({ callSid, from: '+15550001111', to: i % 2 === 0 ? to : '+15551230002', profile: to, startedAtMs: T0 + i * 60_000 });
+    repo.startCall({
+      callSid,
+      from: '+15550001111',
+      to: i % 2 === 0 ? to : '+15551230002',
+      profile: to,
+      startedAtMs: T0 + i * 60_000,
+    });
     sids.push(callSid);
   }
   return sids;
@@ -60,7 +66,9 @@ describe('CallsRepo', () => {
     expect(third.calls.map((c) => c.callSid)).toEqual([sids[0]]);
     expect(third.next).toBeNull();
     expect(repo.listCalls({ limit: 10, to: '+15551230002' }).calls).toHaveLength(3);
-    expect(repo.listCalls({ limit: 10, sinceMs: T0 + 2 * 60_000, untilMs: T0 + 4 * 60_000 }).calls.map((c) => c.callSid)).toEqual([sids[3], sids[2]]);
+    expect(
+      repo.listCalls({ limit: 10, sinceMs: T0 + 2 * 60_000, untilMs: T0 + 4 * 60_000 }).calls.map((c) => c.callSid),
+    ).toEqual([sids[3], sids[2]]);
   });
 
   it('rows left in progress by a crash are marked incomplete when the store reopens, turns kept', () => {

@@ -21,14 +21,17 @@ describe('SystemClock.setTimer beyond 2^31 − 1 ms', () => {
     for (const h of handles.splice(0)) clock.clearTimer(h);
   });
 
-  it.each([MAX_TIMER_DELAY_MS + 1, 40 * 86_400_000, 1e308 * 1000])('a %s ms timer does not fire before a 5 ms one (nor warn)', async (delayMs) => {
-    let fired = false;
-    handles.push(clock.setTimer(delayMs, () => (fired = true)));
-    // Node runs an overflowed timer after 1 ms: it would come before this one.
-    await new Promise<void>((resolve) => handles.push(clock.setTimer(5, resolve)));
-    expect(fired).toBe(false);
-    expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
-  });
+  it.each([MAX_TIMER_DELAY_MS + 1, 40 * 86_400_000, 1e308 * 1000])(
+    'a %s ms timer does not fire before a 5 ms one (nor warn)',
+    async (delayMs) => {
+      let fired = false;
+      handles.push(clock.setTimer(delayMs, () => (fired = true)));
+      // Node runs an overflowed timer after 1 ms: it would come before this one.
+      await new Promise<void>((resolve) => handles.push(clock.setTimer(5, resolve)));
+      expect(fired).toBe(false);
+      expect(warnings.filter((w) => w.name === 'TimeoutOverflowWarning')).toEqual([]);
+    },
+  );
 
   it('NaN and negative delays run on the next timer turn', async () => {
     const order: string[] = [];

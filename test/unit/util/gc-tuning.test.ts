@@ -13,10 +13,12 @@ describe('GC tuning flags', () => {
       expect(() => execFileSync(process.execPath, [flag, '-e', '0'], { stdio: 'pipe' })).not.toThrow();
     }
     // the check above can fail: a made-up flag is refused
-    expect(() => execFileSync(process.execPath, ['--incremental-marking-made-up-trigger=80', '-e', '0'], { stdio: 'pipe' })).toThrow(/bad option/);
+    expect(() =>
+      execFileSync(process.execPath, ['--incremental-marking-made-up-trigger=80', '-e', '0'], { stdio: 'pipe' }),
+    ).toThrow(/bad option/);
   });
 
-  it('the command-line ones are on npm start, and the Dockerfile runs exactly npm start\'s command', () => {
+  it("the command-line ones are on npm start, and the Dockerfile runs exactly npm start's command", () => {
     const startArgs = startScriptNodeArgs();
     for (const flag of COMMAND_LINE_GC_FLAGS) expect(startArgs).toContain(flag);
     const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
