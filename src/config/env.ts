@@ -49,6 +49,22 @@ export interface Config {
   drainRedirectUrl: string | null;
   /** No TWILIO_AUTH_TOKEN: unsigned requests are accepted, from loopback only. */
   localMode: boolean;
+  /** bearer token `/metrics` asks for; null = open */
+  metricsToken: string | null;
+  /** trust `X-Forwarded-Proto`/`X-Forwarded-Host` when rebuilding the public URL (behind your own proxy) */
+  trustProxy: boolean;
+  /** live calls per instance, counting webhooks whose stream has not started yet (SPEC §8) */
+  maxConcurrentCalls: number;
+  /** a started stream silent this long is ended (outcome `error`, reason `media_timeout`) */
+  mediaTimeoutS: number;
+  /** a call is ended cleanly after this long (reason `max_duration`) */
+  maxCallDurationS: number;
+  /** recordings beyond this many GB (10^9 bytes) are deleted, oldest first */
+  recordingsMaxGb: number;
+  /** recordings older than this are deleted */
+  recordingsRetentionDays: number;
+  /** open TCP connections the HTTP server accepts; more are refused */
+  maxConnections: number;
 }
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -56,7 +72,27 @@ const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), 
 export const EXAMPLE_NUMBERS_FILE = path.join(PROJECT_ROOT, 'numbers.example.yaml');
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
-export const SECRET_VARIABLES = ['TWILIO_AUTH_TOKEN', 'OPENAI_API_KEY', 'AZURE_OPENAI_API_KEY', 'ADMIN_TOKEN'] as const;
+export const SECRET_VARIABLES = [
+  'TWILIO_AUTH_TOKEN',
+  'OPENAI_API_KEY',
+  'AZURE_OPENAI_API_KEY',
+  'ADMIN_TOKEN',
+  'METRICS_TOKEN',
+] as const;
+
+/**
+ * Shortest bearer token accepted for ADMIN_TOKEN and METRICS_TOKEN: 16 random characters are
+ * out of reach of online guessing, while a short word would be found by any scanner.
+ */
+export const MIN_BEARER_TOKEN_LENGTH = 16;
+
+/**
+ * Connections each call may hold: the Twilio media socket, the model socket when the emulator
+ * runs in-process, and its webhooks. The connection cap defaults to this many per allowed call,
+ * plus room for admin and health requests.
+ */
+const CONNECTIONS_PER_CALL = 3;
+const SPARE_CONNECTIONS = 64;
 
 const optionalText = z
   .string()
@@ -101,6 +137,27 @@ function integerVar(min: number, max: number, example: string) {
   });
 }
 
+/** A positive decimal such as `10` or `0.5`. */
+function decimalVar(min: number, max: number, example: string) {
+  return optionalText.superRefine((value, ctx) => {
+    if (value === null) return;
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `is not a number from ${min} to ${max} (e.g. ${example})` });
+    }
+  });
+}
+
+/** A bearer token: long enough not to be guessed (the value itself is never echoed). */
+const bearerTokenVar = optionalText.superRefine((value, ctx) => {
+  if (value !== null && value.length < MIN_BEARER_TOKEN_LENGTH) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `is shorter than ${MIN_BEARER_TOKEN_LENGTH} characters`,
+    });
+  }
+});
+
 function enumVar(values: readonly string[]) {
   return optionalText.superRefine((value, ctx) => {
     if (value !== null && !values.includes(value)) {
@@ -136,7 +193,15 @@ const EnvSchema = z.object({
   NUMBERS_FILE: optionalText,
   DATA_DIR: optionalText,
   RECORD_CALLS: booleanVar,
-  ADMIN_TOKEN: optionalText,
+  ADMIN_TOKEN: bearerTokenVar,
+  METRICS_TOKEN: bearerTokenVar,
+  TRUST_PROXY: booleanVar,
+  MAX_CONCURRENT_CALLS: integerVar(1, 100_000, 'MAX_CONCURRENT_CALLS=200'),
+  MEDIA_TIMEOUT_S: integerVar(1, 3_600, 'MEDIA_TIMEOUT_S=15'),
+  MAX_CALL_DURATION_S: integerVar(1, 86_400, 'MAX_CALL_DURATION_S=3600'),
+  RECORDINGS_MAX_GB: decimalVar(0.001, 1_000_000, 'RECORDINGS_MAX_GB=10'),
+  RECORDINGS_RETENTION_DAYS: integerVar(1, 36_500, 'RECORDINGS_RETENTION_DAYS=30'),
+  MAX_CONNECTIONS: integerVar(1, 1_000_000, 'MAX_CONNECTIONS=1000'),
   LOG_LEVEL: enumVar(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   DRAIN_TIMEOUT_S: integerVar(0, 86_400, 'DRAIN_TIMEOUT_S=600'),
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
@@ -155,6 +220,15 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
   DRAIN_REDIRECT_URL:
     'use the voice webhook URL of another bridge instance, or unset it to refuse new calls politely while draining',
+  ADMIN_TOKEN: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters, e.g. openssl rand -hex 24`,
+  METRICS_TOKEN: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters, or unset it`,
+  TRUST_PROXY: 'use TRUST_PROXY=1 only when your own proxy sets X-Forwarded-Proto and X-Forwarded-Host',
+  MAX_CONCURRENT_CALLS: 'use the number of calls one instance may hold, e.g. MAX_CONCURRENT_CALLS=200',
+  MEDIA_TIMEOUT_S: 'use a number of seconds, e.g. MEDIA_TIMEOUT_S=15',
+  MAX_CALL_DURATION_S: 'use a number of seconds, e.g. MAX_CALL_DURATION_S=3600',
+  RECORDINGS_MAX_GB: 'use a size in GB, e.g. RECORDINGS_MAX_GB=10',
+  RECORDINGS_RETENTION_DAYS: 'use a number of days, e.g. RECORDINGS_RETENTION_DAYS=30',
+  MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -203,6 +277,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   }
 
   const localMode = e.TWILIO_AUTH_TOKEN === null;
+  const maxConcurrentCalls = e.MAX_CONCURRENT_CALLS === null ? 200 : Number(e.MAX_CONCURRENT_CALLS);
   let numbersFile: string;
   if (e.NUMBERS_FILE !== null) {
     numbersFile = path.resolve(cwd, e.NUMBERS_FILE);
@@ -231,14 +306,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     drainTimeoutS: e.DRAIN_TIMEOUT_S === null ? 600 : Number(e.DRAIN_TIMEOUT_S),
     drainRedirectUrl: e.DRAIN_REDIRECT_URL,
     localMode,
+    metricsToken: e.METRICS_TOKEN,
+    trustProxy: isOn(e.TRUST_PROXY) ?? false,
+    maxConcurrentCalls,
+    mediaTimeoutS: e.MEDIA_TIMEOUT_S === null ? 15 : Number(e.MEDIA_TIMEOUT_S),
+    maxCallDurationS: e.MAX_CALL_DURATION_S === null ? 3_600 : Number(e.MAX_CALL_DURATION_S),
+    recordingsMaxGb: e.RECORDINGS_MAX_GB === null ? 10 : Number(e.RECORDINGS_MAX_GB),
+    recordingsRetentionDays: e.RECORDINGS_RETENTION_DAYS === null ? 30 : Number(e.RECORDINGS_RETENTION_DAYS),
+    maxConnections:
+      e.MAX_CONNECTIONS === null
+        ? maxConcurrentCalls * CONNECTIONS_PER_CALL + SPARE_CONNECTIONS
+        : Number(e.MAX_CONNECTIONS),
   };
 }
 
 /** The configured secret values, for the shared {@link Redactor}. */
 export function configSecrets(config: Config): string[] {
-  return [config.twilioAuthToken, config.openaiApiKey, config.azure?.apiKey, config.adminToken].filter(
-    (s): s is string => typeof s === 'string',
-  );
+  return [
+    config.twilioAuthToken,
+    config.openaiApiKey,
+    config.azure?.apiKey,
+    config.adminToken,
+    config.metricsToken,
+  ].filter((s): s is string => typeof s === 'string');
 }
 
 /** True for a valid E.164 number (`+` then up to 15 digits, no leading zero). */
