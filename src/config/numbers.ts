@@ -7,17 +7,27 @@
  * `turn_detection` field by field). The file is validated on load and on every change; an
  * invalid edit is reported with the field's path and the previous profiles stay in force.
  */
-import { existsSync, readFileSync, renameSync, unlinkSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import {
+  accessSync,
+  constants as fsConstants,
+  existsSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import path from 'node:path';
 
-import { isScalar, isMap, parseDocument, stringify, type Document } from 'yaml';
+import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
 import type { ModelAudioFormat } from '../protocol/realtime.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { isE164 } from './env.js';
+import { EXAMPLE_NUMBERS_FILE, isE164 } from './env.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [
@@ -65,6 +75,7 @@ const ProfileFieldsSchema = z
     instructions: z.string().min(1, 'must not be empty').optional(),
     voice: z.enum(VOICES, { message: `is not a known voice (${VOICES.join(', ')})` }).optional(),
     greeting: z.string().nullable().optional(),
+    goodbye: z.string().nullable().optional(),
     greeting_interruptible: z.boolean().optional(),
     turn_detection: z.discriminatedUnion('type', [ServerVadSchema, SemanticVadSchema]).optional(),
     transcription: z
@@ -108,6 +119,11 @@ export interface Profile {
   greeting: string | null;
   /** false: barge-in is ignored until the greeting has finished playing. */
   greetingInterruptible: boolean;
+  /**
+   * Said by the assistant, the way it says the greeting, before the bridge itself ends the call
+   * at MAX_CALL_DURATION_S; null (or absent, in recordings made before it existed) = end at once.
+   */
+  goodbye?: string | null | undefined;
   turnDetection: TurnDetectionSettings;
   transcription: { model: string; language?: string } | null;
   tools: BuiltinTool[];
@@ -187,6 +203,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     instructions: f.instructions ?? BUILTIN_DEFAULTS.instructions,
     voice: f.voice ?? BUILTIN_DEFAULTS.voice,
     greeting: f.greeting === undefined || f.greeting === null || f.greeting.trim() === '' ? null : f.greeting,
+    goodbye: f.goodbye === undefined || f.goodbye === null || f.goodbye.trim() === '' ? null : f.goodbye,
     greetingInterruptible: f.greeting_interruptible ?? true,
     turnDetection,
     transcription,
@@ -272,17 +289,73 @@ export function parseProfiles(text: string, file: string): Profiles {
   return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
 }
 
-/** Validates one number's fields as they would be written under `numbers`, returning the file with it applied. */
-export function withNumber(
-  current: NumbersFile,
+/**
+ * The numbers file cannot be edited as asked: it is the shipped example, read-only, or does
+ * not parse (maps to HTTP 409: the request was fine, the file is in the way).
+ */
+export class NumbersFileConflict extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NumbersFileConflict';
+  }
+}
+
+/** The pair of the `numbers` map whose key is `number`, however the key was written. */
+function numberPair(numbers: ReturnType<Document['get']>, number: string) {
+  if (!isMap(numbers)) return undefined;
+  return numbers.items.find((pair) => isScalar(pair.key) && (pair.key.source === number || pair.key.value === number));
+}
+
+/**
+ * The numbers file's text with one number's profile set to `fields`, edited in place with
+ * `yaml`'s Document API: every comment, blank line and key order outside the fields that
+ * change is kept (a field that stays keeps its comment too). The result is validated by the
+ * same parser as the file itself, so the API and the file accept exactly the same things.
+ * @throws ConfigError when the fields are invalid (naming the field)
+ * @throws NumbersFileConflict when the current text does not parse
+ */
+export function withNumberInText(
+  text: string,
   number: string,
-  fields: unknown,
+  fields: Record<string, unknown>,
   file: string,
-): { raw: NumbersFile; profiles: Profiles } {
-  const raw: NumbersFile = { ...current, numbers: { ...(current.numbers ?? {}), [number]: fields as ProfileFields } };
-  // Round-trip through the same parser as the file itself, so the API and the file accept exactly the same things.
-  const profiles = parseProfiles(stringify(raw), file);
-  return { raw: profiles.raw, profiles };
+): { text: string; profiles: Profiles } {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    throw new NumbersFileConflict(
+      `${path.basename(file)} does not parse as YAML right now; fix the file first (the bridge log names the line)`,
+    );
+  }
+  // An unquoted +1555… key reads as an integer; keep it a string (it is written back quoted).
+  keepNumberKeysAsWritten(doc);
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new NumbersFileConflict(`${path.basename(file)} is not a map of defaults and numbers; fix the file first`);
+  }
+  if (!isMap(doc.get('numbers', true))) doc.set('numbers', doc.createNode({}));
+  const numbers = doc.get('numbers', true);
+  const pair = numberPair(numbers, number);
+  if (pair !== undefined && isMap(pair.value)) {
+    const profile = pair.value;
+    for (const item of [...profile.items]) {
+      const key = isScalar(item.key) ? item.key.value : item.key;
+      if (typeof key === 'string' && !Object.hasOwn(fields, key)) profile.delete(item.key);
+    }
+    for (const [key, value] of Object.entries(fields)) {
+      const current = profile.get(key, true);
+      // A scalar changed in place keeps its comment (`voice: verse # chosen by the owner`).
+      if (isScalar(current) && (value === null || typeof value !== 'object')) current.value = value;
+      else profile.set(key, doc.createNode(value));
+    }
+  } else if (pair !== undefined) {
+    pair.value = doc.createNode(fields);
+  } else if (isMap(numbers)) {
+    // Quoted, as numbers.example.yaml writes them: an unquoted +1555… would read as an integer.
+    const key = new Scalar(number);
+    key.type = 'QUOTE_DOUBLE';
+    numbers.set(key, doc.createNode(fields));
+  }
+  const edited = doc.toString();
+  return { text: edited, profiles: parseProfiles(edited, file) };
 }
 
 /** Resolves the profile for a called number. */
@@ -374,21 +447,39 @@ export class NumbersRegistry {
   }
 
   /**
-   * Sets one number's profile fields and writes the file back atomically (temp file +
-   * rename), so a crash never leaves a half-written file.
-   * @throws ConfigError when the fields are invalid (the file is left untouched)
+   * True when {@link putNumber} may write the file: it is not the shipped example (a tracked
+   * file the next `git pull` would fight with) and the process may replace it.
    */
-  putNumber(number: string, fields: unknown): Profile {
+  get writable(): boolean {
+    if (path.resolve(this.file) === EXAMPLE_NUMBERS_FILE) return false;
+    try {
+      accessSync(this.file, fsConstants.W_OK);
+      // the atomic write creates a temp file beside it and renames it over
+      accessSync(path.dirname(this.file), fsConstants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Sets one number's profile to `fields`, editing the file in place (its comments stay) and
+   * writing it back atomically (temp file + rename), so a crash never leaves a half-written file.
+   * @throws ConfigError when the fields are invalid (the file is left untouched)
+   * @throws NumbersFileConflict when the file is not {@link writable} or does not parse
+   */
+  putNumber(number: string, fields: Record<string, unknown>): Profile {
     if (!isE164(number)) {
       throw new ConfigError(
         `numbers.${JSON.stringify(number)}`,
         `${JSON.stringify(number)} is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
       );
     }
-    const { raw, profiles } = withNumber(this.profiles.raw, number, fields, this.file);
+    if (!this.writable) throw new NumbersFileConflict(`${path.basename(this.file)} is not a writable numbers file`);
+    const { text, profiles } = withNumberInText(readFileSync(this.file, 'utf8'), number, fields, this.file);
     const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
     try {
-      writeFileSync(tmp, stringify(raw), { mode: 0o644 });
+      writeFileSync(tmp, text, { mode: 0o644 });
       renameSync(tmp, this.file);
     } catch (err) {
       if (existsSync(tmp)) unlinkSync(tmp);

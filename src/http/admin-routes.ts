@@ -136,7 +136,7 @@ export function adminRoutes(deps: AdminDeps): Router {
       return;
     }
     try {
-      const profile = deps.numbers.putNumber(number, req.body);
+      const profile = deps.numbers.putNumber(number, req.body as Record<string, unknown>);
       res.json({ number, profile });
     } catch (err) {
       if (err instanceof ConfigError) {

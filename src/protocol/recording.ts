@@ -61,6 +61,7 @@ export const RecordedProfileSchema = z.object({
   instructions: z.string(),
   voice: z.string(),
   greeting: z.string().nullable(),
+  goodbye: z.string().nullable().optional(),
   greetingInterruptible: z.boolean(),
   turnDetection: z.discriminatedUnion('type', [
     z.object({
