@@ -32,7 +32,7 @@ import {
 import type { Profile } from '../config/numbers.js';
 import type { ModelCommand, ModelEvent, SessionConfig, TurnDetection } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
-import type { CallCommand, CallEvent, CallOutcome, TimerName } from './events.js';
+import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { PlaybackLedger, type AudioItemKey } from './playback-ledger.js';
 import { isBuiltinTool, toolDefinitions, toolReason } from './tools.js';
 
@@ -152,6 +152,15 @@ interface AssistantTurn {
 
 const GREETING_INSTRUCTIONS = (greeting: string) =>
   `Greet the caller now. Say exactly the following, then stop and wait for the caller: "${greeting}"`;
+const GOODBYE_INSTRUCTIONS = (goodbye: string) =>
+  `The call has reached its time limit and ends now. Say exactly the following, then stop: "${goodbye}"`;
+/** `pendingEnd.responseId` while the goodbye's response has not been created yet. */
+const GOODBYE_NOT_CREATED = '\u0000goodbye';
+/**
+ * Longest wait for the goodbye at MAX_CALL_DURATION_S: the answer in progress finishing, then
+ * the goodbye itself (a sentence, ~3 s); a model that never says it does not hold the call open.
+ */
+const GOODBYE_MAX_MS = 20_000;
 
 /** Keeps the restored conversation inside the model's context after a reconnect. */
 const MAX_HISTORY_TURNS = 40;
@@ -205,6 +214,8 @@ export class CallSession {
     detail: string | null;
   } | null = null;
   private pendingResponseCreate = false;
+  /** MAX_CALL_DURATION_S was reached during a response: the goodbye follows once it is done */
+  private goodbyeOwed = false;
   private awaitingAck = false;
   private dtmfDigits = '';
   private firstAudioSince: { atMs: number; afterCallerTurn: boolean } | null = null;
@@ -314,6 +325,9 @@ export class CallSession {
         break;
       case 'call.terminate':
         this.finish('completed', event.reason, out, true);
+        break;
+      case 'call.limit':
+        this.onLimit(event.reason, out);
         break;
       default:
         this.onModelEvent(event, out);
@@ -564,6 +578,8 @@ export class CallSession {
           greeting: this.greetingRequested && this.greetingResponseId === null,
         };
         if (this.activeResponse.greeting) this.greetingResponseId = e.responseId;
+        if (this.pendingEnd?.responseId === GOODBYE_NOT_CREATED && !this.goodbyeOwed)
+          this.pendingEnd.responseId = e.responseId;
         break;
       case 'model.outputItemAdded':
         if (e.item.type === 'function_call' && e.item.name !== null) this.functionNames.set(e.item.id, e.item.name);
@@ -904,6 +920,7 @@ export class CallSession {
     if (this.pendingEnd !== null) {
       out.push({ type: 'timer.set', name: 'endFallback', delayMs: this.ledger.pendingMs() + this.tuning.endGraceMs });
     }
+    if (this.goodbyeOwed && this.activeResponse === null) this.sayGoodbye(out);
     this.checkGreetingPlayed(out);
     this.checkEnd(out);
   }
@@ -935,6 +952,7 @@ export class CallSession {
   private checkEnd(out: CallCommand[]): void {
     const end = this.pendingEnd;
     if (end === null) return;
+    if (end.responseId === GOODBYE_NOT_CREATED) return;
     if (end.responseId !== null && this.activeResponse?.id === end.responseId) return;
     if (this.ledger.busy) return;
     this.startEnd(out);
@@ -1017,6 +1035,47 @@ export class CallSession {
       this.twilioOpen = false;
     }
     this.phase = { name: 'ended', outcome };
+  }
+
+  // ── operating limits (SPEC §8) ─────────────────────────────────────────────
+
+  /**
+   * The bridge ends the call on its own: outcome `error`, the reason as its detail.
+   * `media_timeout` (the phone side went silent or stopped answering pings): at once.
+   * `max_duration`: cleanly. When the profile has a `goodbye` and the model is live, the
+   * assistant says it first, the way it says the greeting (after the answer in progress, if
+   * any), and the call ends once it has played, as after the hang_up tool; at most
+   * {@link GOODBYE_MAX_MS} is spent on it. Without a goodbye the call ends at once.
+   */
+  private onLimit(reason: CallLimitReason, out: CallCommand[]): void {
+    out.push({ type: 'log', level: 'warn', msg: 'call limit reached; ending the call', fields: { reason } });
+    const goodbye = this.profile.goodbye ?? null;
+    if (reason === 'max_duration' && goodbye !== null && this.modelOpen && this.phase.name === 'live') {
+      if (this.pendingEnd !== null) return; // already ending with its own last words
+      this.pendingEnd = {
+        outcome: 'error',
+        action: this.options.canUseRest ? 'hangUp' : 'close',
+        responseId: GOODBYE_NOT_CREATED,
+        detail: reason,
+      };
+      this.pendingResponseCreate = false;
+      if (this.activeResponse === null) {
+        this.sayGoodbye(out);
+      } else {
+        this.goodbyeOwed = true;
+        out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
+      }
+      return;
+    }
+    this.finish('error', reason, out, true);
+  }
+
+  private sayGoodbye(out: CallCommand[]): void {
+    this.goodbyeOwed = false;
+    const goodbye = this.profile.goodbye ?? null;
+    if (goodbye === null) return;
+    this.sendToModel({ type: 'model.createResponse', instructions: GOODBYE_INSTRUCTIONS(goodbye) }, out);
+    out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
   }
 
   // ── timers and liveness ────────────────────────────────────────────────────

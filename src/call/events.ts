@@ -47,8 +47,28 @@ export interface TerminateEvent {
   reason: string;
 }
 
+/** Why the bridge ends a call on its own (SPEC §8 operating limits). */
+export type CallLimitReason =
+  /** the Twilio stream sent nothing for MEDIA_TIMEOUT_S, or did not answer a ping */
+  | 'media_timeout'
+  /** the call lasted MAX_CALL_DURATION_S */
+  | 'max_duration';
+
+/** An operating limit was reached; the call ends with outcome `error` and this reason. */
+export interface CallLimitEvent {
+  type: 'call.limit';
+  reason: CallLimitReason;
+}
+
 export type CallEvent =
-  TwilioEvent | TwilioClosedEvent | ModelEvent | ModelLinkEvent | TimerFiredEvent | RestDoneEvent | TerminateEvent;
+  | TwilioEvent
+  | TwilioClosedEvent
+  | ModelEvent
+  | ModelLinkEvent
+  | TimerFiredEvent
+  | RestDoneEvent
+  | TerminateEvent
+  | CallLimitEvent;
 
 /** How a call ended (SPEC §3). */
 export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
