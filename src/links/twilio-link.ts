@@ -13,10 +13,20 @@
  * Messages written in one turn of the event loop (the frames and marks of one model delta)
  * leave in one `writev`: the first write of a turn corks the TCP socket and a `nextTick`
  * uncorks it, so nothing waits beyond the current turn.
+ *
+ * The queue is bounded ({@link MAX_QUEUED_BYTES}): when a stalled socket lets it fill, the
+ * oldest audio is dropped (counted, `onAudioDropped`), never a mark — marks are how the session
+ * learns what was played, and each one left in place still echoes.
+ *
+ * Liveness (SPEC §8), when `limits` are given: a stream that sends nothing for
+ * `mediaTimeoutMs`, or leaves a ping unanswered until the next one (`pingIntervalMs`), raises
+ * `call.limit` `media_timeout`, after which the socket is terminated (a peer that stopped
+ * answering will not complete a close handshake); `maxDurationMs` after the start it raises
+ * `call.limit` `max_duration` and the session ends the call its own way.
  */
 import type { WebSocket } from 'ws';
 
-import type { TwilioCommand } from '../call/events.js';
+import type { CallLimitEvent, TwilioCommand } from '../call/events.js';
 import { parseTwilioMessage, TwilioEncoder, type TwilioEvent } from '../protocol/twilio.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -28,6 +38,24 @@ import type { Logger } from '../util/logger.js';
 export const HIGH_WATER_BYTES = 48 * 1024;
 /** How often a non-empty queue checks whether the socket has drained. */
 const DRAIN_POLL_MS = 10;
+/**
+ * Bound of the in-process queue: ~1 MiB is ~75 s of audio as media JSON, far beyond any answer
+ * a healthy socket would be behind on; only a socket that stopped draining reaches it.
+ */
+export const MAX_QUEUED_BYTES = 1024 * 1024;
+
+/** The stream's liveness and length limits (SPEC §8). */
+export interface TwilioLinkLimits {
+  /** a stream that sends no message for this long raises `media_timeout` (MEDIA_TIMEOUT_S) */
+  mediaTimeoutMs: number;
+  /** a ping is sent this often; one still unanswered at the next raises `media_timeout` */
+  pingIntervalMs: number;
+  /** `max_duration` is raised this long after the start (MAX_CALL_DURATION_S) */
+  maxDurationMs: number;
+}
+
+/** RFC 6455 §5.5.2: an endpoint answers every ping with a pong; Twilio is pinged this often. */
+export const TWILIO_PING_INTERVAL_MS = 10_000;
 
 /**
  * Close codes `ws` sends when it closes the socket itself over a frame it refuses (by the
@@ -65,15 +93,36 @@ export interface TwilioLinkOptions {
   streamSid: string;
   clock: Clock;
   logger: Logger;
-  onEvent: (event: TwilioEvent | { type: 'twilio.closed'; code: number }) => void;
+  onEvent: (event: TwilioEvent | { type: 'twilio.closed'; code: number } | CallLimitEvent) => void;
   /** sees every frame in both directions (the call recorder) */
   tap?: TwilioTap;
+  /** liveness and length limits; none when omitted (tests of the link alone, the replayer) */
+  limits?: TwilioLinkLimits;
+  /** bound of the outbound queue in bytes (default {@link MAX_QUEUED_BYTES}) */
+  maxQueuedBytes?: number;
+  /** an audio message was dropped from the full queue */
+  onAudioDropped?: () => void;
+}
+
+/** A message waiting for the socket; only `media` may be dropped. */
+interface Queued {
+  text: string;
+  audio: boolean;
 }
 
 export class TwilioLink {
   private readonly encoder: TwilioEncoder;
-  private readonly queue: string[] = [];
+  private readonly queue: Queued[] = [];
+  private queueBytes = 0;
+  private readonly maxQueuedBytes: number;
   private drainTimer: TimerHandle | null = null;
+  private lastInboundMs = 0;
+  private mediaTimer: TimerHandle | null = null;
+  private pingTimer: TimerHandle | null = null;
+  private durationTimer: TimerHandle | null = null;
+  private awaitingPong = false;
+  /** audio messages dropped from the full queue */
+  droppedAudio = 0;
   private readonly socket: Corkable | null;
   private corked = false;
   private closed = false;
@@ -86,10 +135,15 @@ export class TwilioLink {
 
   constructor(private readonly options: TwilioLinkOptions) {
     this.encoder = new TwilioEncoder(options.streamSid);
+    this.maxQueuedBytes = options.maxQueuedBytes ?? MAX_QUEUED_BYTES;
     const { ws } = options;
     this.socket = underlyingSocket(ws);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     ws.on('close', (code) => this.onClose(code));
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    if (options.limits !== undefined) this.startLimits(options.limits);
     ws.on('error', (err: Error & { code?: string }) => {
       if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_'))
         this.refusedWith = WS_ERROR_CLOSE_CODES[err.code] ?? 1002;
@@ -104,6 +158,8 @@ export class TwilioLink {
 
   private onMessage(data: Buffer, isBinary: boolean): void {
     if (this.closed) return;
+    // Any frame proves the stream alive (one clock read a frame; the timer is re-armed lazily).
+    if (this.mediaTimer !== null) this.lastInboundMs = this.options.clock.now();
     try {
       if (isBinary) {
         this.reject('binary frame');
@@ -132,10 +188,59 @@ export class TwilioLink {
     }
   }
 
+  private startLimits(limits: TwilioLinkLimits): void {
+    const { clock } = this.options;
+    this.lastInboundMs = clock.now();
+    const checkMedia = (delayMs: number) => {
+      this.mediaTimer = clock.setTimer(delayMs, () => {
+        const silentMs = clock.now() - this.lastInboundMs;
+        if (silentMs >= limits.mediaTimeoutMs) this.limitReached('media_timeout', { silentMs });
+        else checkMedia(limits.mediaTimeoutMs - silentMs);
+      });
+    };
+    checkMedia(limits.mediaTimeoutMs);
+    const ping = () => {
+      this.pingTimer = clock.setTimer(limits.pingIntervalMs, () => {
+        if (this.awaitingPong) {
+          this.limitReached('media_timeout', { missingPong: true });
+          return;
+        }
+        this.awaitingPong = true;
+        try {
+          this.options.ws.ping();
+        } catch (err) {
+          this.options.logger.debug({ err }, 'twilio ping failed');
+        }
+        ping();
+      });
+    };
+    ping();
+    this.durationTimer = clock.setTimer(limits.maxDurationMs, () => this.limitReached('max_duration', {}));
+  }
+
+  private stopLimits(): void {
+    const { clock } = this.options;
+    for (const timer of [this.mediaTimer, this.pingTimer, this.durationTimer])
+      if (timer !== null) clock.clearTimer(timer);
+    this.mediaTimer = this.pingTimer = this.durationTimer = null;
+  }
+
+  private limitReached(reason: CallLimitEvent['reason'], fields: Record<string, unknown>): void {
+    if (this.closed) return;
+    if (reason === 'media_timeout') this.stopLimits();
+    else this.durationTimer = null;
+    this.options.logger.warn({ reason, ...fields }, 'twilio stream limit reached');
+    this.options.onEvent({ type: 'call.limit', reason });
+    // A peer that stopped sending or answering pings will not answer a close frame either.
+    if (reason === 'media_timeout' && !this.closed) this.options.ws.terminate();
+  }
+
   private onClose(code: number): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopLimits();
     this.queue.length = 0;
+    this.queueBytes = 0;
     if (this.drainTimer !== null) this.options.clock.clearTimer(this.drainTimer);
     this.options.onEvent({
       type: 'twilio.closed',
@@ -149,13 +254,14 @@ export class TwilioLink {
     switch (cmd.type) {
       case 'twilio.media':
         this.framesOut++;
-        this.enqueue(this.encoder.media(cmd.payload));
+        this.enqueue(this.encoder.media(cmd.payload), true);
         break;
       case 'twilio.mark':
-        this.enqueue(this.encoder.mark(cmd.name));
+        this.enqueue(this.encoder.mark(cmd.name), false);
         break;
       case 'twilio.clear':
         this.queue.length = 0;
+        this.queueBytes = 0;
         this.write(this.encoder.clear());
         break;
       case 'twilio.close':
@@ -179,27 +285,66 @@ export class TwilioLink {
     return this.queue.length;
   }
 
-  private enqueue(text: string): void {
+  /** Bytes waiting in the in-process queue (never above the bound plus one message). */
+  get queuedBytes(): number {
+    return this.queueBytes;
+  }
+
+  private enqueue(text: string, audio: boolean): void {
     if (this.queue.length === 0 && this.options.ws.bufferedAmount < HIGH_WATER_BYTES) {
       this.write(text);
       return;
     }
-    this.queue.push(text);
+    this.queue.push({ text, audio });
+    this.queueBytes += text.length;
+    if (this.queueBytes > this.maxQueuedBytes) this.dropOldestAudio();
     this.scheduleDrain();
+  }
+
+  /** The socket has stalled: make room by dropping the oldest audio, keeping every mark. */
+  private dropOldestAudio(): void {
+    const before = this.droppedAudio;
+    let i = 0;
+    while (this.queueBytes > this.maxQueuedBytes && i < this.queue.length) {
+      const entry = this.queue[i]!;
+      if (!entry.audio) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.queueBytes -= entry.text.length;
+      this.droppedAudio++;
+      this.options.onAudioDropped?.();
+    }
+    // logged at the first drop, then every 1000th: a stalled socket must not flood the log
+    if (
+      this.droppedAudio > before &&
+      (before === 0 || Math.floor(before / 1000) < Math.floor(this.droppedAudio / 1000))
+    ) {
+      this.options.logger.warn(
+        { dropped: this.droppedAudio, queuedBytes: this.queueBytes },
+        'twilio socket stalled; oldest queued audio dropped',
+      );
+    }
   }
 
   private scheduleDrain(): void {
     if (this.drainTimer !== null) return;
     this.drainTimer = this.options.clock.setTimer(DRAIN_POLL_MS, () => {
       this.drainTimer = null;
-      while (this.queue.length > 0 && this.options.ws.bufferedAmount < HIGH_WATER_BYTES)
-        this.write(this.queue.shift()!);
+      while (this.queue.length > 0 && this.options.ws.bufferedAmount < HIGH_WATER_BYTES) this.writeQueued();
       if (this.queue.length > 0) this.scheduleDrain();
     });
   }
 
+  private writeQueued(): void {
+    const entry = this.queue.shift()!;
+    this.queueBytes -= entry.text.length;
+    this.write(entry.text);
+  }
+
   private flushQueueNow(): void {
-    while (this.queue.length > 0) this.write(this.queue.shift()!);
+    while (this.queue.length > 0) this.writeQueued();
   }
 
   private write(text: string): void {
