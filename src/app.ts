@@ -28,9 +28,9 @@ import { RealtimeLink } from './links/realtime-link.js';
 import { TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
+import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
-import { isLoopbackAddress } from './security/twilio-signature.js';
 import { CallJournal } from './store/call-journal.js';
 import { CallsRepo } from './store/calls-repo.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
@@ -134,7 +134,11 @@ export class Bridge {
       server,
     );
 
-    const signature = { authToken: config.twilioAuthToken, publicUrl: config.publicUrl };
+    const signature = {
+      authToken: config.twilioAuthToken,
+      publicUrl: config.publicUrl,
+      trustProxy: config.trustProxy,
+    };
     const isDraining = () => bridge.draining;
     const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
     app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
@@ -150,7 +154,18 @@ export class Bridge {
         ...(config.drainRedirectUrl !== null ? { drainingTwiml: redirectTwiml(config.drainRedirectUrl) } : {}),
       }),
     );
-    app.use(adminRoutes({ adminToken: config.adminToken, calls, numbers, redactor, metrics }));
+    app.use(
+      adminRoutes({
+        adminToken: config.adminToken,
+        signedMode: !config.localMode,
+        metricsToken: config.metricsToken,
+        logger,
+        calls,
+        numbers,
+        redactor,
+        metrics,
+      }),
+    );
     app.use((_req, res) => {
       res.status(404).json({ error: 'not found' });
     });
@@ -174,11 +189,14 @@ export class Bridge {
     return bridge;
   }
 
-  /** The emulator answers loopback peers only: it stands in for a paid API, never for strangers. */
+  /**
+   * The emulator answers local requests only (a loopback peer no proxy or tunnel forwarded): it
+   * stands in for a paid API, never for strangers.
+   */
   private mountEmulator(emulator: RealtimeEmulator): void {
     this.emulator = emulator;
     this.upgrades.set(EMULATOR_PATH, (req, socket, head) => {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+      if (!isLocalRequest(req)) {
         refuseUpgrade(socket, 403, 'Forbidden');
         return;
       }

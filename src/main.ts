@@ -4,6 +4,7 @@
  */
 import { loadConfig } from './config/env.js';
 import { Bridge } from './app.js';
+import { securityWarnings } from './security/posture.js';
 import { ConfigError, describeError } from './util/errors.js';
 import { applyGcTuning, gcMode } from './util/gc-tuning.js';
 import { createLogger } from './util/logger.js';
@@ -33,18 +34,22 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  logger.info({ url: bridge.localUrl, numbersFile: config.numbersFile, gc: gcMode() }, 'bridge listening');
+  logger.info(
+    {
+      url: bridge.localUrl,
+      numbersFile: config.numbersFile,
+      gc: gcMode(),
+      maxConcurrentCalls: config.maxConcurrentCalls,
+      mediaTimeoutS: config.mediaTimeoutS,
+      maxCallDurationS: config.maxCallDurationS,
+    },
+    'bridge listening',
+  );
   logger.info(
     { backend: bridge.realtimeEndpoint.kind, dialect: bridge.realtimeEndpoint.dialect },
     `realtime backend: ${bridge.realtimeEndpoint.label}`,
   );
-  if (config.localMode) {
-    logger.warn(
-      'local mode: TWILIO_AUTH_TOKEN is not set, so webhooks and media streams are accepted unsigned ' +
-        'from loopback addresses only. A tunnel forwarding to this port makes them reachable from anywhere: ' +
-        'set TWILIO_AUTH_TOKEN before connecting a real number',
-    );
-  }
+  for (const warning of securityWarnings(config)) logger.warn(warning);
 
   // SIGTERM/SIGINT: readiness turns 503 at once, new calls are politely refused, live calls
   // continue until they end or DRAIN_TIMEOUT_S passes and are then ended cleanly; exit 0.

@@ -1,9 +1,15 @@
 /**
  * The admin API (SPEC §3) and `/metrics`.
  *
- * `/api/*` needs `Authorization: Bearer <ADMIN_TOKEN>`; with no ADMIN_TOKEN configured it
- * answers loopback peers only. Every answer is JSON; errors say what to fix. Records pass
- * through the shared redactor, so a secret can never leave through the API.
+ * Who may call `/api/*` (SPEC §8):
+ * - with `ADMIN_TOKEN` set: whoever presents `Authorization: Bearer <ADMIN_TOKEN>`;
+ * - without it, when `TWILIO_AUTH_TOKEN` is set (a bridge facing the internet): nobody (401);
+ * - without either (local mode): local requests only — a loopback peer that no proxy or tunnel
+ *   forwarded (`security/local-request.ts`).
+ *
+ * `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` when that is set. Every answer is
+ * JSON; errors say what to fix. Records pass through the shared redactor, so a secret can never
+ * leave through the API.
  */
 import { timingSafeEqual } from 'node:crypto';
 
@@ -11,14 +17,19 @@ import express, { type Request, type Response, type Router } from 'express';
 
 import type { NumbersRegistry } from '../config/numbers.js';
 import { isE164 } from '../config/env.js';
+import { isLocalRequest } from '../security/local-request.js';
 import type { Redactor } from '../security/redact.js';
-import { isLoopbackAddress } from '../security/twilio-signature.js';
 import { isValidCursor, type CallsRepo } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
 import type { BridgeMetrics } from './metrics.js';
 
 export interface AdminDeps {
   adminToken: string | null;
+  /** TWILIO_AUTH_TOKEN is set: without ADMIN_TOKEN the API is closed to everyone */
+  signedMode: boolean;
+  metricsToken: string | null;
+  logger: Logger;
   calls: CallsRepo;
   numbers: NumbersRegistry;
   redactor: Redactor;
@@ -38,6 +49,12 @@ function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
 }
 
+/** The bearer token a request presents, or null. */
+function bearer(req: Request): string | null {
+  const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  return match === null ? null : match[1]!.trim();
+}
+
 /** Parses an ISO date or datetime query value to epoch ms. */
 function parseTime(value: unknown): number | null | undefined {
   if (value === undefined) return undefined;
@@ -49,23 +66,39 @@ function parseTime(value: unknown): number | null | undefined {
 export function adminRoutes(deps: AdminDeps): Router {
   const router = express.Router();
 
-  router.get('/metrics', async (_req, res) => {
+  router.get('/metrics', async (req, res) => {
+    if (deps.metricsToken !== null) {
+      const given = bearer(req);
+      if (given === null || !sameSecret(given, deps.metricsToken)) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        fail(res, 401, 'missing or wrong bearer token; send Authorization: Bearer <METRICS_TOKEN>');
+        return;
+      }
+    }
     res.type(deps.metrics.contentType).send(await deps.metrics.render());
   });
 
   const api = express.Router();
   api.use((req: Request, res: Response, next) => {
     if (deps.adminToken === null) {
-      if (!isLoopbackAddress(req.socket.remoteAddress)) {
-        fail(res, 403, 'the admin API answers loopback requests only; set ADMIN_TOKEN to use it from elsewhere');
+      if (deps.signedMode) {
+        res.setHeader('WWW-Authenticate', 'Bearer');
+        fail(res, 401, 'the admin API is closed: TWILIO_AUTH_TOKEN is set, so it needs ADMIN_TOKEN');
+        return;
+      }
+      if (!isLocalRequest(req)) {
+        fail(
+          res,
+          403,
+          'without ADMIN_TOKEN the admin API answers requests from this machine only, never through a proxy or tunnel',
+        );
         return;
       }
       next();
       return;
     }
-    const header = req.headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
-    if (match === null || !sameSecret(match[1]!.trim(), deps.adminToken)) {
+    const given = bearer(req);
+    if (given === null || !sameSecret(given, deps.adminToken)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       fail(res, 401, 'missing or wrong bearer token; send Authorization: Bearer <ADMIN_TOKEN>');
       return;

@@ -14,6 +14,7 @@ import {
   checkWebhookRequest,
   publicBaseUrl,
   toWebSocketBase,
+  type AuthDecision,
   type SignatureSettings,
 } from '../security/twilio-signature.js';
 import type { Logger } from '../util/logger.js';
@@ -69,6 +70,13 @@ function formParams(body: unknown): Record<string, string> {
   return out;
 }
 
+const WEBHOOK_REFUSALS: Record<Exclude<AuthDecision, { ok: true }>['reason'], string> = {
+  missing_signature: 'X-Twilio-Signature is missing',
+  bad_signature: 'X-Twilio-Signature does not validate for this URL',
+  not_loopback: 'local mode (no TWILIO_AUTH_TOKEN) accepts unsigned webhooks from this machine only',
+  forwarded: 'local mode (no TWILIO_AUTH_TOKEN) accepts no webhook through a proxy or tunnel',
+};
+
 export function twilioRoutes(deps: TwilioRoutesDeps): Router {
   const router = express.Router();
   // Twilio signs the raw parameter values; the urlencoded parser keeps them byte-exact.
@@ -80,7 +88,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     if (!decision.ok) {
       deps.onRejected?.(decision.reason);
       deps.logger.warn({ route, reason: decision.reason, peer: req.socket.remoteAddress }, 'webhook rejected');
-      res.status(403).type('text/plain').send('Forbidden');
+      res.status(403).json({ error: WEBHOOK_REFUSALS[decision.reason] });
       return null;
     }
     return formParams(body);
@@ -94,7 +102,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     const to = params['To'] ?? '';
     if (!CALL_SID.test(callSid)) {
       deps.onRejected?.('bad_request');
-      res.status(400).type('text/plain').send('CallSid is missing or malformed');
+      res.status(400).json({ error: 'CallSid is missing or malformed' });
       return;
     }
     const log = deps.logger.child({ callSid, from: maskPhone(from), to: maskPhone(to) });
@@ -113,7 +121,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     }
     const profile = lookup.profile.key;
     const token = deps.tokens.issue({ callSid, profile, from, to });
-    const base = publicBaseUrl(req, deps.signature.publicUrl);
+    const base = publicBaseUrl(req, deps.signature);
     const vr = new twilio.twiml.VoiceResponse();
     const stream = vr.connect().stream({
       url: `${toWebSocketBase(base)}${MEDIA_PATH}`,

@@ -4,7 +4,8 @@
  * Webhooks: `X-Twilio-Signature` is checked with the `twilio` package's own validator
  * against the public URL (PUBLIC_URL + path + query, never the Host a proxy rewrote) and the
  * POST parameters. In local mode (no TWILIO_AUTH_TOKEN) nothing can be verified, so only
- * loopback peers are accepted.
+ * local requests are accepted: a loopback peer that no proxy or tunnel forwarded
+ * (see `local-request.ts`).
  *
  * Media WebSocket upgrades: Twilio's documentation disagrees on whether they are signed, so
  * a missing header is allowed (the one-time stream token is the real gate); a present header
@@ -14,20 +15,27 @@ import type { IncomingMessage } from 'node:http';
 
 import twilio from 'twilio';
 
-export type AuthDecision = { ok: true } | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'not_loopback' };
+import { forwardingHeader, isLoopbackAddress } from './local-request.js';
+
+export type AuthDecision =
+  { ok: true } | { ok: false; reason: 'missing_signature' | 'bad_signature' | 'not_loopback' | 'forwarded' };
 
 export interface SignatureSettings {
   /** null = local mode */
   authToken: string | null;
   /** configured public base URL, no trailing slash; null = derive from the request */
   publicUrl: string | null;
+  /**
+   * Believe `X-Forwarded-Proto`/`X-Forwarded-Host` when deriving the public URL (TRUST_PROXY=1).
+   * Off by default: any client can send them, and the URL decides which signatures validate.
+   */
+  trustProxy: boolean;
 }
 
-/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
-export function isLoopbackAddress(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
-  return a === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(a);
+/** Local mode's gate: a loopback peer and no forwarding header. */
+function localOnly(req: IncomingMessage): AuthDecision {
+  if (!isLoopbackAddress(req.socket.remoteAddress)) return { ok: false, reason: 'not_loopback' };
+  return forwardingHeader(req) === null ? { ok: true } : { ok: false, reason: 'forwarded' };
 }
 
 function firstHeader(req: IncomingMessage, name: string): string | undefined {
@@ -38,13 +46,19 @@ function firstHeader(req: IncomingMessage, name: string): string | undefined {
 
 /**
  * The base URL (`https://host[:port][/prefix]`) Twilio used to reach us: PUBLIC_URL when
- * configured, else rebuilt from `X-Forwarded-Proto`/`X-Forwarded-Host`/`Host`.
+ * configured, else rebuilt from `Host` and the socket — and from `X-Forwarded-Proto`/
+ * `X-Forwarded-Host` only when the operator said a proxy of theirs sets them (`trustProxy`).
  */
-export function publicBaseUrl(req: IncomingMessage, publicUrl: string | null): string {
-  if (publicUrl !== null) return publicUrl;
+export function publicBaseUrl(
+  req: IncomingMessage,
+  settings: Pick<SignatureSettings, 'publicUrl' | 'trustProxy'>,
+): string {
+  if (settings.publicUrl !== null) return settings.publicUrl;
   const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-  const proto = firstHeader(req, 'x-forwarded-proto') ?? (encrypted ? 'https' : 'http');
-  const host = firstHeader(req, 'x-forwarded-host') ?? firstHeader(req, 'host') ?? 'localhost';
+  const forwardedProto = settings.trustProxy ? firstHeader(req, 'x-forwarded-proto') : undefined;
+  const forwardedHost = settings.trustProxy ? firstHeader(req, 'x-forwarded-host') : undefined;
+  const proto = forwardedProto ?? (encrypted ? 'https' : 'http');
+  const host = forwardedHost ?? firstHeader(req, 'host') ?? 'localhost';
   return `${proto}://${host}`;
 }
 
@@ -64,12 +78,10 @@ export function checkWebhookRequest(
   pathAndQuery: string,
   params: Record<string, unknown>,
 ): AuthDecision {
-  if (settings.authToken === null) {
-    return isLoopbackAddress(req.socket.remoteAddress) ? { ok: true } : { ok: false, reason: 'not_loopback' };
-  }
+  if (settings.authToken === null) return localOnly(req);
   const signature = firstHeaderRaw(req, 'x-twilio-signature');
   if (signature === undefined) return { ok: false, reason: 'missing_signature' };
-  const url = publicBaseUrl(req, settings.publicUrl) + pathAndQuery;
+  const url = publicBaseUrl(req, settings) + pathAndQuery;
   return twilio.validateRequest(settings.authToken, signature, url, params as Record<string, string>)
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
@@ -77,16 +89,14 @@ export function checkWebhookRequest(
 
 /**
  * Checks a media-stream WebSocket upgrade. Only a present-but-invalid signature is refused;
- * in local mode the peer must be on loopback.
+ * in local mode the request must be local (loopback, not forwarded).
  */
 export function checkMediaUpgrade(settings: SignatureSettings, req: IncomingMessage): AuthDecision {
-  if (settings.authToken === null) {
-    return isLoopbackAddress(req.socket.remoteAddress) ? { ok: true } : { ok: false, reason: 'not_loopback' };
-  }
+  if (settings.authToken === null) return localOnly(req);
   const signature = firstHeaderRaw(req, 'x-twilio-signature');
   if (signature === undefined) return { ok: true };
   const u = new URL(req.url ?? '/', 'ws://placeholder');
-  const url = toWebSocketBase(publicBaseUrl(req, settings.publicUrl)) + u.pathname + u.search;
+  const url = toWebSocketBase(publicBaseUrl(req, settings)) + u.pathname + u.search;
   const candidates = [url, url.endsWith('/') ? url.slice(0, -1) : `${url}/`];
   return candidates.some((c) => twilio.validateRequest(settings.authToken!, signature, c, {}))
     ? { ok: true }

@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { callerClip, silence, startCallHarness, startFakeTwilioRest, until } from '../support/call-harness.js';
 
 const AUTH_TOKEN = 'tools-test-auth-token';
+/** with TWILIO_AUTH_TOKEN set, /api/* answers only ADMIN_TOKEN (SPEC §8) */
+const ADMIN_TOKEN = 'tools-test-admin-token-0123';
+const admin = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
 const ACCOUNT_SID = `AC${'1'.repeat(32)}`;
 const NUMBERS = `
 defaults:
@@ -26,6 +29,7 @@ describe('tools reach Twilio REST', async () => {
       TWILIO_ACCOUNT_SID: ACCOUNT_SID,
       TWILIO_API_BASE_URL: rest.url,
       RECORD_CALLS: '1',
+      ADMIN_TOKEN,
     },
   });
   const basic = `Basic ${Buffer.from(`${ACCOUNT_SID}:${AUTH_TOKEN}`).toString('base64')}`;
@@ -53,7 +57,7 @@ describe('tools reach Twilio REST', async () => {
       expect(phone.stats.playedMs).toBeGreaterThan(0);
       expect(await phone.closed()).toBe(1000);
       await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
-      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as {
+      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`, admin)).json()) as {
         outcome: string;
         detail: string;
       };
@@ -79,7 +83,7 @@ describe('tools reach Twilio REST', async () => {
       expect(req.authorization).toBe(basic);
       await phone.closed();
       await until(() => h.bridge.activeCalls === 0, 3_000, 'the call to end');
-      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as { outcome: string };
+      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`, admin)).json()) as { outcome: string };
       expect(record.outcome).toBe('transferred');
     },
   );
