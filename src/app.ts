@@ -18,16 +18,18 @@ import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
+import { CallAdmission } from './http/call-admission.js';
 import { healthRoutes } from './http/health-routes.js';
 import { mediaUpgradeHandler, type AcceptedStream } from './http/media-upgrade.js';
 import { BridgeMetrics } from './http/metrics.js';
 import { createHttpServer, refuseUpgrade, type UpgradeHandler } from './http/server.js';
-import { MEDIA_PATH, redirectTwiml, twilioRoutes } from './http/twilio-routes.js';
+import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
 import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
+import { MemoryIssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
@@ -72,6 +74,7 @@ export class Bridge {
   private readonly finishing = new Set<Promise<void>>();
   private readonly apologyMulaw: Buffer;
   private emulator: RealtimeEmulator | null = null;
+  private admission: CallAdmission | null = null;
 
   private constructor(
     readonly config: Config,
@@ -141,6 +144,8 @@ export class Bridge {
     };
     const isDraining = () => bridge.draining;
     const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
+    const admission = new CallAdmission(clock, config.maxConcurrentCalls, () => bridge.live.size);
+    bridge.admission = admission;
     app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
     app.use(
       twilioRoutes({
@@ -149,9 +154,11 @@ export class Bridge {
         tokens,
         logger,
         isDraining,
+        admission,
+        issued: new MemoryIssuedCallLedger(clock),
+        redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
-        ...(config.drainRedirectUrl !== null ? { drainingTwiml: redirectTwiml(config.drainRedirectUrl) } : {}),
       }),
     );
     app.use(
@@ -171,7 +178,16 @@ export class Bridge {
     });
     upgrades.set(
       MEDIA_PATH,
-      mediaUpgradeHandler({ signature, tokens, clock, logger, onRejected, onStream: (s) => bridge.startCall(s) }),
+      mediaUpgradeHandler({
+        signature,
+        tokens,
+        clock,
+        logger,
+        onRejected,
+        isLive: (callSid) => bridge.live.has(callSid),
+        canStart: (callSid) => admission.canStart(callSid),
+        onStream: (s) => bridge.startCall(s),
+      }),
     );
 
     await new Promise<void>((resolve, reject) => {
@@ -340,6 +356,7 @@ export class Bridge {
       startedAtMs: this.clock.now(),
     });
     this.live.set(callSid, { runner, session, recorder, done });
+    this.admission?.started(callSid);
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);

@@ -4,6 +4,9 @@
  * and `start` is accepted; `start` must carry the one-time stream token that `/twilio/voice`
  * issued for its CallSid and parameters. Otherwise the socket is closed with 1008 — before
  * any realtime session is opened, so a stranger cannot spend the model budget.
+ *
+ * One stream per CallSid (SPEC §8): a `start` whose CallSid is already live is refused with
+ * 1008 as well, and the live call never hears of it.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -50,6 +53,10 @@ export interface MediaGateDeps {
   onRejected?: (reason: string) => void;
   /** true while draining: new streams are refused */
   isDraining?: () => boolean;
+  /** true when a call with this CallSid is running: a second stream for it is refused */
+  isLive?: (callSid: string) => boolean;
+  /** false when MAX_CONCURRENT_CALLS leaves no room for this stream (closed with 1013, try again later) */
+  canStart?: (callSid: string) => boolean;
 }
 
 export function mediaUpgradeHandler(deps: MediaGateDeps): UpgradeHandler {
@@ -84,12 +91,12 @@ function awaitStart(
     reject('no_start');
     ws.close(1008, 'no valid start message');
   });
-  const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
+  const refuse = (reason: string, fields: Record<string, unknown> = {}, code = 1008) => {
     settled = true;
     deps.clock.clearTimer(timer);
     ws.off('message', onMessage);
     reject(reason, fields);
-    ws.close(1008, 'stream not authorised');
+    ws.close(code, code === 1008 ? 'stream not authorised' : 'bridge is full');
   };
   const onMessage = (data: Buffer, isBinary: boolean) => {
     if (settled) return;
@@ -125,6 +132,14 @@ function awaitStart(
     const check = deps.tokens.verify(token, claims);
     if (!check.ok) {
       refuse(`token_${check.reason}`, { callSid: start.callSid });
+      return;
+    }
+    if (deps.isLive?.(start.callSid) === true) {
+      refuse('duplicate_call_sid', { callSid: start.callSid });
+      return;
+    }
+    if (deps.canStart?.(start.callSid) === false) {
+      refuse('capacity', { callSid: start.callSid }, 1013);
       return;
     }
     settled = true;

@@ -46,7 +46,7 @@ export class BridgeMetrics {
   });
   readonly webhookRejections = new Counter({
     name: 'bridge_webhook_rejections_total',
-    help: 'Refused webhooks and media streams by reason',
+    help: 'Refused webhooks and media streams by reason (capacity: MAX_CONCURRENT_CALLS reached)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });

@@ -3,11 +3,16 @@
  * that connects a bidirectional media stream; `POST /twilio/status` takes call and stream
  * status callbacks. Both are signature-checked first; a failed check answers 403 and does
  * nothing else.
+ *
+ * A call is given its stream token only when there is room for it (MAX_CONCURRENT_CALLS;
+ * otherwise the polite refusal, or `<Redirect>` to DRAIN_REDIRECT_URL) and only once per
+ * CallSid (a replayed webhook gets `<Hangup/>`, SPEC §8).
  */
 import express, { type Request, type Response, type Router } from 'express';
 import twilio from 'twilio';
 
 import type { Lookup } from '../config/numbers.js';
+import type { IssuedCallLedger } from '../security/issued-calls.js';
 import { maskPhone } from '../security/redact.js';
 import type { StreamTokens } from '../security/stream-token.js';
 import {
@@ -18,6 +23,7 @@ import {
   type SignatureSettings,
 } from '../security/twilio-signature.js';
 import type { Logger } from '../util/logger.js';
+import type { CallAdmission } from './call-admission.js';
 
 /** Path of the media WebSocket named in the TwiML. */
 export const MEDIA_PATH = '/twilio/media';
@@ -36,19 +42,36 @@ export interface TwilioRoutesDeps {
   lookup: (to: string) => Lookup;
   tokens: StreamTokens;
   logger: Logger;
-  /** true while draining: new calls get {@link drainingTwiml} */
+  /** true while draining: new calls are refused (or redirected) */
   isDraining: () => boolean;
-  /** TwiML for calls arriving while draining; a polite refusal by default */
-  drainingTwiml?: string;
-  /** counts rejected webhooks (metrics) */
+  /** places for new calls (MAX_CONCURRENT_CALLS) */
+  admission: CallAdmission;
+  /** CallSids that already hold a stream token */
+  issued: IssuedCallLedger;
+  /** while draining or full, new calls are `<Redirect>`ed here (DRAIN_REDIRECT_URL) instead of refused */
+  redirectUrl?: string | null;
+  /** counts rejected webhooks (metrics `bridge_webhook_rejections_total{reason}`) */
   onRejected?: (reason: string) => void;
   /** a validated status callback (call or stream) */
   onStatus?: (params: Record<string, string>) => void;
 }
 
-function politeRefusal(): string {
+const REFUSALS = {
+  draining: 'Sorry, our assistant is restarting right now. Please call again in a minute. Goodbye.',
+  capacity: 'Sorry, all our lines are busy right now. Please call again in a few minutes. Goodbye.',
+} as const;
+
+/** What a caller hears when the bridge cannot take the call: a short apology, then the line closes. */
+function politeRefusal(why: keyof typeof REFUSALS): string {
   const vr = new twilio.twiml.VoiceResponse();
-  vr.say('Sorry, our assistant is restarting right now. Please call again in a minute. Goodbye.');
+  vr.say(REFUSALS[why]);
+  vr.hangup();
+  return vr.toString();
+}
+
+/** The answer to a replayed webhook: no token, no words (the real call, if any, goes on). */
+function hangupTwiml(): string {
+  const vr = new twilio.twiml.VoiceResponse();
   vr.hangup();
   return vr.toString();
 }
@@ -94,7 +117,11 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     return formParams(body);
   };
 
-  router.post('/twilio/voice', (req, res) => {
+  const refuse = (res: Response, why: keyof typeof REFUSALS) => {
+    res.type('text/xml').send(deps.redirectUrl ? redirectTwiml(deps.redirectUrl) : politeRefusal(why));
+  };
+
+  router.post('/twilio/voice', async (req, res) => {
     const params = gate(req, res, 'voice');
     if (params === null) return;
     const callSid = params['CallSid'] ?? '';
@@ -108,7 +135,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     const log = deps.logger.child({ callSid, from: maskPhone(from), to: maskPhone(to) });
     if (deps.isDraining()) {
       log.info('call refused: draining');
-      res.type('text/xml').send(deps.drainingTwiml ?? politeRefusal());
+      refuse(res, 'draining');
       return;
     }
     const lookup = deps.lookup(to);
@@ -117,6 +144,25 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
       const vr = new twilio.twiml.VoiceResponse();
       vr.reject();
       res.type('text/xml').send(vr.toString());
+      return;
+    }
+    const place = deps.admission.reserve(callSid);
+    if (place === 'full') {
+      deps.onRejected?.('capacity');
+      log.warn({ maxCalls: deps.admission.maxCalls }, 'call refused: MAX_CONCURRENT_CALLS reached');
+      refuse(res, 'capacity');
+      return;
+    }
+    let fresh = false;
+    try {
+      fresh = place === 'ok' && (await deps.issued.claim(callSid));
+    } finally {
+      if (place === 'ok' && !fresh) deps.admission.release(callSid);
+    }
+    if (!fresh) {
+      deps.onRejected?.('duplicate_call_sid');
+      log.warn('call refused: this CallSid already holds a stream token (replayed webhook)');
+      res.type('text/xml').send(hangupTwiml());
       return;
     }
     const profile = lookup.profile.key;

@@ -72,7 +72,8 @@ export class CallRecorder {
       ...options.header,
     };
     this.writing = mkdir(options.dir, { recursive: true })
-      .then(() => writeFile(this.file, `${JSON.stringify(options.redactor.deep(header))}\n`))
+      // 'wx': a recording file is never opened twice (SPEC §8); a second call with this CallSid goes unrecorded
+      .then(() => writeFile(this.file, `${JSON.stringify(options.redactor.deep(header))}\n`, { flag: 'wx' }))
       .catch((err: unknown) => this.fail(err));
   }
 

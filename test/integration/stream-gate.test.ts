@@ -31,6 +31,8 @@ async function webhook(
 describe('media stream gate, local mode', async () => {
   const h = await startCallHarness();
   const sid = (n: number) => `CA${String(n).padStart(32, '0')}`;
+  // one CallSid per webhook: a second webhook for a CallSid gets no token (SPEC §8)
+  let nextSid = 100;
 
   it.each([
     ['no token', (p: Record<string, string>) => ({ ...p, token: '' })],
@@ -44,8 +46,9 @@ describe('media stream gate, local mode', async () => {
     ['a token for other parameters', (p: Record<string, string>) => ({ ...p, profile: '+15551230002' })],
   ])('%s → closed with 1008, the model never contacted', { timeout: 8_000 }, async (_name, tamper) => {
     const before = h.emulator.sessionCount;
-    const stream = await webhook(h.url, sid(1));
-    const phone = new SimulatedPhone({ bridgeUrl: h.url, to: '+15551230001', callSid: sid(1) });
+    const callSid = sid(nextSid++);
+    const stream = await webhook(h.url, callSid);
+    const phone = new SimulatedPhone({ bridgeUrl: h.url, to: '+15551230001', callSid });
     await phone.connect(stream.url, tamper(stream.parameters));
     expect(await phone.closed()).toBe(1008);
     expect(h.emulator.sessionCount).toBe(before);

@@ -45,9 +45,11 @@ function post(
   });
 }
 
-const callParams = (to: string) => ({
+// One CallSid per webhook: a second webhook for a CallSid gets no token (SPEC §8).
+let nextCall = 0;
+const callParams = (to: string, callSid = `CA${(nextCall++).toString(16).padStart(32, '0')}`) => ({
   AccountSid: 'AC0123456789abcdef0123456789abcdef',
-  CallSid: CALL_SID,
+  CallSid: callSid,
   From: '+15550001111',
   To: to,
   CallStatus: 'ringing',
@@ -59,7 +61,7 @@ describe('POST /twilio/voice with TWILIO_AUTH_TOKEN set', async () => {
   const { url, bridge, logs } = await startTestBridge({ env: { TWILIO_AUTH_TOKEN: AUTH_TOKEN, PUBLIC_URL } });
 
   it('a correctly signed webhook gets a <Connect><Stream> for the called number', async () => {
-    const params = callParams('+15551230001');
+    const params = callParams('+15551230001', CALL_SID);
     // The signature is computed by the twilio package's own helper, not by our code.
     const signature = twilio.getExpectedTwilioSignature(AUTH_TOKEN, `${PUBLIC_URL}/twilio/voice`, params);
     const res = await post(`${url}/twilio/voice`, form(params), { 'x-twilio-signature': signature });
