@@ -20,9 +20,16 @@ import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { CallAdmission } from './http/call-admission.js';
 import { healthRoutes } from './http/health-routes.js';
+import { jsonErrorHandler, jsonNotFound } from './http/json-errors.js';
 import { mediaUpgradeHandler, type AcceptedStream } from './http/media-upgrade.js';
 import { BridgeMetrics } from './http/metrics.js';
-import { createHttpServer, refuseUpgrade, type UpgradeHandler } from './http/server.js';
+import {
+  createHttpServer,
+  DEFAULT_HTTP_LIMITS,
+  refuseUpgrade,
+  type HttpLimits,
+  type UpgradeHandler,
+} from './http/server.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
 import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
@@ -57,6 +64,8 @@ export interface BridgeOptions {
   emulator?: RealtimeEmulator;
   /** session tuning for every call (a test seam) */
   tuning?: Partial<SessionTuning>;
+  /** HTTP timeouts (a test seam: SPEC §8's 30 s make a slow-body test slow) */
+  httpLimits?: Partial<Omit<HttpLimits, 'maxConnections'>>;
 }
 
 interface LiveCall {
@@ -120,8 +129,16 @@ export class Bridge {
 
     const app = express();
     app.disable('x-powered-by');
+    // whatever NODE_ENV says: express's own error pages never show a stack (ours answer JSON first)
+    app.set('env', 'production');
     const upgrades = new Map<string, UpgradeHandler>();
-    const server = createHttpServer(app, upgrades, logger);
+    const server = createHttpServer(
+      app,
+      upgrades,
+      logger,
+      { ...DEFAULT_HTTP_LIMITS, ...options.httpLimits, maxConnections: config.maxConnections },
+      () => metrics.connectionsDropped.inc(),
+    );
     const bridge = new Bridge(
       config,
       logger,
@@ -173,9 +190,8 @@ export class Bridge {
         metrics,
       }),
     );
-    app.use((_req, res) => {
-      res.status(404).json({ error: 'not found' });
-    });
+    app.use(jsonNotFound);
+    app.use(jsonErrorHandler(logger));
     upgrades.set(
       MEDIA_PATH,
       mediaUpgradeHandler({

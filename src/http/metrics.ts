@@ -50,6 +50,11 @@ export class BridgeMetrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly connectionsDropped = new Counter({
+    name: 'bridge_connections_dropped_total',
+    help: 'TCP connections closed at once because MAX_CONNECTIONS were open',
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',
