@@ -12,13 +12,14 @@
  * leave through the API.
  */
 import { timingSafeEqual } from 'node:crypto';
+import path from 'node:path';
 
 import express, { type Request, type Response, type Router } from 'express';
 
-import type { NumbersRegistry } from '../config/numbers.js';
+import { NumbersFileConflict, type NumbersRegistry } from '../config/numbers.js';
 import { isE164 } from '../config/env.js';
 import { isLocalRequest } from '../security/local-request.js';
-import type { Redactor } from '../security/redact.js';
+import { maskPhone, type Redactor } from '../security/redact.js';
 import { isValidCursor, type CallsRepo } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -43,6 +44,12 @@ const MAX_PAGE = 100;
  * size parses and validates in about a millisecond.
  */
 const MAX_BODY = '256kb';
+/**
+ * Deepest nesting a profile may have (a tool's JSON Schema nests ~6 levels). Checked right after
+ * JSON.parse, before anything that costs more than linear time in the depth (YAML serialisation
+ * indents every level, zod walks it).
+ */
+export const MAX_PROFILE_DEPTH = 32;
 
 function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
@@ -58,6 +65,20 @@ function fail(res: Response, status: number, error: string): void {
 function bearer(req: Request): string | null {
   const match = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
   return match === null ? null : match[1]!.trim();
+}
+
+/** Nesting depth of parsed JSON (a scalar is 0), without recursion; stops counting past `limit`. */
+export function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > deepest) deepest = depth + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** Parses an ISO date or datetime query value to epoch ms. */
@@ -173,16 +194,38 @@ export function adminRoutes(deps: AdminDeps): Router {
       fail(res, 415, 'send the profile as JSON with Content-Type: application/json, e.g. {"voice":"verse"}');
       return;
     }
-    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
+    const body: unknown = req.body;
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       fail(res, 400, 'send the profile as a JSON object, e.g. {"voice":"verse"}');
       return;
     }
+    if (jsonDepth(body, MAX_PROFILE_DEPTH) > MAX_PROFILE_DEPTH) {
+      fail(res, 400, `the profile is nested more than ${MAX_PROFILE_DEPTH} levels deep`);
+      return;
+    }
+    if (!deps.numbers.writable) {
+      fail(
+        res,
+        409,
+        `no writable numbers file is configured (profiles come from ${path.basename(deps.numbers.file)}); ` +
+          'copy numbers.example.yaml to numbers.yaml or point NUMBERS_FILE at a file of yours, then restart',
+      );
+      return;
+    }
     try {
-      const profile = deps.numbers.putNumber(number, req.body as Record<string, unknown>);
+      const profile = deps.numbers.putNumber(number, body as Record<string, unknown>);
+      deps.logger.info(
+        { number: maskPhone(number), fields: Object.keys(body) },
+        'profile changed through the admin API',
+      );
       res.json({ number, profile });
     } catch (err) {
       if (err instanceof ConfigError) {
         fail(res, 400, err.message);
+        return;
+      }
+      if (err instanceof NumbersFileConflict) {
+        fail(res, 409, err.message);
         return;
       }
       throw err;
