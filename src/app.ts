@@ -33,7 +33,7 @@ import {
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
 import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
-import { TwilioLink } from './links/twilio-link.js';
+import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
 import { MemoryIssuedCallLedger } from './security/issued-calls.js';
@@ -66,6 +66,8 @@ export interface BridgeOptions {
   tuning?: Partial<SessionTuning>;
   /** HTTP timeouts (a test seam: SPEC §8's 30 s make a slow-body test slow) */
   httpLimits?: Partial<Omit<HttpLimits, 'maxConnections'>>;
+  /** how often Twilio sockets are pinged (a test seam; 10 s in production) */
+  twilioPingIntervalMs?: number;
 }
 
 interface LiveCall {
@@ -313,6 +315,12 @@ export class Bridge {
       streamSid: start.streamSid,
       clock: this.clock,
       logger: log,
+      limits: {
+        mediaTimeoutMs: this.config.mediaTimeoutS * 1000,
+        pingIntervalMs: this.options.twilioPingIntervalMs ?? TWILIO_PING_INTERVAL_MS,
+        maxDurationMs: this.config.maxCallDurationS * 1000,
+      },
+      onAudioDropped: () => this.metrics.outboundAudioDropped.inc(),
       onEvent: (event) => {
         if (event.type === 'twilio.media') this.metrics.framesIn.inc();
         if (event.type === 'twilio.closed') recorder?.twilioClosed(event.code);

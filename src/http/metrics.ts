@@ -55,6 +55,11 @@ export class BridgeMetrics {
     help: 'TCP connections closed at once because MAX_CONNECTIONS were open',
     registers: [this.registry],
   });
+  readonly outboundAudioDropped = new Counter({
+    name: 'bridge_outbound_audio_dropped_total',
+    help: 'Assistant audio messages dropped because a stalled Twilio socket let its queue reach its bound',
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',

@@ -41,6 +41,8 @@ export interface CallRecord {
   endedAt: string | null;
   outcome: StoredOutcome;
   detail: string | null;
+  /** why an `error` call ended (SPEC §8: `media_timeout`, `max_duration`, …); null otherwise */
+  reason: string | null;
   durationMs: number | null;
   bargeIns: number;
   latency: {
@@ -315,6 +317,7 @@ export class CallsRepo {
       endedAt: row.ended_ms === null ? null : iso(row.ended_ms),
       outcome: row.outcome as StoredOutcome,
       detail: row.detail,
+      reason: row.outcome === 'error' ? row.detail : null,
       durationMs: row.ended_ms === null ? null : row.ended_ms - row.started_ms,
       bargeIns: row.barge_ins,
       latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },

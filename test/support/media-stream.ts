@@ -21,6 +21,8 @@ export interface MediaStreamOptions {
   to: string;
   from?: string;
   callSid?: string;
+  /** answer the bridge's pings (default true, as every WebSocket peer must); false plays a half-dead peer */
+  autoPong?: boolean;
 }
 
 export interface StreamClose {
@@ -83,7 +85,7 @@ export class MediaStream {
     });
     const twiml = parseStreamTwiml(await res.text());
     if (res.status !== 200 || twiml === null) throw new Error(`webhook answered HTTP ${res.status} without a stream`);
-    const ws = new WebSocket(twiml.url, { perMessageDeflate: false });
+    const ws = new WebSocket(twiml.url, { perMessageDeflate: false, autoPong: this.options.autoPong ?? true });
     this.ws = ws;
     ws.on('message', (data: Buffer) => this.onMessage(data));
     ws.on('pong', (data: Buffer) => {

@@ -44,6 +44,7 @@ describe('CallsRepo', () => {
       endedAt: '2026-11-25T10:00:30.000Z',
       outcome: 'completed',
       detail: null,
+      reason: null,
       durationMs: 30_000,
       bargeIns: 1,
       latency: { firstAudioMs: 812, responseMs: [640] },
