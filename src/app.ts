@@ -36,6 +36,7 @@ import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
+import { RecordingsRetention } from './recording/retention.js';
 import { MemoryIssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
@@ -68,6 +69,8 @@ export interface BridgeOptions {
   httpLimits?: Partial<Omit<HttpLimits, 'maxConnections'>>;
   /** how often Twilio sockets are pinged (a test seam; 10 s in production) */
   twilioPingIntervalMs?: number;
+  /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
+  recordingsMinFreeBytes?: number;
 }
 
 interface LiveCall {
@@ -86,6 +89,7 @@ export class Bridge {
   private readonly apologyMulaw: Buffer;
   private emulator: RealtimeEmulator | null = null;
   private admission: CallAdmission | null = null;
+  private retention: RecordingsRetention | null = null;
 
   private constructor(
     readonly config: Config,
@@ -207,6 +211,19 @@ export class Bridge {
         onStream: (s) => bridge.startCall(s),
       }),
     );
+    if (config.recordCalls) {
+      bridge.retention = new RecordingsRetention({
+        dir: path.join(config.dataDir, 'recordings'),
+        maxBytes: config.recordingsMaxGb * 1e9,
+        maxAgeDays: config.recordingsRetentionDays,
+        clock,
+        logger: logger.child({ component: 'recordings' }),
+        isLive: (callSid) => bridge.live.has(callSid),
+        onDeleted: (n) => metrics.recordingsDeleted.inc(n),
+        ...(options.recordingsMinFreeBytes !== undefined ? { minFreeBytes: options.recordingsMinFreeBytes } : {}),
+      });
+      bridge.retention.start();
+    }
 
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -277,25 +294,26 @@ export class Bridge {
     const log = this.logger.child({ callSid });
     const profile = this.profileFor(stream);
     const endpoint = this.realtimeEndpoint;
-    const recorder = this.config.recordCalls
-      ? new CallRecorder({
-          dir: path.join(this.config.dataDir, 'recordings'),
-          clock: this.clock,
-          redactor: this.redactor,
-          logger: log,
-          header: {
-            callSid,
-            profile: profile.key,
-            dialect: endpoint.dialect,
-            audioMode: profile.modelAudio,
-            bridgeVersion: BRIDGE_VERSION,
-            // what `npm run replay` rebuilds the session from (not today's numbers file)
-            profileConfig: recordedProfile(profile),
-            canUseRest: this.control !== null,
-            tuning: { ...DEFAULT_TUNING, ...this.options.tuning },
-          },
-        })
-      : null;
+    const recorder =
+      this.config.recordCalls && (this.retention?.recordingAllowed ?? true)
+        ? new CallRecorder({
+            dir: path.join(this.config.dataDir, 'recordings'),
+            clock: this.clock,
+            redactor: this.redactor,
+            logger: log,
+            header: {
+              callSid,
+              profile: profile.key,
+              dialect: endpoint.dialect,
+              audioMode: profile.modelAudio,
+              bridgeVersion: BRIDGE_VERSION,
+              // what `npm run replay` rebuilds the session from (not today's numbers file)
+              profileConfig: recordedProfile(profile),
+              canUseRest: this.control !== null,
+              tuning: { ...DEFAULT_TUNING, ...this.options.tuning },
+            },
+          })
+        : null;
     const session = new CallSession({
       clock: this.clock,
       profile,
@@ -436,6 +454,7 @@ export class Bridge {
     // A call that just ended may still be flushing its recording; exiting now would cut it.
     await Promise.all([...this.finishing]);
     this.numbers.close();
+    this.retention?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.emulator?.close();

@@ -60,6 +60,11 @@ export class BridgeMetrics {
     help: 'Assistant audio messages dropped because a stalled Twilio socket let its queue reach its bound',
     registers: [this.registry],
   });
+  readonly recordingsDeleted = new Counter({
+    name: 'bridge_recordings_deleted_total',
+    help: 'Call recordings deleted by RECORDINGS_RETENTION_DAYS or RECORDINGS_MAX_GB',
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',
