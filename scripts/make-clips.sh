@@ -5,7 +5,10 @@
 # assets/audio/clips.json (the transcripts the emulator streams alongside the audio).
 #
 # Needs: espeak-ng and sox (Debian: apt-get install -y espeak-ng sox).
-# SHARED_AUDIO points at the team's recorded assistant clips (greeting and long answer).
+# The greeting and the long answer were made the same way (espeak-ng, en-us, 165 words a
+# minute) as 24 kHz PCM clips; ASSISTANT_CLIPS may point at a directory holding
+# assistant_greeting.pcm24k.wav and assistant_long.pcm24k.wav to convert new ones. Without it
+# the committed greeting.ulaw8k.wav and long.ulaw8k.wav are kept as they are.
 #
 # Every clip is stored once, as G.711 mu-law 8 kHz mono WAV: that is what a phone line
 # carries, it keeps assets/audio/ small (8 kB per second), and the emulator converts to
@@ -14,7 +17,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 OUT=assets/audio
-SHARED_AUDIO=${SHARED_AUDIO:-/work/shared/audio}
+ASSISTANT_CLIPS=${ASSISTANT_CLIPS:-}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -23,13 +26,15 @@ to_ulaw8k() { # input.wav output.wav
 }
 
 speak() { # name "text"
-  # Same voice and rate as the caller clips in $SHARED_AUDIO (README there).
+  # Same voice and rate as the caller clips in test/fixtures/audio (README there).
   espeak-ng -v en-us -s 165 -w "$TMP/$1.wav" "$2"
   to_ulaw8k "$TMP/$1.wav" "$OUT/$1.ulaw8k.wav"
 }
 
-to_ulaw8k "$SHARED_AUDIO/assistant_greeting.pcm24k.wav" "$OUT/greeting.ulaw8k.wav"
-to_ulaw8k "$SHARED_AUDIO/assistant_long.pcm24k.wav" "$OUT/long.ulaw8k.wav"
+if [ -n "$ASSISTANT_CLIPS" ]; then
+  to_ulaw8k "$ASSISTANT_CLIPS/assistant_greeting.pcm24k.wav" "$OUT/greeting.ulaw8k.wav"
+  to_ulaw8k "$ASSISTANT_CLIPS/assistant_long.pcm24k.wav" "$OUT/long.ulaw8k.wav"
+fi
 
 speak reply "I am the local test model, so I cannot answer that. Connect a real model for real answers."
 speak done "All right, that's done."

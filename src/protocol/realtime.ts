@@ -11,8 +11,10 @@
  * Wire spellings (`response.output_audio.delta`, `session.type`, …) live only in the
  * codec below and in `dialects.ts`; nothing outside `protocol/` sees them.
  *
- * Upstream: OpenAI Realtime API reference (GA, 2025-08+) and the Azure OpenAI 2024 preview
- * reference (beta); see ../shared/PROTOCOLS.md §5–§6.
+ * Upstream: the OpenAI Realtime API reference (GA, 2025-08+:
+ * https://platform.openai.com/docs/api-reference/realtime, and the `openai` npm package's
+ * `resources/realtime` types) and the Azure OpenAI 2024 preview reference (beta:
+ * https://learn.microsoft.com/azure/ai-foundry/openai/realtime-audio-reference).
  */
 
 /** Audio encoding on the model side, both directions. `pcm16` = 16-bit LE mono 24 kHz; `pcmu` = G.711 μ-law 8 kHz. */

@@ -1,7 +1,8 @@
 /**
  * Twilio Media Streams, both directions (bidirectional `<Connect><Stream>`).
- * Upstream: https://www.twilio.com/docs/voice/media-streams/websocket-messages and
- * ../shared/PROTOCOLS.md §2.5–2.8.
+ * Upstream: https://www.twilio.com/docs/voice/media-streams/websocket-messages (the messages,
+ * `mark` and `clear`) and https://www.twilio.com/docs/voice/twiml/stream (`<Stream>` and its
+ * `<Parameter>`s).
  *
  * Inbound messages are validated once here (zod) and turned into {@link TwilioEvent}s. The
  * wire types keep fields as the wire spells them — `sequenceNumber`, `media.chunk` and

@@ -1,7 +1,7 @@
 /**
  * Twilio-side captures: what people record from real calls — one Twilio Media Streams JSON
  * message per line (`connected`, `start`, `media`…, `stop`), no header, no model side
- * (e.g. `../shared/real-captures/twilio-inbound-stream1.jsonl`).
+ * (e.g. `test/fixtures/captures/twilio-inbound-stream1.jsonl`).
  *
  * Such a capture cannot be replayed against recorded model answers (there are none), so
  * `npm run replay` drives a live bridge with it instead (`capture-replay.ts`) and reports
