@@ -44,6 +44,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'load',
     runner: 'runSoakBench',
   },
+  edge: {
+    description: 'edge limits with production settings: a stream past the request timeout, a slow body, nesting',
+    module: 'edge',
+    runner: 'runEdgeBench',
+  },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
     module: 'filter-design',
