@@ -466,7 +466,8 @@ export class NumbersRegistry {
    * Sets one number's profile to `fields`, editing the file in place (its comments stay) and
    * writing it back atomically (temp file + rename), so a crash never leaves a half-written file.
    * @throws ConfigError when the fields are invalid (the file is left untouched)
-   * @throws NumbersFileConflict when the file is not {@link writable} or does not parse
+   * @throws NumbersFileConflict when the file does not parse, or is not {@link writable} (checked
+   *   after the fields, so a bad profile is reported as such either way)
    */
   putNumber(number: string, fields: Record<string, unknown>): Profile {
     if (!isE164(number)) {
@@ -475,8 +476,14 @@ export class NumbersRegistry {
         `${JSON.stringify(number)} is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
       );
     }
-    if (!this.writable) throw new NumbersFileConflict(`${path.basename(this.file)} is not a writable numbers file`);
+    // validated first: a bad profile is answered as such even where nothing may be written
     const { text, profiles } = withNumberInText(readFileSync(this.file, 'utf8'), number, fields, this.file);
+    if (!this.writable) {
+      throw new NumbersFileConflict(
+        `no writable numbers file is configured (profiles come from ${path.basename(this.file)}); ` +
+          'copy numbers.example.yaml to numbers.yaml or point NUMBERS_FILE at a file of yours, then restart',
+      );
+    }
     const tmp = path.join(path.dirname(this.file), `.${path.basename(this.file)}.${process.pid}.tmp`);
     try {
       writeFileSync(tmp, text, { mode: 0o644 });

@@ -12,7 +12,6 @@
  * leave through the API.
  */
 import { timingSafeEqual } from 'node:crypto';
-import path from 'node:path';
 
 import express, { type Request, type Response, type Router } from 'express';
 
@@ -201,15 +200,6 @@ export function adminRoutes(deps: AdminDeps): Router {
     }
     if (jsonDepth(body, MAX_PROFILE_DEPTH) > MAX_PROFILE_DEPTH) {
       fail(res, 400, `the profile is nested more than ${MAX_PROFILE_DEPTH} levels deep`);
-      return;
-    }
-    if (!deps.numbers.writable) {
-      fail(
-        res,
-        409,
-        `no writable numbers file is configured (profiles come from ${path.basename(deps.numbers.file)}); ` +
-          'copy numbers.example.yaml to numbers.yaml or point NUMBERS_FILE at a file of yours, then restart',
-      );
       return;
     }
     try {

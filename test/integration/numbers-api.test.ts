@@ -37,6 +37,14 @@ describe('with no numbers file of its own (the shipped example is in use)', asyn
     expect(((await res.json()) as { error: string }).error).toMatch(/no writable numbers file.*numbers\.example\.yaml/);
     expect(readFileSync(EXAMPLE_NUMBERS_FILE, 'utf8')).toBe(before);
   });
+
+  it('a bad profile is still answered as one (400 naming the field), as the README shows', async () => {
+    const res = await put(bridge.localUrl, '+15551230001', JSON.stringify({ voice: 'robot' }));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toMatch(
+      /^numbers\.example\.yaml: numbers\."\+15551230001"\.voice: "robot" is not a known voice/,
+    );
+  });
 });
 
 const COMMENTED = `# Example Dental's lines. Owner: front desk (ext. 12).
