@@ -116,11 +116,16 @@ export const transcriptDone = (responseId: string, itemId: string, transcript: s
   contentIndex: 0,
   transcript,
 });
-export const functionCall = (responseId: string, name: string, args = '{}'): ModelEvent => ({
+export const functionCall = (
+  responseId: string,
+  name: string,
+  args = '{}',
+  callId = `call_${name}`,
+): Extract<ModelEvent, { type: 'model.functionCallDone' }> => ({
   type: 'model.functionCallDone',
   responseId,
-  itemId: `fc_${name}`,
-  callId: `call_${name}`,
+  itemId: `fc_${callId}`,
+  callId,
   name,
   arguments: args,
 });

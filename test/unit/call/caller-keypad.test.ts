@@ -31,8 +31,8 @@ describe('keypad digits are bounded (issue #14 item 13)', () => {
     const cmds = h.feedAll(Array.from({ length: 400 }, () => ({ type: 'twilio.dtmf' as const, digit: '7' })));
     const items = cmds.filter((c) => c.type === 'model.createItem');
     expect(items).toHaveLength(400 / MAX_HELD_DIGITS);
-    expect(items[0]).toMatchObject({
-      item: { kind: 'message', role: 'user', text: expect.stringMatching(/(7 ){39}7$/) },
-    });
+    const first = items[0];
+    const text = first?.type === 'model.createItem' && first.item.kind === 'message' ? first.item.text : '';
+    expect(text).toMatch(/: (7 ){39}7$/);
   });
 });
