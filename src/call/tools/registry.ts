@@ -6,12 +6,14 @@
 import type { BuiltinTool } from '../../config/numbers.js';
 import type { ToolDefinition } from '../../protocol/realtime.js';
 import { hangUp } from './hang-up.js';
+import { sendDtmf } from './send-dtmf.js';
 import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
 import { transferCall } from './transfer-call.js';
 
 const BUILTIN: Readonly<Record<BuiltinTool, ToolEntry>> = {
   hang_up: hangUp,
   transfer_call: transferCall,
+  send_dtmf: sendDtmf,
 };
 
 /** The built-in tools a profile enables, in the profile's order. */
