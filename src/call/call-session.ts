@@ -19,9 +19,10 @@
  *        │                              │ model.failed          │ model.failed ─► ending(error, not started): │
  *        │                              └───────────────────────┘   the apology plays ───────────────────────┤
  *        │                             ending(started): REST hang-up / transfer, or the socket closes ◄──────┘
+ *        │                               (endFallback / apologyDone start it if the last mark never returns)
  *        │                               rest.done(transfer failed) ─► live: the model tells the caller
  *        └──────────── twilio.stop / twilio.closed (any phase) ──────────────────────────────────────► ended
- *                                  ending ── rest.done / twilio.closed / endFallback ─► ended
+ *                                  ending(started) ── rest.done ─► ended
  * ```
  */
 import type { Profile } from '../config/numbers.js';
@@ -90,9 +91,10 @@ export class CallSession {
   private bargeIns = 0;
 
   constructor(private readonly options: CallSessionOptions) {
-    const tuning = (this.tuning = { ...DEFAULT_TUNING, ...options.tuning });
-    const profile = (this.profile = options.profile);
+    this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
+    this.profile = options.profile;
     this.clock = options.clock;
+    const { tuning, profile } = this;
     this.tools = options.tools ?? builtinTools(profile.tools);
     this.modelBytesPerMs = profile.modelAudio === 'pcm16' ? 48 : 8;
     this.input = new CallerInput({ modelAudio: profile.modelAudio, modelBytesPerMs: this.modelBytesPerMs, ...tuning });
