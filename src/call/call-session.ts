@@ -227,9 +227,10 @@ export class CallSession {
     out.push({ type: 'timer.cancel', name: 'modelStall' });
     const id = this.responses.active;
     if (id !== null) {
-      // The response died with the socket: play what we have, drop anything late.
+      // The response died with the socket: play what we have, drop anything late (its jobs still answer).
       this.playout.responseDone(id, out);
       this.responses.discard(id);
+      this.toolCalls.responseDone(id);
     }
     if (willRetry) this.log(out, 'warn', 'model socket closed; reconnecting', { code });
   }

@@ -137,6 +137,15 @@ describe('job tools', () => {
     ]);
   });
 
+  it('a job whose response died with the socket still answers, and the model is asked to carry on', () => {
+    const h = liveSession({ tools: withLookup() });
+    h.feedAll([responseCreated('r1'), functionCall('r1', 'lookup')]);
+    h.feed({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 0 });
+    h.feed({ type: 'model.open', reconnect: true });
+    const done = wire(h.feed({ type: 'tool.done', callId: 'call_lookup', output: '{}' }));
+    expect(done.map((c) => c.type)).toEqual(['model.createItem', 'model.createResponse']);
+  });
+
   it('an output for no running call changes nothing', () => {
     const h = liveSession({ tools: withLookup() });
     expect(wire(h.feed({ type: 'tool.done', callId: 'nobody', output: '{}' }))).toEqual([]);
