@@ -13,7 +13,7 @@ import { monotonicMs, type Clock, type TimerHandle } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { CallSession } from './call-session.js';
-import type { CallCommand, CallEvent, RecordCommand, TimerName, TwilioCommand } from './events.js';
+import type { CallCommand, CallEvent, RecordCommand, TimerName, ToolCommand, TwilioCommand } from './events.js';
 
 /** What the runner needs from the realtime link (implemented by `links/realtime-link.ts`). */
 export interface ModelLink {
@@ -140,6 +140,9 @@ export class CallRunner {
       case 'rest.transfer':
         this.rest('transfer', (c) => c.transfer(this.options.callSid, cmd.to));
         return;
+      case 'tool.run':
+        this.runTool(cmd);
+        return;
       case 'record.turn':
       case 'record.bargeIn':
       case 'record.firstAudio':
@@ -164,6 +167,23 @@ export class CallRunner {
     call(control).then(
       () => this.dispatch({ type: 'rest.done', action, ok: true, error: null }),
       (err: unknown) => this.dispatch({ type: 'rest.done', action, ok: false, error: describeError(err) }),
+    );
+  }
+
+  /** A tool job: its output comes back as `tool.done`; a job that fails is answered with a short error. */
+  private runTool({ callId, name, run }: ToolCommand): void {
+    let job: Promise<string>;
+    try {
+      job = run();
+    } catch (err) {
+      job = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    job.then(
+      (output) => this.dispatch({ type: 'tool.done', callId, output }),
+      (err: unknown) => {
+        this.options.logger.warn({ tool: name, err: describeError(err) }, 'tool failed');
+        this.dispatch({ type: 'tool.done', callId, output: JSON.stringify({ ok: false, error: 'the tool failed' }) });
+      },
     );
   }
 

@@ -41,6 +41,14 @@ export interface RestDoneEvent {
   error: string | null;
 }
 
+/** A tool job (a `job` plan) finished; its output goes to the model as the call's `function_call_output`. */
+export interface ToolDoneEvent {
+  type: 'tool.done';
+  callId: string;
+  /** what the model is told (compact JSON or text; no secrets, no stack) */
+  output: string;
+}
+
 /** The bridge ends the call itself (shutdown after the drain timeout). */
 export interface TerminateEvent {
   type: 'call.terminate';
@@ -67,6 +75,7 @@ export type CallEvent =
   | ModelLinkEvent
   | TimerFiredEvent
   | RestDoneEvent
+  | ToolDoneEvent
   | TerminateEvent
   | CallLimitEvent;
 
@@ -96,6 +105,12 @@ export type RestCommand =
   /** redirect the live call to `<Dial>to</Dial>` */
   | { type: 'rest.transfer'; to: string };
 
+/**
+ * Runs a tool job outside the session; the runner reports its output as `tool.done` (a job
+ * that throws is answered with a short error). Several may run at once.
+ */
+export type ToolCommand = { type: 'tool.run'; callId: string; name: string; run: () => Promise<string> };
+
 /** Facts for the call record and metrics; the store and metrics observe, never decide. */
 export type RecordCommand =
   | { type: 'record.turn'; role: 'caller' | 'assistant'; text: string; truncated: boolean; atMs: number }
@@ -112,4 +127,11 @@ export type LogCommand = {
 };
 
 export type CallCommand =
-  TwilioCommand | ModelCommand | ModelConnectionCommand | TimerCommand | RestCommand | RecordCommand | LogCommand;
+  | TwilioCommand
+  | ModelCommand
+  | ModelConnectionCommand
+  | TimerCommand
+  | RestCommand
+  | ToolCommand
+  | RecordCommand
+  | LogCommand;

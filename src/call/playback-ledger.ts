@@ -16,6 +16,8 @@ export interface AudioItemKey {
   responseId: string;
   itemId: string;
   contentIndex: number;
+  /** audio the bridge made itself (the apology, DTMF tones): no model item stands behind it */
+  local?: boolean;
 }
 
 export interface LedgerItem extends AudioItemKey {
@@ -27,6 +29,15 @@ export interface LedgerItem extends AudioItemKey {
   complete: boolean;
   /** order in which items started playing */
   readonly order: number;
+  readonly local: boolean;
+}
+
+/** What a barge-in does to one model item the caller has not fully heard. */
+export interface ItemCut {
+  itemId: string;
+  contentIndex: number;
+  /** what the caller heard, for `conversation.item.truncate`; null: nothing confirmed heard (delete the item) */
+  audioEndMs: number | null;
 }
 
 interface MarkRecord {
@@ -74,6 +85,7 @@ export class PlaybackLedger {
         playedMs: 0,
         complete: false,
         order: this.order++,
+        local: key.local === true,
       };
       this.items.set(k, item);
     }
@@ -149,6 +161,32 @@ export class PlaybackLedger {
       if (i.responseId === responseId && (!i.complete || i.playedMs < i.sentMs)) return true;
     }
     return false;
+  }
+
+  /**
+   * The caller interrupted (a barge-in, with `clear` sent to Twilio): what the caller heard of
+   * each model item still unplayed, oldest first, one cut per item. The truncation rule lives
+   * here and nowhere else: `audio_end_ms = floor(min(sent, played + cushion))` — never more
+   * than was sent, an integer, and the cushion covers the echo's delay (see
+   * `SessionTuning.truncationCushionMs`). An item with nothing confirmed played is deleted
+   * instead. Local audio (no model item) is not cut. Then starts a new generation ({@link clear}).
+   *
+   * @returns the cuts, and the responses whose audio was cut (their late deltas must be dropped)
+   */
+  interrupt(cushionMs: number): { cuts: ItemCut[]; responseIds: Set<string> } {
+    const cuts: ItemCut[] = [];
+    const responseIds = new Set<string>();
+    const seen = new Set<string>();
+    for (const item of this.unplayed()) {
+      if (item.local) continue;
+      responseIds.add(item.responseId);
+      if (seen.has(item.itemId)) continue;
+      seen.add(item.itemId);
+      const audioEndMs = item.playedMs <= 0 ? null : Math.floor(Math.min(item.sentMs, item.playedMs + cushionMs));
+      cuts.push({ itemId: item.itemId, contentIndex: item.contentIndex, audioEndMs });
+    }
+    this.clear();
+    return { cuts, responseIds };
   }
 
   /**

@@ -45,7 +45,7 @@ export const VOICES = [
 export type Voice = (typeof VOICES)[number];
 
 /** Built-in tools a profile may enable. */
-export const BUILTIN_TOOLS = ['hang_up', 'transfer_call'] as const;
+export const BUILTIN_TOOLS = ['hang_up', 'transfer_call', 'send_dtmf'] as const;
 export type BuiltinTool = (typeof BUILTIN_TOOLS)[number];
 
 /** The key used for calls to numbers not listed in the file. */

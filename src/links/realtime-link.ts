@@ -20,6 +20,16 @@
  * Socket callbacks never throw. A bad server message is logged by its parse reason (never
  * its payload) and dropped. Credentials live only in the handshake headers and are never
  * logged; provider messages are scrubbed of them before they reach an event.
+ *
+ * Caller audio is never held for a partner or a timer (Nagle's rule without the timer): an
+ * append is written at once when no write is in flight on the socket; appends handed over
+ * while one is (between `ws.send` and its callback) wait only for it and then go as one
+ * append, in order. So the most a frame waits is the time the write ahead of it takes to
+ * leave the process: the rest of the current event-loop turn when the socket takes the
+ * bytes (its callback runs on the next tick), longer only while the kernel's buffer is full,
+ * when no rule could send sooner. Any other command first writes the audio held before it,
+ * and `close()` writes it before the close frame, so the model gets every frame, the last
+ * one included.
  */
 import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
@@ -171,6 +181,11 @@ export class RealtimeLink {
   private readonly unknownTypesLogged = new Set<string>();
   private droppedMessages = 0;
   private failure: RealtimeConnectionError | null = null;
+  /** writes on the current socket whose `ws.send` callback has not come back */
+  private writesInFlight = 0;
+  /** caller audio handed over while a write was in flight, sent as one append when it completes */
+  private heldAudio: Uint8Array[] = [];
+  private heldAudioBytes = 0;
 
   constructor(options: RealtimeLinkOptions) {
     this.endpoint = options.endpoint;
@@ -212,7 +227,9 @@ export class RealtimeLink {
   }
 
   /**
-   * Sends a command. Returns false (and logs at debug) when the socket is not open; never throws.
+   * Sends a command: at once, or — caller audio only — as soon as the write in flight has
+   * left (see the file header). Returns false (and logs at debug) when the socket is not
+   * open; never throws.
    */
   send(cmd: ModelCommand): boolean {
     const ws = this.ws;
@@ -220,21 +237,14 @@ export class RealtimeLink {
       this.logger.debug({ command: cmd.type, state: this.currentState }, 'realtime command dropped: socket not open');
       return false;
     }
-    try {
-      // Caller audio, 25 appends a second per call, skips the object when no recorder needs
-      // it. The frame is UTF-8 JSON in a Buffer, so it must be sent as a text message.
-      if (cmd.type === 'model.appendAudio' && this.tap === undefined) {
-        ws.send(encodeAppendAudioFrame(cmd.audio), TEXT_MESSAGE);
-        return true;
-      }
-      const wire = encodeClientEvent(cmd, this.endpoint.dialect);
-      this.safeTap('model_in', wire);
-      ws.send(JSON.stringify(wire));
+    if (cmd.type === 'model.appendAudio') {
+      if (this.writesInFlight === 0) return this.write(ws, cmd);
+      this.heldAudio.push(cmd.audio);
+      this.heldAudioBytes += cmd.audio.byteLength;
       return true;
-    } catch (err) {
-      this.logger.warn({ command: cmd.type, err: describeError(err) }, 'realtime command failed to send');
-      return false;
     }
+    this.writeHeldAudio(ws);
+    return this.write(ws, cmd);
   }
 
   /**
@@ -249,14 +259,19 @@ export class RealtimeLink {
       return;
     }
     if ((this.currentState === 'open' || this.currentState === 'connecting') && this.ws !== null) {
+      if (this.currentState === 'open') this.writeHeldAudio(this.ws);
       this.reconnectRequested = true;
       this.closeSocket(this.ws, 1000, 'reconnect');
     }
   }
 
-  /** Closes for good. No events follow except the `model.closed` of a socket that was open. */
+  /**
+   * Closes for good, after writing any caller audio still held. No events follow except the
+   * `model.closed` of a socket that was open.
+   */
   close(): void {
     if (this.currentState === 'closed') return;
+    if (this.ws !== null && this.currentState === 'open') this.writeHeldAudio(this.ws);
     const wasFailed = this.currentState === 'failed';
     this.currentState = wasFailed ? 'failed' : 'closed';
     this.clearTimer('retry');
@@ -267,6 +282,51 @@ export class RealtimeLink {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Writes one command now; the write is in flight until `ws.send` calls back. */
+  private write(ws: WebSocket, cmd: ModelCommand): boolean {
+    const written = (): void => {
+      if (ws !== this.ws) return; // a callback of a socket already replaced
+      this.writesInFlight--;
+      if (this.writesInFlight === 0) this.guard(() => this.writeHeldAudio(ws));
+    };
+    try {
+      // Caller audio, 50 appends a second per call, skips the object when no recorder needs
+      // it. The frame is UTF-8 JSON in a Buffer, so it must be sent as a text message.
+      if (cmd.type === 'model.appendAudio' && this.tap === undefined) {
+        ws.send(encodeAppendAudioFrame(cmd.audio), TEXT_MESSAGE, written);
+      } else {
+        const wire = encodeClientEvent(cmd, this.endpoint.dialect);
+        this.safeTap('model_in', wire);
+        ws.send(JSON.stringify(wire), written);
+      }
+      this.writesInFlight++;
+      return true;
+    } catch (err) {
+      this.logger.warn({ command: cmd.type, err: describeError(err) }, 'realtime command failed to send');
+      return false;
+    }
+  }
+
+  /** The caller audio held behind a write in flight, as one append, now. */
+  private writeHeldAudio(ws: WebSocket): void {
+    if (this.heldAudioBytes === 0 || ws.readyState !== WebSocket.OPEN) return;
+    const held = this.heldAudio;
+    const audio = held.length === 1 ? held[0]! : Buffer.concat(held, this.heldAudioBytes);
+    this.heldAudio = [];
+    this.heldAudioBytes = 0;
+    this.write(ws, { type: 'model.appendAudio', audio });
+  }
+
+  /** A new socket starts with nothing in flight; audio held for the old one went with it, like what it had written. */
+  private forgetWrites(): void {
+    if (this.heldAudioBytes > 0) {
+      this.logger.debug({ bytes: this.heldAudioBytes }, 'caller audio held for a closed realtime socket dropped');
+    }
+    this.writesInFlight = 0;
+    this.heldAudio = [];
+    this.heldAudioBytes = 0;
+  }
 
   private emit(event: ModelEvent | ModelLinkEvent): void {
     try {
@@ -311,6 +371,7 @@ export class RealtimeLink {
   }
 
   private openSocket(): void {
+    this.forgetWrites();
     this.currentState = 'connecting';
     this.fatal = null;
     this.lastProblem = null;

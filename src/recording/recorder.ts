@@ -126,7 +126,9 @@ export class CallRecorder {
 
   /**
    * Wraps the realtime link so the bridge's connect / reconnect / close requests are recorded
-   * as `model_in` lifecycle lines.
+   * as `model_in` lifecycle lines. A reconnect or close is noted after the link has acted: it
+   * first writes caller audio still held behind a write in flight, and the recording keeps
+   * the wire's order.
    */
   modelLink(link: ModelLink): ModelLink {
     return {
@@ -136,12 +138,12 @@ export class CallRecorder {
       },
       send: (cmd) => link.send(cmd),
       reconnect: (reason) => {
-        this.add('model_in', { type: 'link.reconnect', reason });
         link.reconnect(reason);
+        this.add('model_in', { type: 'link.reconnect', reason });
       },
       close: () => {
-        this.add('model_in', { type: 'link.close' });
         link.close();
+        this.add('model_in', { type: 'link.close' });
       },
     };
   }

@@ -4,6 +4,7 @@
  */
 import type { CallCommand, CallEvent } from '../../src/call/events.js';
 import { CallSession, type SessionTuning } from '../../src/call/call-session.js';
+import type { ToolTable } from '../../src/call/tools/tool.js';
 import type { Profile } from '../../src/config/numbers.js';
 import type { ModelEvent } from '../../src/protocol/realtime.js';
 import { VirtualClock } from '../../src/util/clock.js';
@@ -39,6 +40,7 @@ export function makeSession(
     canUseRest?: boolean;
     tuning?: Partial<SessionTuning>;
     apologyMs?: number;
+    tools?: ToolTable;
   } = {},
 ): SessionHarness {
   const clock = new VirtualClock();
@@ -48,9 +50,8 @@ export function makeSession(
     call: { callSid: 'CA0123456789abcdef0123456789abcdef', from: '+15550001111', to: '+15551230001' },
     apologyMulaw: Buffer.alloc((options.apologyMs ?? 400) * 8, 0x55),
     canUseRest: options.canUseRest ?? true,
-    // One append per frame unless a test asks otherwise: the command lists of the flow tests
-    // read frame by frame; call-session.append-batching.test.ts covers the batched default.
-    tuning: { callerFramesPerAppend: 1, ...options.tuning },
+    ...(options.tuning ? { tuning: options.tuning } : {}),
+    ...(options.tools ? { tools: options.tools } : {}),
   });
   const feed = (e: CallEvent) => session.handle(e);
   return { session, clock, feed, feedAll: (events) => events.flatMap(feed) };
@@ -115,11 +116,16 @@ export const transcriptDone = (responseId: string, itemId: string, transcript: s
   contentIndex: 0,
   transcript,
 });
-export const functionCall = (responseId: string, name: string, args = '{}'): ModelEvent => ({
+export const functionCall = (
+  responseId: string,
+  name: string,
+  args = '{}',
+  callId = `call_${name}`,
+): Extract<ModelEvent, { type: 'model.functionCallDone' }> => ({
   type: 'model.functionCallDone',
   responseId,
-  itemId: `fc_${name}`,
-  callId: `call_${name}`,
+  itemId: `fc_${callId}`,
+  callId,
   name,
   arguments: args,
 });

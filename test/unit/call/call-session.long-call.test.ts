@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
+import type { AssistantTurns } from '../../../src/call/assistant-turns.js';
 import type { CallEvent } from '../../../src/call/events.js';
 import { liveSession, responseCreated, responseDone, wire } from '../../support/call-builders.js';
 
@@ -38,9 +39,10 @@ describe('a long call', () => {
   it('keeps bounded state per call: 40 history turns, at most 64 tracked assistant items', () => {
     const h = liveSession();
     for (let i = 0; i < 500; i++) h.feedAll(exchange(i));
-    const internals = h.session as unknown as { history: unknown[]; assistantTurns: Map<string, unknown> };
-    expect(internals.history).toHaveLength(40);
-    expect(internals.assistantTurns.size).toBeLessThanOrEqual(64);
+    // the session keeps its conversation in its AssistantTurns (call/assistant-turns.ts)
+    const { turns } = h.session as unknown as { turns: AssistantTurns };
+    expect(turns.historyLength).toBe(40);
+    expect(turns.trackedItems).toBeLessThanOrEqual(64);
   });
 
   it('a transcript that arrives after its item was settled is still recorded once', () => {

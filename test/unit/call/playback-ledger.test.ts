@@ -72,3 +72,46 @@ describe('PlaybackLedger', () => {
     expect(l.placeMark(A)).toBe('g1:m2:20');
   });
 });
+
+describe('PlaybackLedger.interrupt: the truncation rule, in one place', () => {
+  it('audio_end_ms = floor(min(sent, played + cushion)); an item with nothing heard is deleted (null)', () => {
+    const l = new PlaybackLedger();
+    l.sent(A, 400);
+    const m = l.placeMark(A);
+    l.sent(A, 600);
+    l.markEchoed(m); // 400 ms heard
+    l.sent(B, 300); // nothing of B heard
+    const { cuts, responseIds } = l.interrupt(50.7);
+    expect(cuts).toEqual([
+      { itemId: 'a', contentIndex: 0, audioEndMs: 450 },
+      { itemId: 'b', contentIndex: 0, audioEndMs: null },
+    ]);
+    expect([...responseIds]).toEqual(['r1']);
+  });
+
+  it('never more than was sent, even with a large cushion', () => {
+    const l = new PlaybackLedger();
+    l.sent(A, 100);
+    l.markEchoed(l.placeMark(A));
+    expect(l.interrupt(500).cuts).toEqual([{ itemId: 'a', contentIndex: 0, audioEndMs: 100 }]);
+  });
+
+  it('starts a new generation (old marks go stale) and forgets the items', () => {
+    const l = new PlaybackLedger();
+    l.sent(A, 100);
+    const m = l.placeMark(A);
+    l.interrupt(50);
+    expect(l.currentGeneration).toBe(1);
+    expect(l.markEchoed(m)).toEqual({ kind: 'stale' });
+    expect(l.unplayed()).toEqual([]);
+  });
+
+  it('audio the bridge made itself (no model item) is not cut, and fully played items are left alone', () => {
+    const l = new PlaybackLedger();
+    l.sent(A, 100);
+    l.complete(A);
+    l.sent({ responseId: 'r1', itemId: 'tones', contentIndex: 0, local: true }, 200);
+    l.markEchoed(l.placeMark(A)); // A heard in full
+    expect(l.interrupt(50)).toEqual({ cuts: [], responseIds: new Set() });
+  });
+});

@@ -1,0 +1,49 @@
+/**
+ * The tool table (SPEC §6.6): every built-in tool is one entry here, its file beside this
+ * one. A new built-in tool is one new file and one line below (plus its name in
+ * `BUILTIN_TOOLS`, which profiles are validated against).
+ */
+import type { BuiltinTool } from '../../config/numbers.js';
+import type { ToolDefinition } from '../../protocol/realtime.js';
+import { hangUp } from './hang-up.js';
+import { sendDtmf } from './send-dtmf.js';
+import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
+import { transferCall } from './transfer-call.js';
+
+const BUILTIN: Readonly<Record<BuiltinTool, ToolEntry>> = {
+  hang_up: hangUp,
+  transfer_call: transferCall,
+  send_dtmf: sendDtmf,
+};
+
+/** The built-in tools a profile enables, in the profile's order. */
+export function builtinTools(enabled: readonly BuiltinTool[]): ToolTable {
+  return new Map(enabled.map((name) => [name, BUILTIN[name]]));
+}
+
+/** The declarations for `session.update`, in the table's order. */
+export function toolDeclarations(table: ToolTable): ToolDefinition[] {
+  return [...table.values()].map((t) => t.declaration);
+}
+
+/**
+ * What a call the model made means. A name the table does not hold (the model invented it,
+ * or the profile does not enable it) is answered with an error and never reaches another
+ * tool; arguments that are not a JSON object reach the tool as null.
+ */
+export function planToolCall(table: ToolTable, name: string | null, argumentsJson: string, ctx: ToolContext): ToolPlan {
+  const entry = name === null ? undefined : table.get(name);
+  if (entry === undefined) return { kind: 'output', output: toolError(`unknown tool ${String(name)}`), respond: true };
+  return entry.plan(parseArguments(argumentsJson), ctx);
+}
+
+function parseArguments(json: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(json);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
+}
