@@ -191,30 +191,38 @@ export class TwilioLink {
   private startLimits(limits: TwilioLinkLimits): void {
     const { clock } = this.options;
     this.lastInboundMs = clock.now();
+    // A verdict is confirmed one turn of IO later: after a stalled event loop Node runs due timers
+    // before it reads what waits on the socket, and frames (or the pong) may be waiting there.
+    const confirmed = (stillBad: () => boolean, then: () => void, otherwise: () => void) =>
+      clock.setTimer(0, () => (stillBad() ? then() : otherwise()));
+    const silentMs = () => clock.now() - this.lastInboundMs;
     const checkMedia = (delayMs: number) => {
       this.mediaTimer = clock.setTimer(delayMs, () => {
-        const silentMs = clock.now() - this.lastInboundMs;
-        if (silentMs >= limits.mediaTimeoutMs) this.limitReached('media_timeout', { silentMs });
-        else checkMedia(limits.mediaTimeoutMs - silentMs);
+        if (silentMs() < limits.mediaTimeoutMs) return checkMedia(limits.mediaTimeoutMs - silentMs());
+        this.mediaTimer = confirmed(
+          () => silentMs() >= limits.mediaTimeoutMs,
+          () => this.limitReached('media_timeout', { silentMs: silentMs() }),
+          () => checkMedia(limits.mediaTimeoutMs - silentMs()),
+        );
       });
     };
     checkMedia(limits.mediaTimeoutMs);
     const ping = () => {
+      this.awaitingPong = true;
+      try {
+        this.options.ws.ping();
+      } catch (err) {
+        this.options.logger.debug({ err }, 'twilio ping failed');
+      }
       this.pingTimer = clock.setTimer(limits.pingIntervalMs, () => {
-        if (this.awaitingPong) {
-          this.limitReached('media_timeout', { missingPong: true });
-          return;
-        }
-        this.awaitingPong = true;
-        try {
-          this.options.ws.ping();
-        } catch (err) {
-          this.options.logger.debug({ err }, 'twilio ping failed');
-        }
-        ping();
+        this.pingTimer = confirmed(
+          () => this.awaitingPong,
+          () => this.limitReached('media_timeout', { missingPong: true }),
+          ping,
+        );
       });
     };
-    ping();
+    this.pingTimer = clock.setTimer(limits.pingIntervalMs, ping);
     this.durationTimer = clock.setTimer(limits.maxDurationMs, () => this.limitReached('max_duration', {}));
   }
 
