@@ -1,17 +1,31 @@
 # The bridge as a container: `docker compose up` (see docker-compose.yml).
-FROM node:20-bookworm-slim AS deps
+# Node 24 is an LTS line supported until April 2028; Node 20 reached end of life in April 2026
+# (https://nodejs.org/en/about/previous-releases). `npm run test:node24` runs the suite on it.
+
+# Production dependencies only. better-sqlite3 builds a native addon when no prebuilt binary matches.
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
-# better-sqlite3 builds a native addon when no prebuilt binary matches.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
 
-FROM node:20-bookworm-slim
+# src/ compiled to dist/ with the dev dependencies (TypeScript); only dist/ leaves this stage.
+# tsc needs no install scripts, so nothing native is built here.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production PORT=3000 HOST=0.0.0.0 DATA_DIR=/data
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# dist/ finds these one level up, as src/ does (src/util/project-files.ts).
 COPY package.json numbers.example.yaml ./
-COPY src ./src
 COPY assets ./assets
 RUN mkdir -p /data && chown node:node /data
 USER node
@@ -21,7 +35,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM drains live calls (DRAIN_TIMEOUT_S) before exiting; give it the time it needs.
 STOPSIGNAL SIGTERM
-# node itself runs the bridge (tsx as a loader), so signals reach it directly: the tsx CLI
-# would run it in a child process behind a signal relay. The flags are npm start's (a test
-# keeps the two equal; src/util/gc-tuning.ts says why the GC runs on the main thread).
-CMD ["node", "--single-threaded-gc", "--import", "tsx", "src/main.ts"]
+# node itself runs the compiled bridge, so signals reach it directly (npm would relay them from
+# a parent process). The flags are npm start's (a test keeps the two equal; src/util/gc-tuning.ts
+# says why the GC runs on the main thread).
+CMD ["node", "--single-threaded-gc", "dist/main.js"]

@@ -1,7 +1,8 @@
 /**
- * The node flags of `npm start` (package.json's "start": `node <flags> src/main.ts`), read
- * from package.json so that the load bench, the child-process tests and the Dockerfile check
- * all run the bridge with exactly the flags production does.
+ * The node commands of package.json: `npm start` (`node <flags> src/main.ts`, tsx as a
+ * loader) and `npm run start:prod` (`node <flags> dist/main.js`, the compiled build the
+ * image runs). Read from package.json so that the load bench, the child-process tests and
+ * the Dockerfile check all run the bridge with exactly the flags production does.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,12 +10,25 @@ import path from 'node:path';
 /** The repository's root folder (the one holding package.json). */
 export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
 
-export function startScriptNodeArgs(): string[] {
+function scriptWords(name: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
-    scripts?: { start?: string };
+    scripts?: Record<string, string>;
   };
-  const words = (pkg.scripts?.start ?? '').trim().split(/\s+/);
+  return (pkg.scripts?.[name] ?? '').trim().split(/\s+/);
+}
+
+/** The node arguments of `npm start` before `src/main.ts` (the GC flags and the tsx loader). */
+export function startScriptNodeArgs(): string[] {
+  const words = scriptWords('start');
   if (words[0] !== 'node' || words.at(-1) !== 'src/main.ts')
-    throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${pkg.scripts?.start}`);
+    throw new Error(`package.json "start" is not "node <flags> src/main.ts": ${words.join(' ')}`);
+  return words.slice(1, -1);
+}
+
+/** The node arguments of `npm run start:prod` before `dist/main.js`. */
+export function compiledStartNodeArgs(): string[] {
+  const words = scriptWords('start:prod');
+  if (words[0] !== 'node' || words.at(-1) !== 'dist/main.js')
+    throw new Error(`package.json "start:prod" is not "node <flags> dist/main.js": ${words.join(' ')}`);
   return words.slice(1, -1);
 }

@@ -7,7 +7,6 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import express from 'express';
 
@@ -45,13 +44,9 @@ import { CallJournal } from './store/call-journal.js';
 import { CallsRepo } from './store/calls-repo.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
+import { APOLOGY_CLIP_FILE, PACKAGE_JSON_FILE } from './util/project-files.js';
 
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** Played when the model cannot be reached (made with espeak-ng; see scripts/make-clips.sh). */
-const APOLOGY_CLIP = path.join(PROJECT_ROOT, 'assets/audio/apology.ulaw8k.wav');
-const BRIDGE_VERSION = (
-  JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
-).version;
+const BRIDGE_VERSION = (JSON.parse(readFileSync(PACKAGE_JSON_FILE, 'utf8')) as { version: string }).version;
 
 export interface BridgeOptions {
   config: Config;
@@ -105,7 +100,7 @@ export class Bridge {
     private readonly upgrades: Map<string, UpgradeHandler>,
     readonly server: Server,
   ) {
-    const clip = parseWav(readFileSync(APOLOGY_CLIP));
+    const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
   }
 

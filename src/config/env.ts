@@ -5,11 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
 import { ConfigError } from '../util/errors.js';
+import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export type Dialect = 'ga' | 'beta';
@@ -66,10 +66,6 @@ export interface Config {
   /** open TCP connections the HTTP server accepts; more are refused */
   maxConnections: number;
 }
-
-const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The example profiles shipped with the project; used when no numbers.yaml exists. */
-export const EXAMPLE_NUMBERS_FILE = path.join(PROJECT_ROOT, 'numbers.example.yaml');
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
 export const SECRET_VARIABLES = [

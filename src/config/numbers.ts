@@ -27,7 +27,8 @@ import type { ModelAudioFormat } from '../protocol/realtime.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
-import { EXAMPLE_NUMBERS_FILE, isE164 } from './env.js';
+import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
+import { isE164 } from './env.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [

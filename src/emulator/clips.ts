@@ -5,16 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { z } from 'zod';
 
 import { parseWav } from '../audio/wav.js';
+import { ASSETS_AUDIO_DIR } from '../util/project-files.js';
 
 import { decodeMulaw, fromSamples, pcm16ToSamples, type EmulatorAudioFormat } from './audio-convert.js';
-
-/** Directory of the shipped clips. */
-export const ASSETS_AUDIO_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../assets/audio');
 
 /** Names of the shipped clips (assets/audio/clips.json). */
 export type ShippedClipName = 'greeting' | 'long' | 'reply' | 'done' | 'apology';

@@ -17,8 +17,6 @@
  * the tuning (a test seam).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { parseWav } from '../audio/wav.js';
 import { CallRunner, type CallControl } from '../call/call-runner.js';
@@ -29,6 +27,7 @@ import { messageKind, type Recording, type RecordingHeader, type RecordingLine }
 import { parseTwilioMessage } from '../protocol/twilio.js';
 import { VirtualClock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+import { APOLOGY_CLIP_FILE } from '../util/project-files.js';
 
 import {
   compareAudio,
@@ -41,12 +40,6 @@ import {
 import { modelBytesPerMs } from './replay-gates.js';
 import { ReplayModelLink, type ReplayModelStats } from './replay-model.js';
 import { ReplayTwilio } from './replay-twilio.js';
-
-/** The apology the bridge plays when the model is unreachable (the same asset `app.ts` loads). */
-const APOLOGY_CLIP = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../assets/audio/apology.ulaw8k.wav',
-);
 
 /** How long (virtual ms) the replay waits past the last recorded line for the call to end. */
 export const DEFAULT_TAIL_MS = 10_000;
@@ -116,7 +109,7 @@ export function profileFromHeader(header: RecordingHeader): Profile {
 let shippedApology: Uint8Array | null = null;
 function apologyClip(): Uint8Array {
   if (shippedApology === null) {
-    const wav = parseWav(readFileSync(APOLOGY_CLIP));
+    const wav = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     shippedApology = wav.ok && wav.value.encoding === 'mulaw' ? wav.value.data : new Uint8Array(0);
   }
   return shippedApology;

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { Bridge } from '../../src/app.js';
-import { EXAMPLE_NUMBERS_FILE, loadConfig } from '../../src/config/env.js';
+import { loadConfig } from '../../src/config/env.js';
+import { EXAMPLE_NUMBERS_FILE } from '../../src/util/project-files.js';
 import { parseProfiles } from '../../src/config/numbers.js';
 import { startTestBridge } from '../support/bridge.js';
 import { LogCapture } from '../support/log-capture.js';

@@ -19,8 +19,16 @@ export interface BridgeProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function startBridgeProcess(env: Record<string, string>, cwd = PROJECT_ROOT): BridgeProcess {
-  const child = spawn(process.execPath, [...startScriptNodeArgs(), 'src/main.ts'], {
+/**
+ * Starts the bridge with `env` (on top of PATH and HOME only) in `cwd`; `args` are node's
+ * arguments, npm start's by default.
+ */
+export function startBridgeProcess(
+  env: Record<string, string>,
+  cwd = PROJECT_ROOT,
+  args: readonly string[] = [...startScriptNodeArgs(), 'src/main.ts'],
+): BridgeProcess {
+  const child = spawn(process.execPath, args, {
     // its own process group, so the cleanup below reaches anything it starts
     detached: true,
     cwd,

@@ -2,7 +2,8 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { EXAMPLE_NUMBERS_FILE, loadConfig } from '../../../src/config/env.js';
+import { loadConfig } from '../../../src/config/env.js';
+import { EXAMPLE_NUMBERS_FILE } from '../../../src/util/project-files.js';
 import { resolveRealtimeEndpoint } from '../../../src/links/providers.js';
 import { ConfigError } from '../../../src/util/errors.js';
 

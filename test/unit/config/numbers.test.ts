@@ -3,7 +3,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { EXAMPLE_NUMBERS_FILE } from '../../../src/config/env.js';
+import { EXAMPLE_NUMBERS_FILE } from '../../../src/util/project-files.js';
 import { lookupProfile, NumbersRegistry, parseProfiles } from '../../../src/config/numbers.js';
 import { VirtualClock } from '../../../src/util/clock.js';
 import { ConfigError } from '../../../src/util/errors.js';

@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { PROJECT_ROOT, startScriptNodeArgs } from '../../../scripts/start-command.js';
+import { compiledStartNodeArgs, startScriptNodeArgs } from '../../../scripts/start-command.js';
 import { COMMAND_LINE_GC_FLAGS, GC_FLAGS, gcMode } from '../../../src/util/gc-tuning.js';
+import { readDockerfile } from '../../support/dockerfile.js';
 
 describe('GC tuning flags', () => {
   it('are flags this Node\'s V8 knows (an unknown flag makes node exit with "bad option")', () => {
@@ -18,13 +17,13 @@ describe('GC tuning flags', () => {
     ).toThrow(/bad option/);
   });
 
-  it("the command-line ones are on npm start, and the Dockerfile runs exactly npm start's command", () => {
+  it('the command-line ones are on npm start and start:prod, and the Dockerfile runs exactly start:prod', () => {
     const startArgs = startScriptNodeArgs();
     for (const flag of COMMAND_LINE_GC_FLAGS) expect(startArgs).toContain(flag);
-    const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
-    const cmd = /^CMD (\[.*\])$/m.exec(dockerfile);
-    expect(cmd).not.toBeNull();
-    expect(JSON.parse(cmd![1]!)).toEqual(['node', ...startArgs, 'src/main.ts']);
+    // the compiled build runs with the same flags, less the tsx loader it no longer needs
+    const compiledArgs = compiledStartNodeArgs();
+    expect(compiledArgs).toEqual(startArgs.filter((arg, i) => arg !== 'tsx' && startArgs[i + 1] !== 'tsx'));
+    expect(readDockerfile().at(-1)?.cmd).toEqual(['node', ...compiledArgs, 'dist/main.js']);
   });
 
   it('gcMode says whether node was started with them', () => {
