@@ -49,6 +49,12 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'edge',
     runner: 'runEdgeBench',
   },
+  startup: {
+    description:
+      'compiled build (start:prod) vs the tsx loader (npm start): start-up to /healthz and RSS, idle and loaded',
+    module: 'startup',
+    runner: 'runStartupBench',
+  },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
     module: 'filter-design',
