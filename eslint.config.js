@@ -18,6 +18,15 @@ const PURE_CORE_FORBIDDEN = {
   ],
 };
 
+/** protocol/ is the base the rest builds on: it may not reach back into config/ or anything else in src/. */
+const PROTOCOL_FORBIDDEN = {
+  paths: PURE_CORE_FORBIDDEN.paths,
+  patterns: [
+    ...PURE_CORE_FORBIDDEN.patterns,
+    { group: ['../*'], message: 'protocol/ imports only protocol/ modules (test/unit/architecture.test.ts)' },
+  ],
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'coverage/', 'data/', 'bench/results/', 'src/console/dist/'] },
   js.configs.recommended,
@@ -48,6 +57,10 @@ export default tseslint.config(
     files: ['src/audio/**', 'src/protocol/**', 'src/call/**', 'src/security/stream-token.ts'],
     ignores: ['src/call/call-runner.ts'],
     rules: { 'no-restricted-imports': ['error', PURE_CORE_FORBIDDEN] },
+  },
+  {
+    files: ['src/protocol/**'],
+    rules: { 'no-restricted-imports': ['error', PROTOCOL_FORBIDDEN] },
   },
   {
     // tests, benches and command-line tools talk to the terminal and poke at loose wire data

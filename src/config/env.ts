@@ -8,11 +8,11 @@ import path from 'node:path';
 
 import { z } from 'zod';
 
+import type { Dialect } from '../protocol/dialects.js';
 import { ConfigError } from '../util/errors.js';
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export type Dialect = 'ga' | 'beta';
 
 export interface AzureConfig {
   /** `https://<resource>.openai.azure.com` (no trailing slash) */

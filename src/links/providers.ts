@@ -3,7 +3,8 @@
  * `REALTIME_URL` if set; else Azure if `AZURE_OPENAI_ENDPOINT` is set; else OpenAI if
  * `OPENAI_API_KEY` is set; else the built-in local emulator.
  */
-import type { Config, Dialect } from '../config/env.js';
+import type { Config } from '../config/env.js';
+import type { Dialect } from '../protocol/dialects.js';
 
 export type ProviderKind = 'custom' | 'azure' | 'azure-preview' | 'openai' | 'emulator';
 

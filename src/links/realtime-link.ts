@@ -35,14 +35,8 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
-import {
-  encodeAppendAudioFrame,
-  encodeClientEvent,
-  parseServerEventObject,
-  type ModelCommand,
-  type ModelEvent,
-  type ModelLinkEvent,
-} from '../protocol/realtime.js';
+import type { ModelCommand, ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
+import { encodeAppendAudioFrame, encodeClientEvent, parseServerEventObject } from '../protocol/realtime-codec.js';
 import { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { RealtimeConnectionError, describeError } from '../util/errors.js';

@@ -16,9 +16,8 @@
  * Upstream: openai-node `resources/realtime` (GA) and `resources/beta/realtime` (beta);
  * Azure "Realtime API preview → GA migration guide" (2026-02-23).
  */
-import type { Dialect } from '../config/env.js';
-
-export type { Dialect } from '../config/env.js';
+/** The Realtime API's two wire dialects: `ga` (canonical) and the older `beta`. */
+export type Dialect = 'ga' | 'beta';
 
 /** A JSON object as it crosses the wire. */
 export type WireObject = Record<string, unknown>;

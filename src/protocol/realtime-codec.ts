@@ -12,10 +12,8 @@
  */
 import { z } from 'zod';
 
-import type { Dialect } from '../config/env.js';
-
 import { decodeStrictBase64 } from './base64.js';
-import { clientEventFromGa, serverEventToGa, type WireObject } from './dialects.js';
+import { clientEventFromGa, serverEventToGa, type Dialect, type WireObject } from './dialects.js';
 import type {
   ItemSummary,
   ModelCommand,

@@ -190,12 +190,3 @@ export type ModelLinkEvent =
   | { type: 'model.closed'; code: number; reason: string; willRetry: boolean; retryInMs: number | null }
   /** the link gave up: fatal error code or retries exhausted. No more events follow. */
   | { type: 'model.failed'; message: string; providerCode: string | null };
-
-export type { Dialect } from '../config/env.js';
-export {
-  parseServerEvent,
-  parseServerEventObject,
-  encodeClientEvent,
-  encodeAppendAudioFrame,
-} from './realtime-codec.js';
-export type { ParseResult } from './realtime-codec.js';

@@ -7,8 +7,9 @@
  */
 import type { ModelLink } from '../call/call-runner.js';
 import type { CallEvent } from '../call/events.js';
-import type { Dialect } from '../config/env.js';
-import { encodeClientEvent, parseServerEventObject, type ModelCommand } from '../protocol/realtime.js';
+import type { Dialect } from '../protocol/dialects.js';
+import type { ModelCommand } from '../protocol/realtime.js';
+import { encodeClientEvent, parseServerEventObject } from '../protocol/realtime-codec.js';
 import { messageKind, type RecordingLine } from '../protocol/recording.js';
 
 import { gateModelLines, modelBytesPerMs, type Gate, type GatedLine } from './replay-gates.js';

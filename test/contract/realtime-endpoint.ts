@@ -20,13 +20,8 @@ import { encodeMulaw, samplesToPcm16, upsample8kTo24k } from '../../src/emulator
 import type { ResponsePlan } from '../../src/emulator/responder.js';
 import type { RealtimeEndpoint } from '../../src/links/providers.js';
 import { RealtimeLink } from '../../src/links/realtime-link.js';
-import type {
-  Dialect,
-  ModelAudioFormat,
-  ModelEvent,
-  ModelLinkEvent,
-  SessionConfig,
-} from '../../src/protocol/realtime.js';
+import type { Dialect } from '../../src/protocol/dialects.js';
+import type { ModelAudioFormat, ModelEvent, ModelLinkEvent, SessionConfig } from '../../src/protocol/realtime.js';
 import { SystemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/logger.js';
 

@@ -64,6 +64,37 @@ describe('architecture', () => {
     },
   );
 
+  it('protocol/ stands on its own: it imports only protocol/ modules and zod (the rest builds on it)', () => {
+    const offenders = ALL.filter((f) => f.file.startsWith('protocol/')).flatMap((f) =>
+      imports(f.text)
+        .map((i) => i.spec)
+        .filter((spec) => (spec.startsWith('.') ? !/^\.\/[\w-]+\.js$/.test(spec) : spec !== 'zod'))
+        .map((spec) => `${f.file} imports ${spec}`),
+    );
+    expect(offenders).toEqual([]);
+  });
+
+  it('src/ has no import cycles (type-only imports included: a circle ties two modules into one)', () => {
+    const byPath = new Map(ALL.map((f) => [f.file, f]));
+    const edges = (file: string) =>
+      imports(byPath.get(file)!.text)
+        .map((i) => i.spec)
+        .filter((spec) => spec.startsWith('.'))
+        .map((spec) => path.posix.join(path.posix.dirname(file), spec.replace(/\.js$/, '.ts')))
+        .filter((dep) => byPath.has(dep));
+    const cycles: string[] = [];
+    const done = new Set<string>();
+    const visit = (file: string, trail: string[]) => {
+      const at = trail.indexOf(file);
+      if (at >= 0) return void cycles.push([...trail.slice(at), file].join(' → '));
+      if (done.has(file)) return;
+      for (const dep of edges(file)) visit(dep, [...trail, file]);
+      done.add(file);
+    };
+    for (const file of byPath.keys()) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+
   it('links never import each other, and the Twilio side does not know the model provider', () => {
     for (const f of ALL.filter((x) => x.file.startsWith('links/'))) {
       const own = path.basename(f.file, '.ts');

@@ -7,7 +7,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { parseServerEventObject, type Dialect, type ModelEvent } from '../../../src/protocol/realtime.js';
+import type { Dialect } from '../../../src/protocol/dialects.js';
+import { parseServerEventObject } from '../../../src/protocol/realtime-codec.js';
+import type { ModelEvent } from '../../../src/protocol/realtime.js';
 
 const DeltaSchema = z.object({
   response_id: z.string(),

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  encodeAppendAudioFrame,
-  encodeClientEvent,
-  parseServerEvent,
-  type ModelCommand,
-  type SessionConfig,
-} from '../../../src/protocol/realtime.js';
+import { encodeAppendAudioFrame, encodeClientEvent, parseServerEvent } from '../../../src/protocol/realtime-codec.js';
+import type { ModelCommand, SessionConfig } from '../../../src/protocol/realtime.js';
 import { clientEventToGa, serverEventFromGa } from '../../../src/protocol/dialects.js';
 
 const session: SessionConfig = {

@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { parseServerEvent, type Dialect, type ModelEvent } from '../../../src/protocol/realtime.js';
+import type { Dialect } from '../../../src/protocol/dialects.js';
+import { parseServerEvent } from '../../../src/protocol/realtime-codec.js';
+import type { ModelEvent } from '../../../src/protocol/realtime.js';
 
 const AUDIO = Buffer.from([1, 2, 3, 4, 5]);
 const B64 = AUDIO.toString('base64');

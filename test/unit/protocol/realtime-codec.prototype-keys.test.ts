@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { parseServerEvent, type Dialect } from '../../../src/protocol/realtime.js';
+import type { Dialect } from '../../../src/protocol/dialects.js';
+import { parseServerEvent } from '../../../src/protocol/realtime-codec.js';
 
 const PROTOTYPE_NAMES = [
   '__proto__',
