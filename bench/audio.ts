@@ -37,6 +37,7 @@ import {
   type CallerToModel,
   type ModelToCaller,
 } from '../src/audio/transcoder.js';
+import { modelAudioBytesPerMs } from '../src/protocol/realtime.js';
 import { naiveResampleChunk, NaiveCallerToModel, NaiveModelToCaller } from './naive.js';
 
 type PipelineId = 'ours' | 'naive' | 'passthrough';
@@ -440,7 +441,7 @@ function qualityIn(pipeline: Pipeline): QualityResult {
   const frame = new Uint8Array(160).fill(0xff);
   let outBytes = 0;
   for (let i = 0; i < 3000; i++) outBytes += stream.push(frame).length;
-  const bytesPerMs = pipeline.modelFormat === 'pcmu' ? 8 : 48;
+  const bytesPerMs = modelAudioBytesPerMs(pipeline.modelFormat);
   return {
     resamplerSnrDb,
     endToEndSnrDb,
@@ -493,7 +494,7 @@ function qualityOut(pipeline: Pipeline): QualityResult {
   const endToEndSnrDb = speechFit(SPEECH, decodeMulaw(chunkedBytes), 8000).snrDb;
   // count: 60 s of deltas; μ-law samples out (sent + pending) against the exact duration
   const stream = pipeline.modelToCaller();
-  const bytesPerMs = pipeline.modelFormat === 'pcmu' ? 8 : 48;
+  const bytesPerMs = modelAudioBytesPerMs(pipeline.modelFormat);
   const silence = Buffer.alloc(60_000 * bytesPerMs, pipeline.modelFormat === 'pcmu' ? 0xff : 0);
   let sentBytes = 0;
   for (let offset = 0, i = 0; offset < silence.length; i++) {

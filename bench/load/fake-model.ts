@@ -22,6 +22,7 @@ import type { AddressInfo } from 'node:net';
 
 import { WebSocketServer, type WebSocket } from 'ws';
 
+import { base64ByteLength } from '../../src/protocol/base64.js';
 import type { ModelAudioFormat } from '../../src/protocol/realtime.js';
 import type { AnswerMaterial } from './material.js';
 import type { CallProbe } from './probe.js';
@@ -311,14 +312,6 @@ function base64BytesIn(bytes: Buffer, start: number, end: number): number {
   const n = end - start;
   const padding = n > 0 && bytes[end - 1] === EQUALS ? (bytes[end - 2] === EQUALS ? 2 : 1) : 0;
   return Math.floor(n / 4) * 3 - padding;
-}
-
-/** Decoded length of canonical padded base64, without decoding it. */
-export function base64ByteLength(b64: string): number {
-  const n = b64.length;
-  if (n === 0) return 0;
-  const padding = b64.charCodeAt(n - 1) === 61 ? (b64.charCodeAt(n - 2) === 61 ? 2 : 1) : 0;
-  return (n / 4) * 3 - padding;
 }
 
 export class FakeRealtimeModel {

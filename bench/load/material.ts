@@ -11,7 +11,7 @@ import path from 'node:path';
 import { TWILIO_FRAME_BYTES } from '../../src/audio/framer.js';
 import { createCallerToModel, createModelToCaller } from '../../src/audio/transcoder.js';
 import { parseWav } from '../../src/audio/wav.js';
-import type { ModelAudioFormat } from '../../src/protocol/realtime.js';
+import { modelAudioBytesPerMs, type ModelAudioFormat } from '../../src/protocol/realtime.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const CALLER_WAV = path.join(ROOT, 'test/fixtures/audio/call_two_questions.ulaw8k.wav');
@@ -70,7 +70,7 @@ export function buildMaterial(answerMs: number): Material {
 }
 
 function cutAnswer(format: ModelAudioFormat, audio: Buffer): AnswerMaterial {
-  const bytesPerMs = format === 'pcm16' ? 48 : 8;
+  const bytesPerMs = modelAudioBytesPerMs(format);
   const deltas: Buffer[] = [];
   const deltaMs: number[] = [];
   let offset = 0;

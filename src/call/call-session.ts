@@ -26,7 +26,7 @@
  * ```
  */
 import type { Profile } from '../config/numbers.js';
-import type { ModelCommand, ModelEvent, SessionConfig } from '../protocol/realtime.js';
+import { modelAudioBytesPerMs, type ModelCommand, type ModelEvent, type SessionConfig } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
 import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, type SettledTurn } from './assistant-turns.js';
@@ -98,7 +98,7 @@ export class CallSession {
     this.clock = options.clock;
     const { tuning, profile } = this;
     this.tools = options.tools ?? builtinTools(profile.tools);
-    this.modelBytesPerMs = profile.modelAudio === 'pcm16' ? 48 : 8;
+    this.modelBytesPerMs = modelAudioBytesPerMs(profile.modelAudio);
     this.input = new CallerInput({ modelAudio: profile.modelAudio, modelBytesPerMs: this.modelBytesPerMs, ...tuning });
     this.playout = new AssistantPlayout(profile.modelAudio, tuning.markIntervalMs, this.clock);
     this.watch = new ModelWatch(tuning.modelStallTimeoutMs, tuning.sessionRenewLeadMs);

@@ -24,6 +24,7 @@ import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
 import type { ModelAudioFormat } from '../protocol/realtime.js';
+import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -155,16 +156,12 @@ export interface Profiles {
 
 export type Lookup = { kind: 'profile'; profile: Profile } | { kind: 'reject' };
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** `defaults` ← number, nested plain objects merged field by field (a different VAD type replaces the object). */
 function mergeFields(base: ProfileFields, over: ProfileFields): ProfileFields {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over) as [string, unknown][]) {
     const b = out[k];
-    if (isPlainObject(b) && isPlainObject(v) && (b['type'] === undefined || b['type'] === v['type'])) {
+    if (isWireObject(b) && isWireObject(v) && (b['type'] === undefined || b['type'] === v['type'])) {
       out[k] = { ...b, ...v };
     } else {
       out[k] = v;

@@ -15,11 +15,6 @@ export function sampleRateOf(format: EmulatorAudioFormat): number {
   return format === 'pcm16' ? 24_000 : 8_000;
 }
 
-/** Bytes per millisecond of each format: PCM16 24 kHz = 48, μ-law 8 kHz = 8 (PROTOCOLS §3.2). */
-export function bytesPerMs(format: EmulatorAudioFormat): number {
-  return format === 'pcm16' ? 48 : 8;
-}
-
 const MULAW_BIAS = 0x84;
 const MULAW_CLIP = 32635;
 

@@ -3,7 +3,7 @@
  * Each failure is the `error` the real API would answer with (missing / unknown / mistyped
  * parameter), so a client bug shows up in tests against the emulator as it would in production.
  */
-import type { WireObject } from '../protocol/dialects.js';
+import { isWireObject, type WireObject } from '../protocol/wire-object.js';
 
 import { wireErrors, type WireError } from './wire-errors.js';
 
@@ -24,10 +24,6 @@ export const CLIENT_EVENT_TYPES = [
 
 /** One of {@link CLIENT_EVENT_TYPES}. */
 export type ClientEventType = (typeof CLIENT_EVENT_TYPES)[number];
-
-function isObject(value: unknown): value is WireObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requireString(event: WireObject, key: string): WireError | null {
   const v = event[key];
@@ -53,7 +49,7 @@ const CONTENT_TYPES: Readonly<Record<string, readonly string[]>> = {
 /** Checks a GA-shaped `item` of `conversation.item.create`. */
 export function checkItem(item: unknown): WireError | null {
   if (item === undefined) return wireErrors.missingParameter('item');
-  if (!isObject(item)) return wireErrors.invalidType('item', 'an object', item);
+  if (!isWireObject(item)) return wireErrors.invalidType('item', 'an object', item);
   const type = item['type'];
   if (type === 'message') {
     const role = item['role'];
@@ -63,7 +59,7 @@ export function checkItem(item: unknown): WireError | null {
     if (!Array.isArray(content)) return wireErrors.missingParameter('item.content');
     for (let i = 0; i < content.length; i++) {
       const part: unknown = content[i];
-      if (!isObject(part)) return wireErrors.invalidType(`item.content[${i}]`, 'an object', part);
+      if (!isWireObject(part)) return wireErrors.invalidType(`item.content[${i}]`, 'an object', part);
       if (!allowed.includes(part['type'] as string))
         return wireErrors.invalidValue(`item.content[${i}].type`, part['type'], allowed);
       if ((part['type'] === 'input_text' || part['type'] === 'output_text') && typeof part['text'] !== 'string') {
@@ -119,7 +115,7 @@ export function checkClientEvent(event: WireObject): WireError | null {
       );
     case 'response.create': {
       const r = event['response'];
-      if (r !== undefined && !isObject(r)) return wireErrors.invalidType('response', 'an object', r);
+      if (r !== undefined && !isWireObject(r)) return wireErrors.invalidType('response', 'an object', r);
       return null;
     }
     case 'response.cancel': {

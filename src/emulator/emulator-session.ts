@@ -17,13 +17,15 @@ import { EventEmitter } from 'node:events';
 
 import type { RawData, WebSocket } from 'ws';
 
-import { clientEventToGa, serverEventFromGa, type Dialect, type WireObject } from '../protocol/dialects.js';
+import { clientEventToGa, serverEventFromGa, type Dialect } from '../protocol/dialects.js';
+import type { WireObject } from '../protocol/wire-object.js';
 import { decodeBase64 } from '../protocol/realtime-codec.js';
+import { modelAudioBytesPerMs } from '../protocol/realtime.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 
-import { bytesPerMs, fromSamples, sampleRateOf, tone, toSamples, type EmulatorAudioFormat } from './audio-convert.js';
+import { fromSamples, sampleRateOf, tone, toSamples, type EmulatorAudioFormat } from './audio-convert.js';
 import type { ClipLibrary } from './clips.js';
 import { checkClientEvent } from './client-events.js';
 import { SeededRandom } from './random.js';
@@ -818,7 +820,7 @@ export class EmulatorSession extends EventEmitter {
       if (bytes !== null && bytes.length > 0) {
         const samples = toSamples(bytes, this.inputFormat);
         this.lastUtterance = { samples, rateHz: sampleRateOf(this.inputFormat) };
-        audioMs = bytes.length / bytesPerMs(this.inputFormat);
+        audioMs = bytes.length / modelAudioBytesPerMs(this.inputFormat);
       }
     }
     const wire: WireObject = {

@@ -23,10 +23,11 @@
  * ahead of real time by the pacing `speed`. `cancel()` stops the stream at once and closes
  * the open part and item before `response.done` with `status: "cancelled"`.
  */
-import type { WireObject } from '../protocol/dialects.js';
+import { modelAudioBytesPerMs } from '../protocol/realtime.js';
+import type { WireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
-import { bytesPerMs, type EmulatorAudioFormat } from './audio-convert.js';
+import type { EmulatorAudioFormat } from './audio-convert.js';
 import type { SeededRandom } from './random.js';
 import type { Pacing } from './responder.js';
 
@@ -218,7 +219,7 @@ export class ResponseRun {
 
   private planAudio(segment: Extract<ResponseSegment, { kind: 'audio' }>, outputIndex: number, t0: number): number {
     const { audio, format, transcript } = segment;
-    const perMs = bytesPerMs(format);
+    const perMs = modelAudioBytesPerMs(format);
     const { minDeltaMs, maxDeltaMs } = this.init.pacing;
     const cuts: number[] = [];
     for (let pos = 0; pos < audio.length;) {

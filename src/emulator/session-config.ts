@@ -7,7 +7,8 @@
  * The state is kept in GA shape (the canonical dialect); beta-only fields that GA dropped
  * (`temperature`) are remembered separately so a beta client sees them echoed.
  */
-import { betaSessionToGa, gaSessionToBeta, type Dialect, type WireObject } from '../protocol/dialects.js';
+import { betaSessionToGa, gaSessionToBeta, type Dialect } from '../protocol/dialects.js';
+import { isWireObject, type WireObject } from '../protocol/wire-object.js';
 
 import type { EmulatorAudioFormat } from './audio-convert.js';
 import { wireErrors, type WireError } from './wire-errors.js';
@@ -148,10 +149,6 @@ const VAD_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   semantic_vad: new Set(['type', 'eagerness', 'create_response', 'interrupt_response']),
 };
 
-function isObject(value: unknown): value is WireObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The emulator format of a GA format object, or null if it cannot produce it. */
 export function emulatorFormat(format: WireObject): EmulatorAudioFormat | null {
   if (format['type'] === 'audio/pcm') return 'pcm16';
@@ -160,7 +157,7 @@ export function emulatorFormat(format: WireObject): EmulatorAudioFormat | null {
 }
 
 function checkFormat(value: unknown, param: string): WireError | null {
-  if (!isObject(value)) return wireErrors.invalidType(param, 'an object', value);
+  if (!isWireObject(value)) return wireErrors.invalidType(param, 'an object', value);
   const type = value['type'];
   if (type !== 'audio/pcm' && type !== 'audio/pcmu' && type !== 'audio/pcma') {
     return wireErrors.invalidValue(`${param}.type`, type, ['audio/pcm', 'audio/pcmu', 'audio/pcma']);
@@ -174,7 +171,7 @@ function checkFormat(value: unknown, param: string): WireError | null {
 
 function checkTurnDetection(value: unknown, param: string): WireError | null {
   if (value === null) return null;
-  if (!isObject(value)) return wireErrors.invalidType(param, 'an object', value);
+  if (!isWireObject(value)) return wireErrors.invalidType(param, 'an object', value);
   const type = value['type'];
   if (typeof type !== 'string' || VAD_KEYS[type] === undefined)
     return wireErrors.invalidValue(`${param}.type`, type, ['server_vad', 'semantic_vad']);
@@ -204,7 +201,7 @@ function checkTools(value: unknown): WireError | null {
   if (!Array.isArray(value)) return wireErrors.invalidType('session.tools', 'an array', value);
   for (let i = 0; i < value.length; i++) {
     const tool: unknown = value[i];
-    if (!isObject(tool)) return wireErrors.invalidType(`session.tools[${i}]`, 'an object', tool);
+    if (!isWireObject(tool)) return wireErrors.invalidType(`session.tools[${i}]`, 'an object', tool);
     if (tool['type'] !== 'function')
       return wireErrors.invalidValue(`session.tools[${i}].type`, tool['type'], ['function']);
     if (typeof tool['name'] !== 'string' || tool['name'] === '')
@@ -234,12 +231,12 @@ function checkGaSession(session: WireObject): WireError | null {
   }
   const audio = session['audio'];
   if (audio !== undefined) {
-    if (!isObject(audio)) return wireErrors.invalidType('session.audio', 'an object', audio);
+    if (!isWireObject(audio)) return wireErrors.invalidType('session.audio', 'an object', audio);
     for (const key of Object.keys(audio))
       if (key !== 'input' && key !== 'output') return wireErrors.unknownParameter(`session.audio.${key}`);
     const input = audio['input'];
     if (input !== undefined) {
-      if (!isObject(input)) return wireErrors.invalidType('session.audio.input', 'an object', input);
+      if (!isWireObject(input)) return wireErrors.invalidType('session.audio.input', 'an object', input);
       for (const key of Object.keys(input))
         if (!INPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.input.${key}`);
       if (input['format'] !== undefined) {
@@ -251,13 +248,13 @@ function checkGaSession(session: WireObject): WireError | null {
         if (e) return e;
       }
       const t = input['transcription'];
-      if (t !== undefined && t !== null && (!isObject(t) || typeof t['model'] !== 'string')) {
+      if (t !== undefined && t !== null && (!isWireObject(t) || typeof t['model'] !== 'string')) {
         return wireErrors.missingParameter('session.audio.input.transcription.model');
       }
     }
     const output = audio['output'];
     if (output !== undefined) {
-      if (!isObject(output)) return wireErrors.invalidType('session.audio.output', 'an object', output);
+      if (!isWireObject(output)) return wireErrors.invalidType('session.audio.output', 'an object', output);
       for (const key of Object.keys(output))
         if (!OUTPUT_KEYS.has(key)) return wireErrors.unknownParameter(`session.audio.output.${key}`);
       if (output['format'] !== undefined) {
@@ -308,7 +305,8 @@ export function applySessionUpdate(
   dialect: Dialect,
   audioPresent: boolean,
 ): { ok: true; state: SessionConfigState } | { ok: false; error: WireError } {
-  if (!isObject(wireSession)) return { ok: false, error: wireErrors.invalidType('session', 'an object', wireSession) };
+  if (!isWireObject(wireSession))
+    return { ok: false, error: wireErrors.invalidType('session', 'an object', wireSession) };
   const allowed = dialect === 'ga' ? GA_SESSION_KEYS : BETA_SESSION_KEYS;
   for (const key of Object.keys(wireSession)) {
     if (!allowed.has(key)) return { ok: false, error: wireErrors.unknownParameter(`session.${key}`) };
@@ -344,15 +342,15 @@ export function applySessionUpdate(
     if (ga[key] !== undefined) gaState[key] = structuredClone(ga[key]);
   }
   const audio = ga['audio'];
-  if (isObject(audio)) {
+  if (isWireObject(audio)) {
     const input = audio['input'];
-    if (isObject(input)) {
+    if (isWireObject(input)) {
       for (const key of ['format', 'transcription', 'noise_reduction'] as const) {
         if (input[key] !== undefined) (gaState.audio.input as WireObject)[key] = structuredClone(input[key]);
       }
       const td = input['turn_detection'];
       if (td === null) gaState.audio.input.turn_detection = null;
-      else if (isObject(td)) {
+      else if (isWireObject(td)) {
         const base =
           td['type'] === 'server_vad'
             ? DEFAULT_TURN_DETECTION
@@ -361,7 +359,7 @@ export function applySessionUpdate(
       }
     }
     const output = audio['output'];
-    if (isObject(output)) {
+    if (isWireObject(output)) {
       if (output['format'] !== undefined) gaState.audio.output.format = structuredClone(output['format']) as WireObject;
       if (typeof output['speed'] === 'number') gaState.audio.output.speed = output['speed'];
       if (typeof output['voice'] === 'string' && output['voice'] !== gaState.audio.output.voice) {

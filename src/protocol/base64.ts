@@ -13,6 +13,13 @@
 
 const EQUALS = 61; // '='
 
+/** Decoded byte length of padded base64 `text`, without decoding it. */
+export function base64ByteLength(text: string): number {
+  const n = text.length;
+  const padding = n > 0 && text.charCodeAt(n - 1) === EQUALS ? (text.charCodeAt(n - 2) === EQUALS ? 2 : 1) : 0;
+  return Math.floor((n * 3) / 4) - padding;
+}
+
 /**
  * Decodes `text` if it is strict padded base64 (see the module header), else null. The
  * empty string decodes to an empty Buffer.
@@ -20,9 +27,8 @@ const EQUALS = 61; // '='
 export function decodeStrictBase64(text: string): Buffer | null {
   const n = text.length;
   if (n % 4 !== 0) return null;
-  const padding = n > 0 && text.charCodeAt(n - 1) === EQUALS ? (text.charCodeAt(n - 2) === EQUALS ? 2 : 1) : 0;
   const bytes = Buffer.from(text, 'base64');
-  if (bytes.length !== (n / 4) * 3 - padding) return null;
+  if (bytes.length !== base64ByteLength(text)) return null;
   if (text.includes('-') || text.includes('_')) return null;
   return bytes;
 }

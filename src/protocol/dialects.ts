@@ -16,11 +16,10 @@
  * Upstream: openai-node `resources/realtime` (GA) and `resources/beta/realtime` (beta);
  * Azure "Realtime API preview → GA migration guide" (2026-02-23).
  */
+import { isWireObject, type WireObject } from './wire-object.js';
+
 /** The Realtime API's two wire dialects: `ga` (canonical) and the older `beta`. */
 export type Dialect = 'ga' | 'beta';
-
-/** A JSON object as it crosses the wire. */
-export type WireObject = Record<string, unknown>;
 
 /** `map[key]` for the map's own keys only: wire strings such as "constructor" must not reach Object.prototype. */
 function own<V>(map: Readonly<Record<string, V>>, key: string): V | undefined {
@@ -57,10 +56,6 @@ export function wireServerEventType(gaType: string, dialect: Dialect): string | 
   return mapped === undefined ? gaType : mapped;
 }
 
-function isObject(value: unknown): value is WireObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Audio formats
 // ---------------------------------------------------------------------------------------------
@@ -81,7 +76,7 @@ export function betaFormatToGa(format: unknown): unknown {
 
 /** GA format object → beta format string. Unknown shapes pass through unchanged. */
 export function gaFormatToBeta(format: unknown): unknown {
-  if (!isObject(format)) return format;
+  if (!isWireObject(format)) return format;
   switch (format['type']) {
     case 'audio/pcm':
       return 'pcm16';
@@ -169,16 +164,16 @@ export function gaSessionToBeta(session: WireObject): WireObject {
         out['max_response_output_tokens'] = value;
         break;
       case 'audio': {
-        if (!isObject(value)) break;
+        if (!isWireObject(value)) break;
         const input = value['input'];
         const output = value['output'];
-        if (isObject(input)) {
+        if (isWireObject(input)) {
           if ('format' in input) out['input_audio_format'] = gaFormatToBeta(input['format']);
           if ('transcription' in input) out['input_audio_transcription'] = input['transcription'];
           if ('noise_reduction' in input) out['input_audio_noise_reduction'] = input['noise_reduction'];
           if ('turn_detection' in input) out['turn_detection'] = input['turn_detection'];
         }
-        if (isObject(output)) {
+        if (isWireObject(output)) {
           if ('format' in output) out['output_audio_format'] = gaFormatToBeta(output['format']);
           if ('voice' in output) out['voice'] = output['voice'];
           if ('speed' in output) out['speed'] = output['speed'];
@@ -202,7 +197,7 @@ function mapAssistantContent(item: WireObject, map: Readonly<Record<string, stri
   return {
     ...item,
     content: item['content'].map((part: unknown) => {
-      if (!isObject(part) || typeof part['type'] !== 'string') return part;
+      if (!isWireObject(part) || typeof part['type'] !== 'string') return part;
       const mapped = own(map, part['type']);
       return mapped === undefined ? part : { ...part, type: mapped };
     }),
@@ -214,17 +209,17 @@ const CONTENT_GA_TO_BETA: Readonly<Record<string, string>> = { output_text: 'tex
 
 /** An item in beta spelling → GA spelling (assistant content types). */
 export function betaItemToGa(item: unknown): unknown {
-  return isObject(item) ? mapAssistantContent(item, CONTENT_BETA_TO_GA) : item;
+  return isWireObject(item) ? mapAssistantContent(item, CONTENT_BETA_TO_GA) : item;
 }
 
 /** An item in GA spelling → beta spelling (assistant content types). */
 export function gaItemToBeta(item: unknown): unknown {
-  return isObject(item) ? mapAssistantContent(item, CONTENT_GA_TO_BETA) : item;
+  return isWireObject(item) ? mapAssistantContent(item, CONTENT_GA_TO_BETA) : item;
 }
 
 /** Response objects (`response.created`/`.done`, and `response.create` parameters). */
 function betaResponseToGa(response: unknown): unknown {
-  if (!isObject(response)) return response;
+  if (!isWireObject(response)) return response;
   const out: WireObject = {};
   const audioOutput: WireObject = {};
   for (const [key, value] of Object.entries(response)) {
@@ -255,7 +250,7 @@ function betaResponseToGa(response: unknown): unknown {
 }
 
 function gaResponseToBeta(response: unknown): unknown {
-  if (!isObject(response)) return response;
+  if (!isWireObject(response)) return response;
   const out: WireObject = {};
   for (const [key, value] of Object.entries(response)) {
     switch (key) {
@@ -266,8 +261,8 @@ function gaResponseToBeta(response: unknown): unknown {
         out['max_response_output_tokens'] = value;
         break;
       case 'audio': {
-        const output = isObject(value) ? value['output'] : undefined;
-        if (isObject(output)) {
+        const output = isWireObject(value) ? value['output'] : undefined;
+        if (isWireObject(output)) {
           if ('voice' in output) out['voice'] = output['voice'];
           if ('format' in output) out['output_audio_format'] = gaFormatToBeta(output['format']);
         }
@@ -296,7 +291,7 @@ export function serverEventToGa(event: WireObject, dialect: Dialect): WireObject
   if (dialect === 'ga') return event;
   const out: WireObject = { ...event };
   if (typeof event['type'] === 'string') out['type'] = gaServerEventType(event['type'], 'beta');
-  if (isObject(event['session'])) out['session'] = betaSessionToGa(event['session']);
+  if (isWireObject(event['session'])) out['session'] = betaSessionToGa(event['session']);
   if ('item' in event) out['item'] = betaItemToGa(event['item']);
   if ('response' in event) out['response'] = betaResponseToGa(event['response']);
   return out;
@@ -313,7 +308,7 @@ export function serverEventFromGa(event: WireObject, dialect: Dialect): WireObje
   const wireType = wireServerEventType(type, 'beta');
   if (wireType === null) return null;
   const out: WireObject = { ...event, type: wireType };
-  if (isObject(event['session'])) out['session'] = gaSessionToBeta(event['session']);
+  if (isWireObject(event['session'])) out['session'] = gaSessionToBeta(event['session']);
   if ('item' in event) out['item'] = gaItemToBeta(event['item']);
   if ('response' in event) out['response'] = gaResponseToBeta(event['response']);
   if (wireType === 'response.function_call_arguments.done') delete out['name'];
@@ -324,7 +319,7 @@ export function serverEventFromGa(event: WireObject, dialect: Dialect): WireObje
 export function clientEventFromGa(event: WireObject, dialect: Dialect): WireObject {
   if (dialect === 'ga') return event;
   const out: WireObject = { ...event };
-  if (event['type'] === 'session.update' && isObject(event['session']))
+  if (event['type'] === 'session.update' && isWireObject(event['session']))
     out['session'] = gaSessionToBeta(event['session']);
   if ('item' in event) out['item'] = gaItemToBeta(event['item']);
   if (event['type'] === 'response.create' && 'response' in event) out['response'] = gaResponseToBeta(event['response']);
@@ -338,7 +333,7 @@ export function clientEventFromGa(event: WireObject, dialect: Dialect): WireObje
 export function clientEventToGa(event: WireObject, dialect: Dialect): WireObject {
   if (dialect === 'ga') return event;
   const out: WireObject = { ...event };
-  if (event['type'] === 'session.update' && isObject(event['session']))
+  if (event['type'] === 'session.update' && isWireObject(event['session']))
     out['session'] = betaSessionToGa(event['session']);
   if ('item' in event) out['item'] = betaItemToGa(event['item']);
   if (event['type'] === 'response.create' && 'response' in event) out['response'] = betaResponseToGa(event['response']);

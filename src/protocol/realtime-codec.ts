@@ -13,7 +13,8 @@
 import { z } from 'zod';
 
 import { decodeStrictBase64 } from './base64.js';
-import { clientEventFromGa, serverEventToGa, type Dialect, type WireObject } from './dialects.js';
+import { clientEventFromGa, serverEventToGa, type Dialect } from './dialects.js';
+import type { WireObject } from './wire-object.js';
 import type {
   ItemSummary,
   ModelCommand,

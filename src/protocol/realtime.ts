@@ -20,6 +20,11 @@
 /** Audio encoding on the model side, both directions. `pcm16` = 16-bit LE mono 24 kHz; `pcmu` = G.711 μ-law 8 kHz. */
 export type ModelAudioFormat = 'pcm16' | 'pcmu';
 
+/** Bytes per ms of model-side audio: PCM16 at 24 kHz is 48, μ-law at 8 kHz is 8. */
+export function modelAudioBytesPerMs(format: ModelAudioFormat): number {
+  return format === 'pcm16' ? 48 : 8;
+}
+
 export type TurnDetection =
   | {
       type: 'server_vad';

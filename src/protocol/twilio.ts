@@ -13,6 +13,7 @@
 import { z } from 'zod';
 
 import { decodeStrictBase64 } from './base64.js';
+import { isWireObject } from './wire-object.js';
 
 /** Digits-only string, as Twilio sends counters and timestamps. */
 const numericString = z.string().regex(/^\d{1,15}$/, 'must be a string of digits');
@@ -139,10 +140,6 @@ export function parseTwilioMessage(text: string): TwilioParse {
 
 const DIGITS = /^\d{1,15}$/;
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** An optional numeric-string field as {@link numericString}.optional() accepts it. */
 function optionalDigits(value: unknown): boolean {
   return value === undefined || (typeof value === 'string' && DIGITS.test(value));
@@ -157,9 +154,13 @@ function optionalDigits(value: unknown): boolean {
  * before.
  */
 function parseMediaFast(json: unknown): TwilioParse | null {
-  if (!isObject(json) || json['event'] !== 'media') return null;
+  if (!isWireObject(json) || json['event'] !== 'media') return null;
   const { sequenceNumber, streamSid, media } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(media))
+  if (
+    !optionalDigits(sequenceNumber) ||
+    (streamSid !== undefined && typeof streamSid !== 'string') ||
+    !isWireObject(media)
+  )
     return null;
   const { track, chunk, timestamp, payload } = media;
   if (
@@ -186,9 +187,13 @@ function parseMediaFast(json: unknown): TwilioParse | null {
  * {@link MarkSchema}, as {@link parseMediaFast}.
  */
 function parseMarkFast(json: unknown): TwilioParse | null {
-  if (!isObject(json) || json['event'] !== 'mark') return null;
+  if (!isWireObject(json) || json['event'] !== 'mark') return null;
   const { sequenceNumber, streamSid, mark } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(mark))
+  if (
+    !optionalDigits(sequenceNumber) ||
+    (streamSid !== undefined && typeof streamSid !== 'string') ||
+    !isWireObject(mark)
+  )
     return null;
   const name = mark['name'];
   if (typeof name !== 'string' || name.length > 256) return null;

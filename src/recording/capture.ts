@@ -9,10 +9,10 @@
  * turning it into the simulated phone's script, and reading the model's turns out of the
  * bridge's recording of that call.
  */
+import { base64ByteLength } from '../protocol/base64.js';
+import { modelAudioBytesPerMs } from '../protocol/realtime.js';
 import { messageKind, type Recording } from '../protocol/recording.js';
 import { parseTwilioMessage } from '../protocol/twilio.js';
-
-import { base64ByteLength, modelBytesPerMs } from './replay-gates.js';
 
 /** 20 ms of μ-law 8 kHz. */
 const FRAME_MS = 20;
@@ -161,7 +161,7 @@ export interface ModelTurn {
 
 /** Reads the caller turns out of the bridge's recording of a call (model_out VAD, transcripts, responses). */
 export function turnsFromRecording(recording: Recording): ModelTurn[] {
-  const bytesPerMs = modelBytesPerMs(recording.header.audioMode);
+  const bytesPerMs = modelAudioBytesPerMs(recording.header.audioMode);
   const turns: ModelTurn[] = [];
   const byItem = new Map<string, ModelTurn>();
   const byResponse = new Map<string, NonNullable<ModelTurn['response']>>();

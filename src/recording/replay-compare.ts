@@ -24,6 +24,8 @@ import { decodeMulaw } from '../audio/g711.js';
 import { snrDb } from '../audio/measure.js';
 import { pcm16FromBytes } from '../audio/transcoder.js';
 import { messageKind, type Direction, type RecordingLine } from '../protocol/recording.js';
+import { base64ByteLength } from '../protocol/base64.js';
+import { isWireObject } from '../protocol/wire-object.js';
 
 /** How far the replay may stray before it counts as a difference. */
 export interface ReplayTolerances {
@@ -109,8 +111,7 @@ const DECISIONS = new Set([
 ]);
 
 function base64Bytes(b64: unknown): number {
-  if (typeof b64 !== 'string') return 0;
-  return Buffer.byteLength(b64, 'base64');
+  return typeof b64 === 'string' ? base64ByteLength(b64) : 0;
 }
 
 /** Collapses a direction's lines into tokens (see the file header); `lines` may hold all four directions. */
@@ -235,8 +236,7 @@ function describeToken(tok: Token): string {
 /** Paths where two JSON values differ, with both values (shortened). */
 export function jsonDifferences(recorded: unknown, replayed: unknown, at = ''): string[] {
   if (JSON.stringify(recorded) === JSON.stringify(replayed)) return [];
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (isObj(recorded) && isObj(replayed)) {
+  if (isWireObject(recorded) && isWireObject(replayed)) {
     const out: string[] = [];
     for (const key of new Set([...Object.keys(recorded), ...Object.keys(replayed)])) {
       if (key === 'event_id') continue;

@@ -32,8 +32,11 @@
  *
  * Anything not covered follows the line before it. Pure: no IO, no clock.
  */
+import { base64ByteLength } from '../protocol/base64.js';
+import { modelAudioBytesPerMs } from '../protocol/realtime.js';
 import type { RecordingLine } from '../protocol/recording.js';
 import { messageKind } from '../protocol/recording.js';
+import { isWireObject, type WireObject } from '../protocol/wire-object.js';
 
 /** Why a recorded line may be released (see the list in the file header). */
 export type Gate =
@@ -52,25 +55,12 @@ export interface GatedLine {
   gates: Gate[];
 }
 
-/** Bytes per ms of model-side audio. */
-export function modelBytesPerMs(audioMode: 'pcm16' | 'pcmu'): number {
-  return audioMode === 'pcm16' ? 48 : 8;
-}
-
-/** Decoded byte length of a base64 string, without decoding it. */
-export function base64ByteLength(b64: string): number {
-  let pad = 0;
-  if (b64.endsWith('==')) pad = 2;
-  else if (b64.endsWith('=')) pad = 1;
-  return Math.floor((b64.length * 3) / 4) - pad;
-}
-
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
 }
 
-function obj(v: unknown): Record<string, unknown> | null {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
+function obj(v: unknown): WireObject | null {
+  return isWireObject(v) ? v : null;
 }
 
 /** The response id a server event belongs to (`response_id`, or `response.id` on created/done). */
@@ -83,7 +73,7 @@ function responseIdOf(msg: Record<string, unknown>): string | null {
  * @param lines the recording's lines, in order
  */
 export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm16' | 'pcmu'): GatedLine[] {
-  const bytesPerMs = modelBytesPerMs(audioMode);
+  const bytesPerMs = modelAudioBytesPerMs(audioMode);
   const seen = new Map<string, number>();
   const sentAt = new Map<string, number[]>();
   /** client events not yet answered, per kind: their 0-based index of that kind */

@@ -8,11 +8,11 @@
 import type { ModelLink } from '../call/call-runner.js';
 import type { CallEvent } from '../call/events.js';
 import type { Dialect } from '../protocol/dialects.js';
-import type { ModelCommand } from '../protocol/realtime.js';
+import { modelAudioBytesPerMs, type ModelCommand } from '../protocol/realtime.js';
 import { encodeClientEvent, parseServerEventObject } from '../protocol/realtime-codec.js';
 import { messageKind, type RecordingLine } from '../protocol/recording.js';
 
-import { gateModelLines, modelBytesPerMs, type Gate, type GatedLine } from './replay-gates.js';
+import { gateModelLines, type Gate, type GatedLine } from './replay-gates.js';
 
 /** What the virtual model link needs from the replay driver. */
 export interface ReplayModelHost {
@@ -70,7 +70,7 @@ export class ReplayModelLink implements ModelLink {
     private readonly dialect: Dialect,
     audioMode: 'pcm16' | 'pcmu',
   ) {
-    this.bytesPerMs = modelBytesPerMs(audioMode);
+    this.bytesPerMs = modelAudioBytesPerMs(audioMode);
     this.recordedReconnects = lines.filter((l) => l.dir === 'model_in' && l.msg['type'] === 'link.reconnect').length;
     for (const gated of gateModelLines(lines, audioMode)) {
       const p: Pending = { gated, remaining: gated.gates.length, bound: gated.t, releaseT: null };

@@ -23,6 +23,7 @@ import { CallRunner, type CallControl } from '../call/call-runner.js';
 import { CallSession, type SessionTuning } from '../call/call-session.js';
 import type { CallEvent, CallOutcome, RecordCommand } from '../call/events.js';
 import { BUILTIN_TOOLS, VOICES, type BuiltinTool, type Profile, type Voice } from '../config/numbers.js';
+import { modelAudioBytesPerMs } from '../protocol/realtime.js';
 import { messageKind, type Recording, type RecordingHeader, type RecordingLine } from '../protocol/recording.js';
 import { parseTwilioMessage } from '../protocol/twilio.js';
 import { VirtualClock } from '../util/clock.js';
@@ -37,7 +38,6 @@ import {
   type Difference,
   type ReplayTolerances,
 } from './replay-compare.js';
-import { modelBytesPerMs } from './replay-gates.js';
 import { ReplayModelLink, type ReplayModelStats } from './replay-model.js';
 import { ReplayTwilio } from './replay-twilio.js';
 
@@ -323,7 +323,7 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   model.finish();
   options.onProgress?.(1);
 
-  const bytesPerMs = modelBytesPerMs(header.audioMode);
+  const bytesPerMs = modelAudioBytesPerMs(header.audioMode);
   const differences: Difference[] = [
     ...compareDirection(lines, replayed, 'twilio_out', bytesPerMs, tolerances),
     ...compareDirection(lines, replayed, 'model_in', bytesPerMs, tolerances),

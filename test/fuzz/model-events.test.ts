@@ -17,7 +17,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
 import type { EmulatorSession, TrafficRecord } from '../../src/emulator/emulator-session.js';
-import { serverEventFromGa, type Dialect, type WireObject } from '../../src/protocol/dialects.js';
+import { serverEventFromGa, type Dialect } from '../../src/protocol/dialects.js';
+import type { WireObject } from '../../src/protocol/wire-object.js';
 import type { SimulatedPhone } from '../../src/sim/phone.js';
 import { startCallHarness, until } from '../support/call-harness.js';
 import { expectUndisturbed, startHealthyCall } from '../support/healthy-call.js';

@@ -5,6 +5,7 @@
  */
 import type { BuiltinTool } from '../../config/numbers.js';
 import type { ToolDefinition } from '../../protocol/realtime.js';
+import { isWireObject } from '../../protocol/wire-object.js';
 import { hangUp } from './hang-up.js';
 import { sendDtmf } from './send-dtmf.js';
 import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
@@ -40,9 +41,7 @@ export function planToolCall(table: ToolTable, name: string | null, argumentsJso
 function parseArguments(json: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(json);
-    return typeof value === 'object' && value !== null && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : null;
+    return isWireObject(value) ? value : null;
   } catch {
     return null;
   }

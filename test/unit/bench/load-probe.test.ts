@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { base64ByteLength } from '../../../bench/load/fake-model.js';
+import { base64ByteLength } from '../../../src/protocol/base64.js';
 import { CallProbe, Measurements, SEND_RING_FRAMES } from '../../../bench/load/probe.js';
 import { PhoneFleet } from '../../../bench/load/lean-phone.js';
 import { LatencySamples, percentile } from '../../../bench/load/stats.js';
