@@ -4,6 +4,7 @@
  */
 import { loadConfig } from './config/env.js';
 import { Bridge } from './app.js';
+import { RESAMPLER_KERNELS } from './audio/resampler.js';
 import { securityWarnings } from './security/posture.js';
 import { ConfigError, describeError } from './util/errors.js';
 import { applyGcTuning, gcMode } from './util/gc-tuning.js';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
       url: bridge.localUrl,
       numbersFile: config.numbersFile,
       gc: gcMode(),
+      resampler: RESAMPLER_KERNELS.kind,
       maxConcurrentCalls: config.maxConcurrentCalls,
       mediaTimeoutS: config.mediaTimeoutS,
       maxCallDurationS: config.maxCallDurationS,
