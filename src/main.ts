@@ -7,11 +7,10 @@ import { Bridge } from './app.js';
 import { RESAMPLER_KERNELS } from './audio/resampler.js';
 import { securityWarnings } from './security/posture.js';
 import { ConfigError, describeError } from './util/errors.js';
-import { applyGcTuning, gcMode } from './util/gc-tuning.js';
+import { gcMode } from './util/gc-tuning.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
-  applyGcTuning();
   let config;
   try {
     config = loadConfig();
