@@ -5,7 +5,9 @@
  *
  * Parsing validates with zod at the edge (STYLE §2.6): a known event with a wrong shape is
  * a `{ ok: false, reason }` (the reason names the event type and the bad field, never a
- * payload value); an unknown but well-formed event becomes `model.other`.
+ * payload value); an unknown but well-formed event becomes `model.other`. The audio and
+ * transcript deltas take the fast path in realtime-delta-fast.ts first, held equal to their
+ * schemas by a property test.
  *
  * Wire shapes follow openai-node `resources/realtime/realtime.ts` (GA) and PROTOCOLS.md §5;
  * beta is translated by `dialects.ts` before validation, so the schemas here are GA only.

@@ -4,7 +4,8 @@
  * `mark` and `clear`) and https://www.twilio.com/docs/voice/twiml/stream (`<Stream>` and its
  * `<Parameter>`s).
  *
- * Inbound messages are validated once here (zod) and turned into {@link TwilioEvent}s. The
+ * Inbound messages are validated once here (zod; Twilio's own `media` text by the scanner in
+ * twilio-media-fast.ts, held equal to the schema) and turned into {@link TwilioEvent}s. The
  * wire types keep fields as the wire spells them — `sequenceNumber`, `media.chunk` and
  * `media.timestamp` are strings — and only the event conversion turns them into numbers.
  * Outbound messages are built by the encoders at the bottom; they never send binary frames
