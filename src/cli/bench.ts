@@ -50,10 +50,14 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     runner: 'runEdgeBench',
   },
   startup: {
-    description:
-      'compiled build (start:prod) vs the tsx loader (npm start): start-up to /healthz and RSS, idle and loaded',
+    description: 'compiled build vs the tsx loader: start-up to /healthz and RSS, idle and under calls',
     module: 'startup',
     runner: 'runStartupBench',
+  },
+  kernels: {
+    description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',
+    module: 'kernels',
+    runner: 'runKernelsBench',
   },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',

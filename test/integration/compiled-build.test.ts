@@ -62,7 +62,7 @@ describe('the compiled build in the image layout', () => {
     );
     const listening = await proc.waitForLog('bridge listening', 20_000);
     expect(listening['numbersFile']).toBe(path.join(image, 'numbers.example.yaml'));
-    expect(listening['gc']).toBe('single-threaded');
+    expect(listening['gc']).toBe('tuned');
     const res = await fetch(`${String(listening['url'])}/healthz`);
     expect(res.status).toBe(200);
     await proc.waitForLog(/^realtime backend: local realtime emulator/);
