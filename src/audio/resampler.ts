@@ -55,8 +55,6 @@ export const FILTER_KAISER_BETA = 6.25;
 
 /** Rate of the model side (OpenAI Realtime PCM16) and of the prototype filter. */
 export const MODEL_SAMPLE_RATE_HZ = 24_000;
-/** Rate of the caller side (Twilio μ-law). */
-export const CALLER_SAMPLE_RATE_HZ = 8_000;
 /** Integer ratio between the two rates. */
 const RATIO = 3;
 

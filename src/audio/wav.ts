@@ -124,9 +124,3 @@ export function encodeWav(audio: WavAudio): Buffer {
   header.writeUInt32LE(data.length, o);
   return Buffer.concat([header, data, Buffer.alloc(data.length % 2)]);
 }
-
-/** Duration in ms of a WAV's audio. */
-export function wavDurationMs(audio: WavAudio): number {
-  const bytesPerSample = audio.encoding === 'pcm16' ? 2 : 1;
-  return (audio.data.length / (bytesPerSample * audio.channels * audio.sampleRateHz)) * 1000;
-}

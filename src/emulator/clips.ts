@@ -13,9 +13,6 @@ import { ASSETS_AUDIO_DIR } from '../util/project-files.js';
 
 import { decodeMulaw, fromSamples, pcm16ToSamples, type EmulatorAudioFormat } from './audio-convert.js';
 
-/** Names of the shipped clips (assets/audio/clips.json). */
-export type ShippedClipName = 'greeting' | 'long' | 'reply' | 'done' | 'apology';
-
 /** A clip ready to stream. */
 export interface RenderedClip {
   /** audio bytes in the requested format */

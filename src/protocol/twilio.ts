@@ -93,7 +93,6 @@ export const TwilioInboundSchema = z.discriminatedUnion('event', [
 
 /** A Twilio → bridge message exactly as the wire spells it. */
 export type TwilioInbound = z.infer<typeof TwilioInboundSchema>;
-export type TwilioStart = z.infer<typeof StartSchema>;
 
 /** Twilio → bridge, in the bridge's vocabulary. */
 export type TwilioEvent =
@@ -202,15 +201,3 @@ export class TwilioEncoder {
     return `{"event":"clear","streamSid":${this.sid}}`;
   }
 }
-
-/** Bridge → Twilio messages as objects (for fakes, tests and the recorder's readers). */
-export type TwilioOutbound =
-  | { event: 'media'; streamSid: string; media: { payload: string } }
-  | { event: 'mark'; streamSid: string; mark: { name: string } }
-  | { event: 'clear'; streamSid: string };
-
-export const TwilioOutboundSchema = z.discriminatedUnion('event', [
-  z.object({ event: z.literal('media'), streamSid: z.string(), media: z.object({ payload: z.string() }) }),
-  z.object({ event: z.literal('mark'), streamSid: z.string(), mark: z.object({ name: z.string() }) }),
-  z.object({ event: z.literal('clear'), streamSid: z.string() }),
-]);

@@ -3,12 +3,7 @@
  * caught per call. Every error carries a stable `code` that tests and logs can match.
  */
 
-export type BridgeErrorCode =
-  | 'BRIDGE_ERR_CONFIG'
-  | 'BRIDGE_ERR_PROTOCOL'
-  | 'BRIDGE_ERR_AUTH'
-  | 'BRIDGE_ERR_REALTIME_CONNECTION'
-  | 'BRIDGE_ERR_INTERNAL';
+export type BridgeErrorCode = 'BRIDGE_ERR_CONFIG' | 'BRIDGE_ERR_REALTIME_CONNECTION' | 'BRIDGE_ERR_INTERNAL';
 
 export class BridgeError extends Error {
   readonly code: BridgeErrorCode;
@@ -28,23 +23,6 @@ export class ConfigError extends BridgeError {
   constructor(where: string, message: string, options?: ErrorOptions) {
     super('BRIDGE_ERR_CONFIG', message, options);
     this.where = where;
-  }
-}
-
-/** A message that broke a wire protocol: which side, and what was wrong. */
-export class ProtocolError extends BridgeError {
-  readonly side: 'twilio' | 'model';
-
-  constructor(side: 'twilio' | 'model', message: string, options?: ErrorOptions) {
-    super('BRIDGE_ERR_PROTOCOL', message, options);
-    this.side = side;
-  }
-}
-
-/** Authentication failed: maps to HTTP 403 or WebSocket close 1008. */
-export class AuthError extends BridgeError {
-  constructor(message: string, options?: ErrorOptions) {
-    super('BRIDGE_ERR_AUTH', message, options);
   }
 }
 
