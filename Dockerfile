@@ -36,7 +36,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # SIGTERM drains live calls (DRAIN_TIMEOUT_S) before exiting; give it the time it needs.
 STOPSIGNAL SIGTERM
 # node itself runs the compiled bridge, so signals reach it directly (npm would relay them from
-# a parent process). The flags are npm start's (a test keeps the two equal to src/util/gc-tuning.ts,
-# which says why each is there).
+# a parent process). This is npm run start:prod's command; a test keeps its flags equal to
+# src/util/gc-tuning.ts, which says why each is there.
 CMD ["node", "--single-threaded-gc", "--incremental-marking-soft-trigger=80", "--incremental-marking-hard-trigger=95", \
      "dist/main.js"]
