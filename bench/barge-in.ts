@@ -17,7 +17,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Bridge } from '../src/app.js';
@@ -28,9 +27,9 @@ import type { EmulatorSession } from '../src/emulator/emulator-session.js';
 import { RealtimeEmulator } from '../src/emulator/realtime-emulator.js';
 import { SimulatedPhone, type ClearRecord } from '../src/sim/phone.js';
 import { createLogger } from '../src/util/logger.js';
+import { PROJECT_ROOT } from '../src/util/project-files.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const AUDIO = path.join(ROOT, 'test/fixtures/audio');
+const AUDIO = path.join(PROJECT_ROOT, 'test/fixtures/audio');
 
 function clip(name: string): Buffer {
   const wav = parseWav(readFileSync(path.join(AUDIO, name)));
@@ -197,7 +196,7 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
       '| audio_end_ms | error (ms) |\n' +
       `|---|---|---|---|---|---|---|---|\n${detail}\n`,
   );
-  const resultsDir = path.join(ROOT, 'bench/results');
+  const resultsDir = path.join(PROJECT_ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     path.join(resultsDir, `barge-in-${new Date().toISOString().slice(0, 10)}.json`),

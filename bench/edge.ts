@@ -18,7 +18,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { Bridge } from '../src/app.js';
@@ -27,8 +26,8 @@ import { loadConfig } from '../src/config/env.js';
 import { RealtimeEmulator } from '../src/emulator/realtime-emulator.js';
 import { SimulatedPhone } from '../src/sim/phone.js';
 import { createLogger } from '../src/util/logger.js';
+import { PROJECT_ROOT } from '../src/util/project-files.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const NUMBERS = `defaults:
   instructions: Edge bench.
   voice: alloy
@@ -49,7 +48,7 @@ interface StreamResult {
 }
 
 async function holdStream(bridge: Bridge, emulator: RealtimeEmulator, seconds: number): Promise<StreamResult> {
-  const wav = parseWav(readFileSync(path.join(ROOT, 'test/fixtures/audio/caller_hours.ulaw8k.wav')));
+  const wav = parseWav(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/audio/caller_hours.ulaw8k.wav')));
   if (!wav.ok) throw new Error(wav.reason);
   const questionAtMs = Math.max(0, seconds * 1000 - 20_000);
   const sessionP = emulator.nextSession();
@@ -172,7 +171,7 @@ export async function runEdgeBench(args: readonly string[]): Promise<number> {
       '\n';
     process.stdout.write(report);
     if (!values['no-write']) {
-      const resultsDir = path.join(ROOT, 'bench/results');
+      const resultsDir = path.join(PROJECT_ROOT, 'bench/results');
       mkdirSync(resultsDir, { recursive: true });
       writeFileSync(
         path.join(resultsDir, `edge-${new Date().toISOString().slice(0, 10)}.json`),

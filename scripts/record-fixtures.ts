@@ -29,11 +29,11 @@ import { formatReport, replayRecording } from '../src/recording/replayer.js';
 import { recordingFileName } from '../src/recording/recorder.js';
 import { SimulatedPhone, type PhoneOptions } from '../src/sim/phone.js';
 import { silentLogger } from '../src/util/logger.js';
+import { PROJECT_ROOT } from '../src/util/project-files.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const OUT_DIR = path.join(ROOT, 'test/fixtures/calls');
-const AUDIO_DIR = path.join(ROOT, 'test/fixtures/audio');
-const ASSETS = path.join(ROOT, 'assets/audio');
+const OUT_DIR = path.join(PROJECT_ROOT, 'test/fixtures/calls');
+const AUDIO_DIR = path.join(PROJECT_ROOT, 'test/fixtures/audio');
+const ASSETS = path.join(PROJECT_ROOT, 'assets/audio');
 
 const TO = '+15551230001';
 

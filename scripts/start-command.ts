@@ -7,8 +7,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-/** The repository's root folder (the one holding package.json). */
-export const PROJECT_ROOT = path.resolve(import.meta.dirname, '..');
+import { PROJECT_ROOT } from '../src/util/project-files.js';
+
+export { PROJECT_ROOT };
 
 function scriptWords(name: string): string[] {
   const pkg = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {

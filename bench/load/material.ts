@@ -12,10 +12,10 @@ import { TWILIO_FRAME_BYTES } from '../../src/audio/framer.js';
 import { createCallerToModel, createModelToCaller } from '../../src/audio/transcoder.js';
 import { parseWav } from '../../src/audio/wav.js';
 import { modelAudioBytesPerMs, type ModelAudioFormat } from '../../src/protocol/realtime.js';
+import { PROJECT_ROOT } from '../../src/util/project-files.js';
 
-const ROOT = path.resolve(import.meta.dirname, '../..');
-const CALLER_WAV = path.join(ROOT, 'test/fixtures/audio/call_two_questions.ulaw8k.wav');
-const ASSISTANT_WAV = path.join(ROOT, 'assets/audio/long.ulaw8k.wav');
+const CALLER_WAV = path.join(PROJECT_ROOT, 'test/fixtures/audio/call_two_questions.ulaw8k.wav');
+const ASSISTANT_WAV = path.join(PROJECT_ROOT, 'assets/audio/long.ulaw8k.wav');
 
 /** Delta durations (ms) cycled through an answer: 40–400 ms, mean ~190 ms. */
 const DELTA_PATTERN_MS = [120, 240, 80, 400, 200, 160, 300, 100, 40, 260, 180, 220];
