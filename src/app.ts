@@ -15,6 +15,9 @@ import { parseWav } from './audio/wav.js';
 import { CallRunner } from './call/call-runner.js';
 import { CallSession } from './call/call-session.js';
 import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
+import { callTools } from './call/tools/registry.js';
+import type { CallInfo, ToolTable } from './call/tools/tool.js';
+import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
@@ -72,6 +75,13 @@ export interface BridgeOptions {
   twilioPingIntervalMs?: number;
   /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
   recordingsMinFreeBytes?: number;
+}
+
+/** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
+function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
+  const { callSid } = stream.start;
+  const variables = { caller_number: stream.from, called_number: stream.to };
+  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
 }
 
 interface LiveCall {
@@ -288,6 +298,15 @@ export class Bridge {
     return lookup.kind === 'profile' ? lookup.profile : current.defaults;
   }
 
+  /** The tools a call offers: built-in ones, and HTTP tools signed with BRIDGE_SIGNING_SECRET. */
+  private callTools(profile: Profile, log: Logger): ToolTable {
+    return callTools(profile, {
+      signingSecret: this.config.bridgeSigningSecret,
+      now: () => this.clock.now(),
+      onFailure: (tool, reason) => log.warn({ tool, reason }, 'tool request failed'),
+    });
+  }
+
   /** A media stream passed the gate: build its call and let it run. */
   private startCall(stream: AcceptedStream): void {
     const { start } = stream;
@@ -315,14 +334,17 @@ export class Bridge {
             },
           })
         : null;
+    const journal = new CallJournal(callSid, this.calls, this.metrics, log, monotonicMs);
+    const call = callInfo(stream, profile);
     const session = new CallSession({
       clock: this.clock,
       profile,
       apologyMulaw: this.apologyMulaw,
       canUseRest: this.control !== null,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
+      tools: recordedTools(this.callTools(profile, log), this.clock, (r) => journal.onTool(r)),
+      call,
     });
-    const journal = new CallJournal(callSid, this.calls, this.metrics, log, monotonicMs);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
 

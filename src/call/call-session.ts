@@ -41,7 +41,7 @@ import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js'
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
 import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
-import type { ToolTable } from './tools/tool.js';
+import type { CallInfo, ToolTable } from './tools/tool.js';
 
 export interface CallSessionOptions {
   clock: Clock;
@@ -53,6 +53,7 @@ export interface CallSessionOptions {
   tuning?: Partial<SessionTuning>;
   /** the tools offered to the model; the profile's built-in tools by default */
   tools?: ToolTable;
+  call?: CallInfo;
 }
 
 type Phase =
@@ -320,8 +321,7 @@ export class CallSession {
   private onFunctionCall(e: Extract<ModelEvent, { type: 'model.functionCallDone' }>, out: CallCommand[]): void {
     const { responseId, callId } = e;
     const name = e.name ?? this.toolCalls.nameOf(e.itemId);
-    const ctx = { profile: this.profile, canUseRest: this.options.canUseRest };
-    const plan = planToolCall(this.tools, name, e.arguments, ctx);
+    const plan = planToolCall(this.tools, name, e.arguments, { ...this.options, toolCallId: callId });
     out.push(toolCallLog(this.tools, name, plan));
     switch (plan.kind) {
       case 'output':

@@ -5,6 +5,7 @@
  */
 import type { CallObserver } from '../call/call-runner.js';
 import type { CallEvent, RecordCommand } from '../call/events.js';
+import type { ToolRecord } from '../call/tools/tool-records.js';
 import type { BridgeMetrics } from '../http/metrics.js';
 import type { Logger } from '../util/logger.js';
 import type { CallsRepo } from './calls-repo.js';
@@ -38,6 +39,15 @@ export class CallJournal implements CallObserver {
     if (this.speechStartedAt !== null) {
       this.metrics.bargeInClear.observe((this.monotonicMs() - this.speechStartedAt) / 1000);
       this.speechStartedAt = null;
+    }
+  }
+
+  /** A tool call finished (or was answered at once). */
+  onTool(record: ToolRecord): void {
+    try {
+      this.repo.addToolCall(this.callSid, record);
+    } catch (err) {
+      this.logger.error({ err, record: 'tool' }, 'call record write failed');
     }
   }
 

@@ -52,7 +52,18 @@ export interface CallRecord {
     responseMs: number[];
   };
   turns: TurnRecord[];
+  /** every tool call, in the order the model made them (SPEC §9) */
+  tools: ToolCallRecord[];
   statusEvents: StatusEvent[];
+}
+
+export interface ToolCallRecord {
+  name: string;
+  arguments: Record<string, unknown> | null;
+  ok: boolean;
+  ms: number;
+  /** when the model called it */
+  at: string;
 }
 
 export interface CallStart {
@@ -109,7 +120,21 @@ const MIGRATIONS: readonly string[] = [
      detail   TEXT
    );
    CREATE INDEX status_by_call ON status_events (call_sid, id);`,
+  // 2: tool calls (SPEC §9)
+  `CREATE TABLE tool_calls (
+     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+     call_sid  TEXT NOT NULL,
+     name      TEXT NOT NULL,
+     arguments TEXT,
+     ok        INTEGER NOT NULL,
+     ms        INTEGER NOT NULL,
+     at_ms     INTEGER NOT NULL
+   );
+   CREATE INDEX tool_calls_by_call ON tool_calls (call_sid, at_ms, id);`,
 ];
+
+/** Longest arguments JSON kept per tool call. */
+const MAX_TOOL_ARGUMENTS_CHARS = 4_000;
 
 interface CallRow {
   call_sid: string;
@@ -169,6 +194,12 @@ export class CallsRepo {
       getTurns: this.db.prepare(`SELECT role, text, truncated, at_ms FROM turns WHERE call_sid = ? ORDER BY id`),
       getStatus: this.db.prepare(
         `SELECT kind, status, detail, at_ms FROM status_events WHERE call_sid = ? ORDER BY id`,
+      ),
+      insertTool: this.db.prepare(
+        `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      getTools: this.db.prepare(
+        `SELECT name, arguments, ok, ms, at_ms FROM tool_calls WHERE call_sid = ? ORDER BY at_ms, id`,
       ),
       insertStatus: this.db.prepare(
         `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`,
@@ -245,6 +276,22 @@ export class CallsRepo {
     );
   }
 
+  /** A tool call (arguments too long to keep whole are stored as null rather than cut into invalid JSON). */
+  addToolCall(
+    callSid: string,
+    call: { name: string; arguments: Record<string, unknown> | null; ok: boolean; ms: number; atMs: number },
+  ): void {
+    const args = call.arguments === null ? null : JSON.stringify(call.arguments);
+    this.stmts.insertTool.run(
+      callSid,
+      call.name.slice(0, 64),
+      args !== null && args.length <= MAX_TOOL_ARGUMENTS_CHARS ? args : null,
+      call.ok ? 1 : 0,
+      Math.round(call.ms),
+      Math.round(call.atMs),
+    );
+  }
+
   getCall(callSid: string): CallRecord | null {
     const row = this.stmts.getCall.get(callSid) as CallRow | undefined;
     return row === undefined ? null : this.toRecord(row);
@@ -308,6 +355,21 @@ export class CallsRepo {
       status: s.status,
       detail: s.detail,
     }));
+    const tools = (
+      this.stmts.getTools.all(row.call_sid) as {
+        name: string;
+        arguments: string | null;
+        ok: number;
+        ms: number;
+        at_ms: number;
+      }[]
+    ).map((t) => ({
+      name: t.name,
+      arguments: t.arguments === null ? null : (JSON.parse(t.arguments) as Record<string, unknown>),
+      ok: t.ok === 1,
+      ms: t.ms,
+      at: iso(t.at_ms),
+    }));
     return {
       callSid: row.call_sid,
       from: row.from_number,
@@ -322,6 +384,7 @@ export class CallsRepo {
       bargeIns: row.barge_ins,
       latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },
       turns,
+      tools,
       statusEvents,
     };
   }
