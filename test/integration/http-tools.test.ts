@@ -32,6 +32,8 @@ defaults:
       http:
         url: ${backend.url}/lookup
         headers: { Authorization: "Bearer \${env:CLINIC_API_TOKEN}", X-Clinic: main }
+      wait_message: This is never said, the lookup answers at once.
+      wait_after_ms: 300
     - name: slow_tool
       http: { url: "${backend.url}/slow", timeout_ms: 400 }
     - name: moved_tool
@@ -43,6 +45,10 @@ defaults:
     - name: opening_hours
       parameters: { type: object, properties: { day: { type: string }, week: { type: integer } } }
       http: { url: "${backend.url}/hours", method: GET }
+    - name: slow_lookup
+      http: { url: "${backend.url}/slow-ok" }
+      wait_message: Still checking, one moment.
+      wait_after_ms: 300
 `;
 
 backend.on('/lookup', (_req, res) => {
@@ -58,6 +64,9 @@ backend.on('/big', (_req, res) => {
   res.end('x'.repeat(20_000));
 });
 backend.on('/broken', (_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`stack at ${SECRET}`));
+backend.on('/slow-ok', (_req, res) => {
+  setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"found":true}'), 1_500);
+});
 backend.on('/hours', (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('Open 8 to 6.'));
 
 function verify(req: BackendRequest, signed: string): boolean {
@@ -123,6 +132,7 @@ describe('custom HTTP tools', async () => {
         'big_tool',
         'broken_tool',
         'opening_hours',
+        'slow_lookup',
       ]);
       expect((session.sessionConfig['tools'] as Record<string, unknown>[])[1]).toMatchObject({
         type: 'function',
@@ -239,4 +249,31 @@ describe('custom HTTP tools', async () => {
     expect(verify(req, req.url)).toBe(true);
     await hangUp();
   });
+
+  it(
+    'no dead air: a tool slower than wait_after_ms has the model say wait_message, once; a fast one does not',
+    { timeout: 20_000 },
+    async () => {
+      const { session, hangUp } = await callWith(
+        { name: 'lookup_appointment', arguments: { date_of_birth: '1980-01-02' }, callId: 'call_fast' },
+        { name: 'slow_lookup', arguments: {}, callId: 'call_slowok' },
+      );
+      const isWait = (r: { wire: Record<string, unknown> }) =>
+        typeof (r.wire['response'] as { instructions?: unknown } | undefined)?.instructions === 'string';
+      const said = await session.waitForReceived('response.create', (r) =>
+        String((r.wire['response'] as { instructions?: string } | undefined)?.instructions).includes(
+          'Still checking, one moment.',
+        ),
+      );
+      const req = backend.to('/slow-ok').at(-1)!;
+      // counted from the tool call (the caller heard nothing in between): about 300 ms after the request
+      expect(said.atMs - req.atMs).toBeGreaterThanOrEqual(250);
+      expect(said.atMs - req.atMs).toBeLessThan(1_500);
+      expect(await outputOf(session, 'call_slowok')).toBe('{"found":true}');
+      const waits = session.received.filter((r) => r.type === 'response.create' && isWait(r));
+      expect(waits).toHaveLength(1);
+      expect(JSON.stringify(session.received)).not.toContain('This is never said');
+      await hangUp();
+    },
+  );
 });
