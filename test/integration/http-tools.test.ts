@@ -49,6 +49,8 @@ defaults:
       http: { url: "${backend.url}/slow-ok" }
       wait_message: Still checking, one moment.
       wait_after_ms: 300
+    - name: slower_lookup
+      http: { url: "${backend.url}/slower", timeout_ms: 10000 }
 `;
 
 backend.on('/lookup', (_req, res) => {
@@ -66,6 +68,9 @@ backend.on('/big', (_req, res) => {
 backend.on('/broken', (_req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`stack at ${SECRET}`));
 backend.on('/slow-ok', (_req, res) => {
   setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"found":true}'), 1_500);
+});
+backend.on('/slower', (_req, res) => {
+  setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{"slot":"9:00"}'), 4_000);
 });
 backend.on('/hours', (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('Open 8 to 6.'));
 
@@ -133,6 +138,7 @@ describe('custom HTTP tools', async () => {
         'broken_tool',
         'opening_hours',
         'slow_lookup',
+        'slower_lookup',
       ]);
       expect((session.sessionConfig['tools'] as Record<string, unknown>[])[1]).toMatchObject({
         type: 'function',
@@ -274,6 +280,57 @@ describe('custom HTTP tools', async () => {
       expect(waits).toHaveLength(1);
       expect(JSON.stringify(session.received)).not.toContain('This is never said');
       await hangUp();
+    },
+  );
+
+  it(
+    'a barge-in while a tool runs cancels the words, not the tool: its output still reaches the model',
+    {
+      timeout: 25_000,
+    },
+    async () => {
+      const hours = callerClip('caller_hours.ulaw8k.wav');
+      const interruptAtMs = 5_600;
+      const sessionP = h.emulator.nextSession();
+      const phone = h.phone({
+        to: '+15551230001',
+        callerAudio: Buffer.concat([
+          silence(300),
+          hours,
+          silence(interruptAtMs - 300 - hours.length / 8),
+          callerClip('caller_interrupt.ulaw8k.wav'),
+          silence(8_000),
+        ]),
+      });
+      await phone.dial();
+      const session = await sessionP;
+      // the model speaks a long answer and calls the tool in the same response; the caller talks over the answer
+      session.queueResponse({
+        kind: 'toolCall',
+        name: 'slower_lookup',
+        arguments: {},
+        callId: 'call_bi',
+        before: { clip: 'long' },
+        // sent fast, so the request goes out seconds before the caller interrupts, even on a loaded machine
+        pacing: { speed: 30 },
+      });
+      const truncate = await session.waitForReceived('conversation.item.truncate');
+      const req = backend.to('/slower').at(-1)!;
+      expect(truncate.atMs).toBeGreaterThan(req.atMs); // the barge-in came while the tool was running
+      expect(await outputOf(session, 'call_bi')).toBe('{"slot":"9:00"}');
+      const outputAt = session.received.findIndex(
+        (r) => (r.wire['item'] as { call_id?: string } | undefined)?.call_id === 'call_bi',
+      );
+      expect(session.received[outputAt]!.atMs).toBeGreaterThan(truncate.atMs);
+      await session.waitForReceived('response.create', (r) => session.received.indexOf(r) > outputAt);
+      await phone.hangUp();
+      await until(() => h.bridge.activeCalls === 0, 5_000, 'the call to end');
+      const record = (await (await fetch(`${h.url}/api/calls/${phone.callSid}`)).json()) as {
+        bargeIns: number;
+        tools: { name: string; ok: boolean }[];
+      };
+      expect(record.bargeIns).toBeGreaterThanOrEqual(1);
+      expect(record.tools).toMatchObject([{ name: 'slower_lookup', ok: true }]);
     },
   );
 });
