@@ -5,7 +5,9 @@
  * `parameters` schema is compiled once here with Ajv, and `${env:NAME}` in header values is
  * read here (an unset variable is a configuration error naming file, field and variable).
  */
-import { Ajv, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+
+import type { Ajv, ValidateFunction } from 'ajv';
 import { z } from 'zod';
 
 /** What OpenAI accepts as a function name (and what SPEC §9 allows). */
@@ -72,7 +74,16 @@ export class MissingEnvVariable extends Error {
 /** A `parameters` schema Ajv cannot compile. */
 export class BadParametersSchema extends Error {}
 
-const ajv = new Ajv({ allErrors: false, strict: false });
+let ajv: Ajv | null = null;
+
+/** Ajv, loaded on first use: start-up pays for importing it only when a profile has a custom tool. */
+function schemaCompiler(): Ajv {
+  if (ajv === null) {
+    const loaded = createRequire(import.meta.url)('ajv') as { Ajv: new (options: object) => Ajv };
+    ajv = new loaded.Ajv({ allErrors: false, strict: false });
+  }
+  return ajv;
+}
 
 /**
  * One custom tool, resolved. Its public fields are what `/api/numbers` and recordings show
@@ -121,7 +132,7 @@ export class CustomTool {
       ]),
     );
     try {
-      this.#validate = ajv.compile(this.parameters);
+      this.#validate = schemaCompiler().compile(this.parameters);
     } catch (err) {
       throw new BadParametersSchema(`is not a valid JSON Schema (${(err as Error).message.slice(0, 200)})`);
     }
