@@ -43,6 +43,7 @@ import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
 import { CallJournal } from './store/call-journal.js';
 import { CallsRepo } from './store/calls-repo.js';
+import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -98,7 +99,7 @@ export class Bridge {
     readonly numbers: NumbersRegistry,
     readonly tokens: StreamTokens,
     readonly redactor: Redactor,
-    readonly calls: CallsRepo,
+    readonly calls: SqliteCallStore,
     readonly metrics: BridgeMetrics,
     readonly control: TwilioRest | null,
     private readonly options: BridgeOptions,
@@ -118,10 +119,20 @@ export class Bridge {
     // a load balancer accepts the others' tokens; without one a random per-process key.
     const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
     const redactor = new Redactor(configSecrets(config));
-    const calls = new CallsRepo(path.join(config.dataDir, 'calls.sqlite'));
-    const abandoned = calls.markAbandoned();
-    if (abandoned > 0) logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
     const metrics = new BridgeMetrics();
+    // reads run on the event loop and must never wait for a lock: busy timeout 0
+    const calls = new SqliteCallStore(new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 }), {
+      logger: logger.child({ component: 'store' }),
+      clock,
+      monitor: {
+        onError: (op) => metrics.storeErrors.inc({ op }),
+        onDropped: (op) => metrics.storeDropped.inc({ op }),
+        onQueued: (n) => metrics.storeQueued.set(n),
+      },
+    });
+    const abandoned = calls.markAbandoned();
+    if (abandoned !== null && abandoned > 0)
+      logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
     const control =
       options.control !== undefined
         ? options.control
@@ -322,7 +333,7 @@ export class Bridge {
       canUseRest: this.control !== null,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
     });
-    const journal = new CallJournal(callSid, this.calls, this.metrics, log, monotonicMs);
+    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
 
@@ -459,6 +470,6 @@ export class Bridge {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.emulator?.close();
     this.metrics.close();
-    this.calls.close();
+    await this.calls.close();
   }
 }
