@@ -49,6 +49,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'edge',
     runner: 'runEdgeBench',
   },
+  store: {
+    description: 'the call store under a lock held by another process: write cost on the loop, 20 calls, loop p99',
+    module: 'store',
+    runner: 'runStoreBench',
+  },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
     module: 'filter-design',
