@@ -352,7 +352,10 @@ export async function runStoreBench(args: readonly string[]): Promise<number> {
       const resultsDir = path.join(PROJECT_ROOT, 'bench/results');
       mkdirSync(resultsDir, { recursive: true });
       writeFileSync(
-        path.join(resultsDir, `store-${new Date().toISOString().slice(0, 10)}.json`),
+        path.join(
+          resultsDir,
+          `store-${new Date().toISOString().slice(0, 16).replace(':', '-')}${withLock ? '' : '-no-lock'}.json`,
+        ),
         `${JSON.stringify({ date: new Date().toISOString(), load, withLock, cost, during }, null, 2)}\n`,
       );
     }

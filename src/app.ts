@@ -42,6 +42,7 @@ import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
 import { CallJournal } from './store/call-journal.js';
+import type { CallStore } from './store/call-store.js';
 import { CallsRepo } from './store/calls-repo.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
@@ -99,7 +100,7 @@ export class Bridge {
     readonly numbers: NumbersRegistry,
     readonly tokens: StreamTokens,
     readonly redactor: Redactor,
-    readonly calls: SqliteCallStore,
+    readonly calls: CallStore,
     readonly metrics: BridgeMetrics,
     readonly control: TwilioRest | null,
     private readonly options: BridgeOptions,
