@@ -13,7 +13,8 @@ import express from 'express';
 
 import { parseWav } from './audio/wav.js';
 import { CallRunner } from './call/call-runner.js';
-import { CallSession, DEFAULT_TUNING, type SessionTuning } from './call/call-session.js';
+import { CallSession } from './call/call-session.js';
+import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
@@ -329,7 +330,6 @@ export class Bridge {
     const session = new CallSession({
       clock: this.clock,
       profile,
-      call: { callSid, from: stream.from, to: stream.to },
       apologyMulaw: this.apologyMulaw,
       canUseRest: this.control !== null,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),

@@ -22,7 +22,8 @@ import { fileURLToPath } from 'node:url';
 
 import { parseWav } from '../audio/wav.js';
 import { CallRunner, type CallControl } from '../call/call-runner.js';
-import { CallSession, type SessionTuning } from '../call/call-session.js';
+import { CallSession } from '../call/call-session.js';
+import type { SessionTuning } from '../call/session-tuning.js';
 import type { CallEvent, CallOutcome, RecordCommand } from '../call/events.js';
 import { BUILTIN_TOOLS, VOICES, type BuiltinTool, type Profile, type Voice } from '../config/numbers.js';
 import { messageKind, type Recording, type RecordingHeader, type RecordingLine } from '../protocol/recording.js';
@@ -261,7 +262,6 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   const session = new CallSession({
     clock,
     profile,
-    call: { callSid: header.callSid, from: '', to: '' },
     apologyMulaw: options.apologyMulaw ?? apologyClip(),
     canUseRest: header.canUseRest ?? false,
     tuning: { ...recordedTuning, ...options.tuning },
