@@ -56,7 +56,7 @@ describe('a lock on calls.sqlite held by another process', () => {
     async () => {
       const env = setup();
       const proc = startBridgeProcess(env);
-      const url = String((await proc.waitForLog('bridge listening'))['url']);
+      const url = String((await proc.waitForLog('bridge listening', 20_000))['url']);
       const lock = await holdExclusiveLock(path.join(env['DATA_DIR']!, 'calls.sqlite'));
       whenDone(() => lock.release().catch(() => undefined));
 
