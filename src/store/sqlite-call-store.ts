@@ -63,6 +63,9 @@ export const DEFAULT_STORE_LIMITS: SqliteStoreLimits = {
   closeWaitMs: 5_000,
 };
 
+/** A writer thread that dies is restarted this many times (it only dies of a bug or a native fault). */
+const MAX_WRITER_RESTARTS = 3;
+
 interface Pending {
   seq: number;
   bytes: number;
@@ -99,6 +102,7 @@ export class SqliteCallStore implements CallStore {
   private fault: { sinceMs: number; code: string } | null = null;
   private dropping = false;
   private closed = false;
+  private writerRestarts = 0;
   private readonly waiters: { seq: number; resolve: (done: boolean) => void }[] = [];
 
   /** Starts the writer thread on the file `reader` opened (and migrated). */
@@ -128,7 +132,14 @@ export class SqliteCallStore implements CallStore {
     worker.on('error', (err) => this.deps.logger.error({ err }, 'call store writer thread failed'));
     worker.on('exit', (code) => {
       if (this.closed || worker !== this.worker) return;
-      // A bug or a native fault, never a store fault: start again and send what was not done.
+      // A bug or a native fault, never a store fault: start again and send what was not done,
+      // a few times (a writer that cannot start at all must not spin).
+      if (this.writerRestarts >= MAX_WRITER_RESTARTS) {
+        this.deps.logger.error({ code, queued: this.pending.length }, 'call store writer thread exited; writes stop');
+        this.closed = true;
+        return;
+      }
+      this.writerRestarts++;
       this.deps.logger.error({ code, queued: this.pending.length }, 'call store writer thread exited; restarting it');
       this.worker = this.startWriter();
       for (const p of this.pending) this.post(p);
@@ -189,8 +200,10 @@ export class SqliteCallStore implements CallStore {
       if (!this.dropping) {
         this.dropping = true;
         this.deps.logger.error(
-          { op: command.name, queued: this.pending.length, queuedBytes: this.pendingBytes, closed: this.closed },
-          'call store queue full: new writes are dropped until it drains',
+          { op: command.name, queued: this.pending.length, queuedBytes: this.pendingBytes },
+          this.closed
+            ? 'call store closed: writes are dropped'
+            : 'call store queue full: new writes are dropped until it drains',
         );
       }
       return;
