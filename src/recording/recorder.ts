@@ -11,9 +11,8 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { ModelLink } from '../call/call-runner.js';
+import type { CallTap, ModelTap, TwilioTap } from '../call/call-factory.js';
 import type { Profile } from '../config/numbers.js';
-import type { ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
 import {
   RECORDING_FORMAT,
   RECORDING_VERSION,
@@ -52,7 +51,7 @@ export function recordingFileName(callSid: string): string {
   return `${callSid.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}.jsonl`;
 }
 
-export class CallRecorder {
+export class CallRecorder implements CallTap {
   readonly file: string;
   private readonly startMs: number;
   private buffer: string[] = [];
@@ -77,8 +76,8 @@ export class CallRecorder {
       .catch((err: unknown) => this.fail(err));
   }
 
-  /** Records one Twilio frame as it crossed the wire (text, as sent or received). */
-  twilio(dir: Extract<Direction, 'twilio_in' | 'twilio_out'>, text: string): void {
+  /** A Twilio frame as it crossed the wire (text, as sent or received). */
+  readonly twilio: TwilioTap = (dir, text) => {
     if (this.closed || this.failed) return;
     let msg: unknown;
     try {
@@ -87,75 +86,21 @@ export class CallRecorder {
       return;
     }
     this.add(dir, msg);
-  }
+  };
 
-  /** Records one model message (the wire JSON object). */
-  model(dir: Extract<Direction, 'model_in' | 'model_out'>, msg: object): void {
-    if (this.closed || this.failed) return;
+  /** The realtime link's wire traffic. */
+  readonly model: ModelTap = {
+    message: (dir, wire) => this.add(dir, wire),
+    appendAudio: (audio) =>
+      this.add('model_in', {
+        type: 'input_audio_buffer.append',
+        audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64'),
+      }),
+  };
+
+  /** A socket's lifecycle (see `protocol/recording.ts`). */
+  lifecycle(dir: Direction, msg: Record<string, unknown>): void {
     this.add(dir, msg);
-  }
-
-  /**
-   * Wraps the realtime link's event handler so the link's lifecycle (open, closed, failed)
-   * is recorded as `model_out` lifecycle lines, in order with the wire messages.
-   */
-  linkEvents(onEvent: (event: ModelEvent | ModelLinkEvent) => void): (event: ModelEvent | ModelLinkEvent) => void {
-    return (event) => {
-      switch (event.type) {
-        case 'model.open':
-          this.add('model_out', { type: 'link.open', reconnect: event.reconnect });
-          break;
-        case 'model.closed':
-          this.add('model_out', {
-            type: 'link.closed',
-            code: event.code,
-            reason: event.reason,
-            willRetry: event.willRetry,
-            retryInMs: event.retryInMs,
-          });
-          break;
-        case 'model.failed':
-          this.add('model_out', { type: 'link.failed', message: event.message, providerCode: event.providerCode });
-          break;
-        default:
-          break;
-      }
-      onEvent(event);
-    };
-  }
-
-  /**
-   * Wraps the realtime link so the bridge's connect / reconnect / close requests are recorded
-   * as `model_in` lifecycle lines. A reconnect or close is noted after the link has acted: it
-   * first writes caller audio still held behind a write in flight, and the recording keeps
-   * the wire's order.
-   */
-  modelLink(link: ModelLink): ModelLink {
-    return {
-      connect: () => {
-        this.add('model_in', { type: 'link.connect' });
-        link.connect();
-      },
-      send: (cmd) => link.send(cmd),
-      reconnect: (reason) => {
-        link.reconnect(reason);
-        this.add('model_in', { type: 'link.reconnect', reason });
-      },
-      close: () => {
-        link.close();
-        this.add('model_in', { type: 'link.close' });
-      },
-    };
-  }
-
-  /** Twilio's media socket closed (a `twilio_in` lifecycle line). */
-  twilioClosed(code: number): void {
-    this.add('twilio_in', { event: 'socket.closed', code });
-  }
-
-  /** The bridge closes Twilio's media socket (a `twilio_out` lifecycle line). */
-  twilioClose(code: number, reason: string): void {
-    this.add('twilio_out', { event: 'socket.close', code, reason });
   }
 
   private add(dir: Direction, msg: unknown): void {

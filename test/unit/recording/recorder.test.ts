@@ -37,7 +37,7 @@ describe('CallRecorder', () => {
       }),
     );
     clock.advance(20.04);
-    rec.model('model_in', { type: 'session.update', session: { instructions: 'key is sk-live-secret-123' } });
+    rec.model.message('model_in', { type: 'session.update', session: { instructions: 'key is sk-live-secret-123' } });
     rec.twilio('twilio_out', '{"event":"clear","streamSid":"MZ1"}');
     await rec.close();
     const text = readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8');
@@ -72,58 +72,27 @@ describe('CallRecorder', () => {
     expect(parseRecording(`${readFileSync(file, 'utf8')}{"t":3,"dir":"twil`).ok).toBe(true);
   });
 
-  it(
-    'records the model link lifecycle and Twilio socket closes as lifecycle lines, ' + 'in order with the wire',
-    async () => {
-      const dir = tempDir();
-      const clock = new VirtualClock();
-      const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
-      const seen: string[] = [];
-      const calls: string[] = [];
-      const link = rec.modelLink({
-        connect: () => calls.push('connect'),
-        send: () => true,
-        reconnect: (reason) => calls.push(`reconnect ${reason}`),
-        close: () => calls.push('close'),
-      });
-      const onEvent = rec.linkEvents((e) => seen.push(e.type));
-      link.connect();
-      clock.advance(5);
-      onEvent({ type: 'model.open', reconnect: false });
-      rec.model('model_out', { type: 'session.created', session: {} });
-      onEvent({ type: 'model.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
-      onEvent({ type: 'model.speechStarted', audioStartMs: 0, itemId: 'item_1' });
-      link.reconnect('stalled');
-      rec.twilioClosed(1005);
-      rec.twilioClose(1000, 'hang_up_tool');
-      link.close();
-      await rec.close();
-      expect(calls).toEqual(['connect', 'reconnect stalled', 'close']);
-      expect(seen).toEqual(['model.open', 'model.closed', 'model.speechStarted']);
-      const parsed = parseRecording(readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8'));
-      if (!parsed.ok) throw new Error(parsed.reason);
-      const lines = parsed.recording.lines;
-      expect(lines.map((l) => [l.dir, l.msg['type'] ?? l.msg['event']])).toEqual([
-        ['model_in', 'link.connect'],
-        ['model_out', 'link.open'],
-        ['model_out', 'session.created'],
-        ['model_out', 'link.closed'],
-        ['model_in', 'link.reconnect'],
-        ['twilio_in', 'socket.closed'],
-        ['twilio_out', 'socket.close'],
-        ['model_in', 'link.close'],
-      ]);
-      expect(lines.map((l) => isLifecycleLine(l.dir, l.msg))).toEqual([
-        true,
-        true,
-        false,
-        true,
-        true,
-        true,
-        true,
-        true,
-      ]);
-      expect(lines[3]!.msg).toEqual({ type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
-    },
-  );
+  it('writes lifecycle lines in order with the wire (the factory notes them, see call-factory.test)', async () => {
+    const dir = tempDir();
+    const clock = new VirtualClock();
+    const rec = new CallRecorder({ dir, clock, redactor: new Redactor(), logger: silentLogger(), header });
+    rec.lifecycle('model_in', { type: 'link.connect' });
+    clock.advance(5);
+    rec.lifecycle('model_out', { type: 'link.open', reconnect: false });
+    rec.model.message('model_out', { type: 'session.created', session: {} });
+    rec.lifecycle('model_out', { type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
+    rec.lifecycle('twilio_in', { event: 'socket.closed', code: 1005 });
+    await rec.close();
+    const parsed = parseRecording(readFileSync(path.join(dir, `${header.callSid}.jsonl`), 'utf8'));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    const lines = parsed.recording.lines;
+    expect(lines.map((l) => [l.dir, l.msg['type'] ?? l.msg['event'], isLifecycleLine(l.dir, l.msg)])).toEqual([
+      ['model_in', 'link.connect', true],
+      ['model_out', 'link.open', true],
+      ['model_out', 'session.created', false],
+      ['model_out', 'link.closed', true],
+      ['twilio_in', 'socket.closed', true],
+    ]);
+    expect(lines[3]!.msg).toEqual({ type: 'link.closed', code: 1006, reason: '', willRetry: true, retryInMs: 180 });
+  });
 });
