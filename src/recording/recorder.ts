@@ -1,12 +1,19 @@
 /**
- * The call recorder: taps both links' raw traffic and writes
- * `DATA_DIR/recordings/<CallSid>.jsonl` (format in `protocol/recording.ts`). It observes and
- * never influences: a write error is logged and recording stops for that call, the call
- * goes on.
+ * The call recorder: one observer ({@link CallTap}) that the call factory plugs into both
+ * links and the sockets' lifecycle. It writes `DATA_DIR/recordings/<CallSid>.jsonl`, a compact
+ * event log, and beside it one binary audio track per direction (format 3 in
+ * `protocol/recording.ts`). It observes and never influences: a write error is logged and
+ * recording stops for that call, the call goes on.
  *
- * Writing never blocks the audio path: lines are buffered in memory and appended to the file
- * on a timer and at the end, asynchronously. Each flush writes whole lines, so a crash leaves
- * a readable file up to the last flush.
+ * Cheap on the audio path, which runs ~125 times a second per call: a media frame's base64 is
+ * decoded straight into its track's buffer and the rest of the frame's text is kept as it
+ * came (checked for secret keys, scrubbed of secret values) — no `JSON.parse`, no deep copy,
+ * no `JSON.stringify` of audio; a caller append is taken as bytes. Everything else (a few
+ * messages a second) is parsed and redacted in full.
+ *
+ * Writing never blocks the audio path: lines and audio are buffered in memory and appended to
+ * the files on a timer and at the end, asynchronously. Each flush appends the tracks first,
+ * then the lines, so a crash leaves a readable recording up to the last flush.
  */
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -14,11 +21,14 @@ import path from 'node:path';
 import type { CallTap, ModelTap, TwilioTap } from '../call/call-factory.js';
 import type { Profile } from '../config/numbers.js';
 import {
+  audioField,
+  DIRECTIONS,
   RECORDING_FORMAT,
   RECORDING_VERSION,
   type Direction,
   type RecordedProfile,
   type RecordingHeader,
+  type Track,
 } from '../protocol/recording.js';
 import type { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -32,7 +42,7 @@ export interface RecorderOptions {
   clock: Clock;
   redactor: Redactor;
   logger: Logger;
-  header: Omit<RecordingHeader, 'type' | 'format' | 'version' | 'startedAt'>;
+  header: Omit<RecordingHeader, 'type' | 'format' | 'version' | 'startedAt' | 'tracks'>;
 }
 
 /** The header's copy of a profile: everything but its key (which the header has as `profile`). */
@@ -46,15 +56,81 @@ export function recordedProfile(profile: Profile): RecordedProfile {
   };
 }
 
-/** A safe file name for a CallSid (Twilio's are alphanumeric; anything else is replaced). */
+/** A safe base name for a CallSid's files (Twilio's are alphanumeric; anything else is replaced). */
+function recordingBase(callSid: string): string {
+  return callSid.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80);
+}
+
+/** The log's file name for a CallSid. */
 export function recordingFileName(callSid: string): string {
-  return `${callSid.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 80)}.jsonl`;
+  return `${recordingBase(callSid)}.jsonl`;
+}
+
+/** Each direction's track: Twilio's side is μ-law 8 kHz, the model's what the call's audio mode sends. */
+export function recordingTracks(callSid: string, audioMode: 'pcm16' | 'pcmu'): Record<Direction, Track> {
+  const mulaw = (dir: Direction): Track => ({
+    file: `${recordingBase(callSid)}.${dir}.ulaw`,
+    encoding: 'mulaw',
+    sampleRate: 8000,
+  });
+  const model = (dir: Direction): Track =>
+    audioMode === 'pcmu'
+      ? mulaw(dir)
+      : { file: `${recordingBase(callSid)}.${dir}.pcm16`, encoding: 'pcm16', sampleRate: 24000 };
+  return {
+    twilio_in: mulaw('twilio_in'),
+    twilio_out: mulaw('twilio_out'),
+    model_in: model('model_in'),
+    model_out: model('model_out'),
+  };
+}
+
+const PAYLOAD_KEY = '"payload":"';
+
+/**
+ * One direction's audio since the last flush. Frames are small (160–960 bytes), so each copy
+ * comes from Node's shared allocation pool; a flush joins them into one write.
+ */
+class TrackBuffer {
+  private chunks: Buffer[] = [];
+  length = 0;
+
+  /** Copies the bytes in (the caller may reuse its buffer); returns their count. */
+  append(audio: Uint8Array): number {
+    return this.push(Buffer.from(audio));
+  }
+
+  /** Decodes base64 into the track; returns the bytes written. */
+  appendBase64(b64: string): number {
+    return this.push(Buffer.from(b64, 'base64'));
+  }
+
+  private push(bytes: Buffer): number {
+    this.chunks.push(bytes);
+    this.length += bytes.length;
+    return bytes.length;
+  }
+
+  /** The bytes so far, handed over; the track starts afresh. */
+  take(): Buffer {
+    const out = Buffer.concat(this.chunks, this.length);
+    this.chunks = [];
+    this.length = 0;
+    return out;
+  }
 }
 
 export class CallRecorder implements CallTap {
   readonly file: string;
+  private readonly trackFiles: Record<Direction, string>;
   private readonly startMs: number;
-  private buffer: string[] = [];
+  private lines: string[] = [];
+  private readonly audio: Record<Direction, TrackBuffer> = {
+    twilio_in: new TrackBuffer(),
+    twilio_out: new TrackBuffer(),
+    model_in: new TrackBuffer(),
+    model_out: new TrackBuffer(),
+  };
   private timer: TimerHandle | null = null;
   private writing: Promise<void>;
   private failed = false;
@@ -62,6 +138,13 @@ export class CallRecorder implements CallTap {
 
   constructor(private readonly options: RecorderOptions) {
     this.file = path.join(options.dir, recordingFileName(options.header.callSid));
+    const tracks = recordingTracks(options.header.callSid, options.header.audioMode);
+    this.trackFiles = {
+      twilio_in: path.join(options.dir, tracks.twilio_in.file),
+      twilio_out: path.join(options.dir, tracks.twilio_out.file),
+      model_in: path.join(options.dir, tracks.model_in.file),
+      model_out: path.join(options.dir, tracks.model_out.file),
+    };
     this.startMs = options.clock.now();
     const header: RecordingHeader = {
       type: 'header',
@@ -69,67 +152,127 @@ export class CallRecorder implements CallTap {
       version: RECORDING_VERSION,
       startedAt: new Date(this.startMs).toISOString(),
       ...options.header,
+      tracks,
     };
+    // 'wx': a recording is never opened twice (SPEC §8); a second call with this CallSid goes unrecorded
     this.writing = mkdir(options.dir, { recursive: true })
-      // 'wx': a recording file is never opened twice (SPEC §8); a second call with this CallSid goes unrecorded
       .then(() => writeFile(this.file, `${JSON.stringify(options.redactor.deep(header))}\n`, { flag: 'wx' }))
+      .then(() => Promise.all(DIRECTIONS.map((dir) => writeFile(this.trackFiles[dir], '', { flag: 'wx' }))))
+      .then(() => undefined)
       .catch((err: unknown) => this.fail(err));
   }
 
   /** A Twilio frame as it crossed the wire (text, as sent or received). */
   readonly twilio: TwilioTap = (dir, text) => {
     if (this.closed || this.failed) return;
+    if (this.twilioFast(dir, text)) return;
     let msg: unknown;
     try {
       msg = JSON.parse(text);
     } catch {
       return;
     }
-    this.add(dir, msg);
+    if (typeof msg === 'object' && msg !== null) this.message(dir, msg as Record<string, unknown>);
   };
 
-  /** The realtime link's wire traffic. */
+  /** The realtime link's wire traffic: messages, and caller audio as bytes. */
   readonly model: ModelTap = {
-    message: (dir, wire) => this.add(dir, wire),
-    appendAudio: (audio) =>
-      this.add('model_in', {
-        type: 'input_audio_buffer.append',
-        audio: Buffer.from(audio.buffer, audio.byteOffset, audio.byteLength).toString('base64'),
-      }),
+    message: (dir, wire) => {
+      if (!this.closed && !this.failed) this.message(dir, wire as Record<string, unknown>);
+    },
+    appendAudio: (audio) => {
+      if (this.closed || this.failed) return;
+      const n = this.audio.model_in.append(audio);
+      this.lines.push(
+        `{"t":${this.t()},"dir":"model_in","audio":${n},"msg":{"type":"input_audio_buffer.append","audio":""}}`,
+      );
+      this.armFlush();
+    },
   };
 
   /** A socket's lifecycle (see `protocol/recording.ts`). */
   lifecycle(dir: Direction, msg: Record<string, unknown>): void {
-    this.add(dir, msg);
+    if (!this.closed && !this.failed) this.message(dir, msg);
   }
 
-  private add(dir: Direction, msg: unknown): void {
-    if (this.closed || this.failed) return;
-    const t = Math.round((this.options.clock.now() - this.startMs) * 10) / 10;
-    this.buffer.push(`{"t":${t},"dir":"${dir}","msg":${JSON.stringify(this.options.redactor.deep(msg))}}`);
-    if (this.timer === null) {
-      this.timer = this.options.clock.setTimer(RECORDING_FLUSH_MS, () => {
-        this.timer = null;
-        this.flush();
-      });
+  /**
+   * A Twilio frame kept as its own text, without parsing: its base64 payload (if any) goes to
+   * the track and is emptied in the line. False when the text needs the full path (it names a
+   * secret key, like the `start` frame's stream token, or holds an escape).
+   */
+  private twilioFast(dir: 'twilio_in' | 'twilio_out', text: string): boolean {
+    const key = text.indexOf(PAYLOAD_KEY);
+    if (key < 0) {
+      const safe = this.options.redactor.jsonText(text);
+      if (safe === null) return false;
+      this.line(dir, null, safe);
+      return true;
     }
+    const start = key + PAYLOAD_KEY.length;
+    const end = text.indexOf('"', start);
+    // one payload, without escapes (jsonText refuses them in the rest), in a media frame: the
+    // reader puts the audio back into `media.payload` by that rule
+    if (end < 0 || text.indexOf(PAYLOAD_KEY, end) >= 0 || text.lastIndexOf('\\', end) >= start) return false;
+    const rest = this.options.redactor.jsonText(text.slice(0, start) + text.slice(end));
+    if (rest === null || !rest.startsWith('{"event":"media"')) return false;
+    this.line(dir, this.audio[dir].appendBase64(text.slice(start, end)), rest);
+    return true;
+  }
+
+  /** A parsed message: its audio (if any) to the track, the rest redacted. */
+  private message(dir: Direction, msg: Record<string, unknown>): void {
+    const field = audioField(dir, msg);
+    const b64 = field?.[0][field[1]];
+    if (field === null || typeof b64 !== 'string') {
+      this.line(dir, null, JSON.stringify(this.options.redactor.deep(msg)));
+      return;
+    }
+    // the audio leaves the message before the deep copy, which then walks a few small fields
+    const [holder, name] = field;
+    const copy = holder === msg ? { ...msg, [name]: '' } : { ...msg, media: { ...holder, [name]: '' } };
+    this.line(dir, this.audio[dir].appendBase64(b64), JSON.stringify(this.options.redactor.deep(copy)));
+  }
+
+  private t(): number {
+    return Math.round((this.options.clock.now() - this.startMs) * 10) / 10;
+  }
+
+  private line(dir: Direction, audioBytes: number | null, msgJson: string): void {
+    const audio = audioBytes === null ? '' : `"audio":${audioBytes},`;
+    this.lines.push(`{"t":${this.t()},"dir":"${dir}",${audio}"msg":${msgJson}}`);
+    this.armFlush();
+  }
+
+  private armFlush(): void {
+    if (this.timer !== null) return;
+    this.timer = this.options.clock.setTimer(RECORDING_FLUSH_MS, () => {
+      this.timer = null;
+      this.flush();
+    });
   }
 
   private flush(): void {
-    if (this.buffer.length === 0 || this.failed) return;
-    const chunk = `${this.buffer.join('\n')}\n`;
-    this.buffer = [];
-    this.writing = this.writing.then(() => appendFile(this.file, chunk)).catch((err: unknown) => this.fail(err));
+    if (this.lines.length === 0 || this.failed) return;
+    const chunk = `${this.lines.join('\n')}\n`;
+    this.lines = [];
+    const tracks = DIRECTIONS.filter((dir) => this.audio[dir].length > 0).map(
+      (dir) => [this.trackFiles[dir], this.audio[dir].take()] as const,
+    );
+    this.writing = this.writing
+      // the audio a line refers to is on disk before the line
+      .then(() => Promise.all(tracks.map(([file, bytes]) => appendFile(file, bytes))))
+      .then(() => appendFile(this.file, chunk))
+      .catch((err: unknown) => this.fail(err));
   }
 
   private fail(err: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    this.buffer = [];
+    this.lines = [];
     this.options.logger.error({ err, file: this.file }, 'call recording failed; the call continues unrecorded');
   }
 
-  /** Resolves when every flush started so far has reached the file. */
+  /** Resolves when every flush started so far has reached the files. */
   whenWritten(): Promise<void> {
     return this.writing;
   }
