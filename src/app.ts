@@ -14,7 +14,8 @@ import express from 'express';
 import { parseWav } from './audio/wav.js';
 import { buildCall } from './call/call-factory.js';
 import type { CallRunner } from './call/call-runner.js';
-import { DEFAULT_TUNING, type CallSession, type SessionTuning } from './call/call-session.js';
+import type { CallSession } from './call/call-session.js';
+import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
@@ -321,8 +322,6 @@ export class Bridge {
     const metrics = this.metrics;
     const { runner, session, twilio } = buildCall({
       callSid,
-      from: stream.from,
-      to: stream.to,
       profile,
       clock: this.clock,
       logger: log,

@@ -21,6 +21,7 @@ export class AssistantPlayout {
   private readonly markIntervalFrames: number;
   private current: AudioItemKey | null = null;
   private framesSinceMark = 0;
+  private interrupts = 0;
   private firstAudioSince: { atMs: number; afterCallerTurn: boolean } | null = null;
 
   constructor(
@@ -30,6 +31,11 @@ export class AssistantPlayout {
   ) {
     this.transcoder = createModelToCaller(modelAudio);
     this.markIntervalFrames = Math.max(1, Math.round(markIntervalMs / FRAME_MS));
+  }
+
+  /** Barge-ins: the times the caller interrupted audio that was still playing. */
+  get interruptions(): number {
+    return this.interrupts;
   }
 
   /**
@@ -82,11 +88,18 @@ export class AssistantPlayout {
 
   /**
    * The caller barged in (the session sends `twilio.clear`): what was heard of each item, by
-   * the ledger's truncation rule; everything queued is forgotten.
+   * the ledger's truncation rule, goes to the model (`truncate`, or `delete` for an item heard
+   * not at all); everything queued is forgotten.
    */
-  interrupt(cushionMs: number): { cuts: ItemCut[]; responseIds: Set<string> } {
+  interrupt(cushionMs: number, out: CallCommand[]): { cuts: ItemCut[]; responseIds: Set<string> } {
     this.forget();
-    return this.ledger.interrupt(cushionMs);
+    this.interrupts++;
+    const result = this.ledger.interrupt(cushionMs);
+    for (const { itemId, contentIndex, audioEndMs } of result.cuts) {
+      if (audioEndMs === null) out.push({ type: 'model.deleteItem', itemId });
+      else out.push({ type: 'model.truncate', itemId, contentIndex, audioEndMs });
+    }
+    return result;
   }
 
   /** Empties Twilio's buffer when anything is still queued (before the apology). */

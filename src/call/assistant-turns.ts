@@ -4,11 +4,17 @@
  * was heard at a barge-in or at the end of the call — and the recent turns of both sides,
  * which a reconnect restores as text. Pure and bounded however long the call.
  */
+import type { ModelCommand } from '../protocol/realtime.js';
 
 /** One side of the conversation, as restored after a reconnect. */
 export interface ConversationTurn {
   role: 'user' | 'assistant';
   text: string;
+}
+
+/** A conversation turn given to the model as a text message item. */
+export function messageItem(role: ConversationTurn['role'], text: string): ModelCommand {
+  return { type: 'model.createItem', item: { kind: 'message', role, text } };
 }
 
 /** An assistant turn ready for the call record. */
@@ -77,11 +83,11 @@ export class AssistantTurns {
   }
 
   /** The caller's own words (its transcript), kept for a restore. Returns the text to store, null when empty. */
-  callerSaid(transcript: string): string | null {
+  callerSaid(transcript: string): SettledTurn | null {
     const text = transcript.trim();
     if (text === '') return null;
     this.remember({ role: 'user', text });
-    return text;
+    return { text, truncated: false };
   }
 
   /** A text the bridge gave the model on the caller's behalf (DTMF digits), kept for a restore. */

@@ -10,14 +10,15 @@
  * The lifecycle of both sockets, which no wire message shows, is noted here, at the one place
  * every call passes through.
  */
+import type { Profile } from '../config/numbers.js';
 import type { ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
 import type { Direction } from '../protocol/recording.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { CallRunner, type CallControl, type CallObserver, type ModelLink, type TwilioSide } from './call-runner.js';
-import { CallSession, type SessionTuning } from './call-session.js';
+import { CallSession } from './call-session.js';
+import type { SessionTuning } from './session-tuning.js';
 import type { CallEvent, TwilioCommand } from './events.js';
-import type { Profile } from '../config/numbers.js';
 
 /** Raw realtime traffic, as the realtime link sees it. */
 export interface ModelTap {
@@ -43,8 +44,6 @@ export interface CallTap {
 
 export interface CallSpec {
   callSid: string;
-  from: string;
-  to: string;
   profile: Profile;
   clock: Clock;
   logger: Logger;
@@ -95,7 +94,6 @@ export function buildCall(spec: CallSpec): Call {
   const session = new CallSession({
     clock: spec.clock,
     profile: spec.profile,
-    call: { callSid: spec.callSid, from: spec.from, to: spec.to },
     apologyMulaw: spec.apologyMulaw,
     canUseRest: spec.control !== null,
     ...(spec.tuning !== undefined ? { tuning: spec.tuning } : {}),

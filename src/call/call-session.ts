@@ -29,7 +29,7 @@ import type { Profile } from '../config/numbers.js';
 import type { ModelCommand, ModelEvent, SessionConfig } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
 import { AssistantPlayout } from './assistant-playout.js';
-import { AssistantTurns, type SettledTurn } from './assistant-turns.js';
+import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
 import { apologyEnd, limitEnd, toolEnd, type EndPlan } from './call-ending.js';
@@ -40,15 +40,12 @@ import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
-import { builtinTools, planToolCall, toolDeclarations } from './tools/registry.js';
+import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
 import type { ToolTable } from './tools/tool.js';
-
-export { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 
 export interface CallSessionOptions {
   clock: Clock;
   profile: Profile;
-  call: { callSid: string; from: string; to: string };
   /** μ-law 8 kHz audio played when the model cannot be reached */
   apologyMulaw: Uint8Array;
   /** Twilio REST credentials exist (hang-up and transfer through the API) */
@@ -88,9 +85,6 @@ export class CallSession {
   private modelOpen = false;
   private twilioOpen = true;
   private readonly responses = new ModelResponses();
-  /** function call item → tool name (beta's `arguments.done` has no name) */
-  private readonly functionNames = new Map<string, string>();
-  private bargeIns = 0;
 
   constructor(private readonly options: CallSessionOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -116,7 +110,7 @@ export class CallSession {
   }
 
   get bargeInCount(): number {
-    return this.bargeIns;
+    return this.playout.interruptions;
   }
 
   /** The session configuration sent with every `session.update`. */
@@ -149,10 +143,10 @@ export class CallSession {
         out.push({ type: 'timer.set', name: 'dtmf', delayMs: this.tuning.dtmfDebounceMs });
         return;
       case 'twilio.stop':
-        return this.finish(...this.endingOr('caller_hung_up', 'stream stopped'), out, false);
+        return this.finish('caller_hung_up', 'stream stopped', out, false);
       case 'twilio.closed':
         this.twilioOpen = false;
-        return this.finish(...this.endingOr('caller_hung_up', `media socket closed (${event.code})`), out, false);
+        return this.finish('caller_hung_up', `media socket closed (${event.code})`, out, false);
       case 'model.open':
         return this.onModelOpen(event.reconnect, out);
       case 'model.closed':
@@ -190,8 +184,8 @@ export class CallSession {
     const result = this.playout.ledger.markEchoed(name);
     if (result.kind === 'unknown') return this.log(out, 'debug', 'unknown mark echoed', { name: name.slice(0, 64) });
     if (result.kind === 'stale') return;
-    const heard = this.playout.ledger.prune().filter((item) => !item.local);
-    for (const item of heard) this.record(this.turns.playedOut(item.itemId), out);
+    for (const item of this.playout.ledger.prune())
+      if (!item.local) this.record(this.turns.playedOut(item.itemId), out);
     this.checkGreetingPlayed(out);
     this.checkEnd(out);
   }
@@ -200,7 +194,7 @@ export class CallSession {
   private sendKeys(text: string | null, out: CallCommand[]): void {
     if (text === null || this.phase.name !== 'live') return;
     this.turns.remember({ role: 'user', text });
-    this.sendToModel({ type: 'model.createItem', item: { kind: 'message', role: 'user', text } }, out);
+    this.sendToModel(messageItem('user', text), out);
     this.requestResponse(out);
   }
 
@@ -213,8 +207,7 @@ export class CallSession {
     if (reconnect) {
       // Restore the conversation so far as text, so the model knows what was said.
       const restored = this.turns.restore();
-      for (const { role, text } of restored)
-        out.push({ type: 'model.createItem', item: { kind: 'message', role, text } });
+      for (const { role, text } of restored) out.push(messageItem(role, text));
       this.log(out, 'info', 'model session restored', { turns: restored.length });
       this.toolCalls.sessionLost();
     }
@@ -263,18 +256,14 @@ export class CallSession {
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
         return this.playout.awaitFirstAudio(true);
-      case 'model.inputTranscriptDone': {
-        const text = this.turns.callerSaid(e.transcript);
-        if (text !== null)
-          out.push({ type: 'record.turn', role: 'caller', text, truncated: false, atMs: this.clock.now() });
-        return;
-      }
+      case 'model.inputTranscriptDone':
+        return this.record(this.turns.callerSaid(e.transcript), out, 'caller');
       case 'model.responseCreated':
         this.responses.active = e.responseId;
         this.goodbye.responseCreated(e.responseId);
         return this.greeting.responseCreated(e.responseId);
       case 'model.outputItemAdded':
-        if (e.item.type === 'function_call' && e.item.name !== null) this.functionNames.set(e.item.id, e.item.name);
+        if (e.item.type === 'function_call' && e.item.name !== null) this.toolCalls.named(e.item.id, e.item.name);
         return;
       case 'model.audioDelta':
         if (this.responses.isDiscarded(e.responseId) || this.phase.name !== 'live') return;
@@ -297,8 +286,8 @@ export class CallSession {
     }
   }
 
-  private record(turn: SettledTurn | null, out: CallCommand[]): void {
-    if (turn !== null) out.push({ type: 'record.turn', role: 'assistant', ...turn, atMs: this.clock.now() });
+  private record(turn: SettledTurn | null, out: CallCommand[], role: 'assistant' | 'caller' = 'assistant'): void {
+    if (turn !== null) out.push({ type: 'record.turn', role, ...turn, atMs: this.clock.now() });
   }
 
   /**
@@ -316,15 +305,10 @@ export class CallSession {
     out.push({ type: 'twilio.clear' });
     const active = this.responses.cancellable;
     if (active !== null) out.push({ type: 'model.cancelResponse', responseId: active });
-    const { cuts, responseIds } = this.playout.interrupt(this.tuning.truncationCushionMs);
+    const { cuts, responseIds } = this.playout.interrupt(this.tuning.truncationCushionMs, out);
     for (const id of responseIds) this.responses.discard(id);
-    for (const { itemId, contentIndex, audioEndMs } of cuts) {
-      if (audioEndMs === null) out.push({ type: 'model.deleteItem', itemId });
-      else out.push({ type: 'model.truncate', itemId, contentIndex, audioEndMs });
-      this.record(this.turns.settle(itemId, audioEndMs ?? 0), out);
-    }
+    for (const { itemId, audioEndMs } of cuts) this.record(this.turns.settle(itemId, audioEndMs ?? 0), out);
     this.responses.active = null;
-    this.bargeIns++;
     const truncatedItems = cuts.filter((c) => c.audioEndMs !== null).length;
     out.push({ type: 'record.bargeIn', atMs: this.clock.now(), truncatedItems });
     this.watch.owed = true;
@@ -335,12 +319,10 @@ export class CallSession {
   /** Carries out what the tool's plan says (see `tools/tool.ts`); a name the table lacks gets an error output. */
   private onFunctionCall(e: Extract<ModelEvent, { type: 'model.functionCallDone' }>, out: CallCommand[]): void {
     const { responseId, callId } = e;
-    const name = e.name ?? this.functionNames.get(e.itemId) ?? null;
+    const name = e.name ?? this.toolCalls.nameOf(e.itemId);
     const ctx = { profile: this.profile, canUseRest: this.options.canUseRest };
     const plan = planToolCall(this.tools, name, e.arguments, ctx);
-    const reason = 'detail' in plan ? plan.detail : null;
-    if (name === null || !this.tools.has(name)) this.log(out, 'warn', 'model called an unknown tool', { name });
-    else this.log(out, 'info', 'tool called', { tool: name, plan: plan.kind, reason });
+    out.push(toolCallLog(this.tools, name, plan));
     switch (plan.kind) {
       case 'output':
         this.sendToModel(this.toolCalls.answer(responseId, callId, plan.output, plan.respond), out);
@@ -458,16 +440,13 @@ export class CallSession {
     return this.playout.ledger.pendingMs() + this.tuning.endGraceMs;
   }
 
-  /** The outcome of an end under way, else the one given (the caller hung up first). */
-  private endingOr(outcome: CallOutcome, detail: string): [CallOutcome, string | null] {
-    return this.phase.name === 'ending' && this.phase.started
-      ? [this.phase.plan.outcome, this.phase.plan.detail]
-      : [outcome, detail];
-  }
-
-  /** Ends the call now: closes the model socket first (an open one costs money), then Twilio. */
+  /**
+   * Ends the call now: closes the model socket first (an open one costs money), then Twilio.
+   * An end already under way keeps its own outcome (the caller hung up after the REST call went out).
+   */
   private finish(outcome: CallOutcome, detail: string | null, out: CallCommand[], closeTwilio: boolean): void {
     if (this.phase.name === 'ended') return;
+    if (this.phase.name === 'ending' && this.phase.started) ({ outcome, detail } = this.phase.plan);
     for (const name of ALL_TIMERS) out.push({ type: 'timer.cancel', name });
     // The link writes every append already handed to it before it closes the socket.
     out.push({ type: 'model.close' });
@@ -492,15 +471,12 @@ export class CallSession {
       case 'sessionRenew':
         if (this.phase.name !== 'live') return;
         return this.watch.renew(this.responses.active === null && !this.playout.ledger.busy, this.clock.now(), out);
-      case 'modelStall': {
-        const verdict = this.watch.stalled(this.modelOpen, this.responses.active !== null, this.phase.name === 'live');
-        if (verdict === 'probe') this.sendToModel({ type: 'model.probe' }, out);
-        if (verdict === 'probe') out.push(this.watch.stallTimer());
-        if (verdict !== 'reconnect') return;
+      case 'modelStall':
+        if (!this.watch.stallFired(this.modelOpen, this.responses.active !== null, this.phase.name === 'live', out))
+          return;
         this.log(out, 'warn', 'model stalled; reconnecting', { silentMs: this.tuning.modelStallTimeoutMs });
         out.push({ type: 'model.reconnect', reason: 'model stalled' });
         return this.onModelClosed(true, 0, out);
-      }
     }
   }
 

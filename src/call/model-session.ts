@@ -84,6 +84,19 @@ export class ModelWatch {
     return live ? 'probe' : null;
   }
 
+  /**
+   * The stall timer fired (see {@link stalled}): an idle model gets the probe and the timer
+   * again; true when the model owes an answer and must be reconnected.
+   */
+  stallFired(open: boolean, responding: boolean, live: boolean, out: CallCommand[]): boolean {
+    const verdict = this.stalled(open, responding, live);
+    if (verdict === 'probe') {
+      out.push({ type: 'model.probe' }, this.stallTimer());
+      this.owed = true;
+    }
+    return verdict === 'reconnect';
+  }
+
   /** `session.created` said when the session expires: the renewal timer goes to `out`, when the expiry is usable. */
   expiresAt(expiresAtMs: number | null, nowMs: number, out: CallCommand[]): void {
     const delayMs = renewalDelayMs(expiresAtMs, nowMs, this.renewLeadMs);

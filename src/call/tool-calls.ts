@@ -22,6 +22,18 @@ export class ToolCalls {
   private readonly jobs = new Map<string, string>();
   /** running jobs whose model session is gone (a reconnect restores the conversation as text, without the call) */
   private readonly orphans = new Set<string>();
+  /** function call item → tool name (beta's `arguments.done` has no name) */
+  private readonly names = new Map<string, string>();
+
+  /** The model announced a function call item and its tool's name. */
+  named(itemId: string, name: string): void {
+    this.names.set(itemId, name);
+  }
+
+  /** The tool name announced for a function call item, if any. */
+  nameOf(itemId: string): string | null {
+    return this.names.get(itemId) ?? null;
+  }
 
   /** A call of `responseId` is answered at once: the `function_call_output` to send. */
   answer(responseId: string, callId: string, output: string, respond: boolean): ModelCommand {

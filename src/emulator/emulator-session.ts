@@ -38,6 +38,7 @@ import {
 } from './session-config.js';
 import { EnergyVad } from './vad.js';
 import { wireErrors, type WireError } from './wire-errors.js';
+import { wsText } from '../util/ws-text.js';
 
 /** One message seen by the session, in wire form (audio payloads left out; see `audioBytes`). */
 export interface TrafficRecord {
@@ -432,11 +433,7 @@ export class EmulatorSession extends EventEmitter {
         this.replyError(wireErrors.binaryFrame(), null);
         return;
       }
-      const text = Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : Buffer.isBuffer(data)
-          ? data.toString('utf8')
-          : Buffer.from(data).toString('utf8');
+      const text = wsText(data);
       let parsed: unknown;
       try {
         parsed = JSON.parse(text);

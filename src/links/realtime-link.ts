@@ -50,6 +50,7 @@ import { RealtimeConnectionError, describeError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 
 import type { RealtimeEndpoint } from './providers.js';
+import { wsText } from '../util/ws-text.js';
 
 /** Back-off policy for retryable failures. */
 export interface RetryPolicy {
@@ -441,11 +442,7 @@ export class RealtimeLink {
       this.dropped({ reason: 'binary frame' });
       return;
     }
-    const text = Array.isArray(data)
-      ? Buffer.concat(data).toString('utf8')
-      : Buffer.isBuffer(data)
-        ? data.toString('utf8')
-        : Buffer.from(data).toString('utf8');
+    const text = wsText(data);
     let value: unknown;
     try {
       value = JSON.parse(text);

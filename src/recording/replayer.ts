@@ -23,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseWav } from '../audio/wav.js';
 import { buildCall } from '../call/call-factory.js';
 import type { CallControl, CallRunner } from '../call/call-runner.js';
-import type { SessionTuning } from '../call/call-session.js';
+import type { SessionTuning } from '../call/session-tuning.js';
 import type { CallEvent, CallOutcome, RecordCommand } from '../call/events.js';
 import { BUILTIN_TOOLS, VOICES, type BuiltinTool, type Profile, type Voice } from '../config/numbers.js';
 import { messageKind, type Recording, type RecordingHeader, type RecordingLine } from '../protocol/recording.js';
@@ -262,8 +262,6 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
   // The same factory as a live call; the recording's sockets stand in for the links.
   const call = buildCall({
     callSid: header.callSid,
-    from: '',
-    to: '',
     profile,
     clock,
     logger: options.logger ?? silentLogger(),

@@ -3,7 +3,8 @@
  * both sides. μ-law passthrough (`pcmu`) makes frame counts exact: 8 bytes per ms.
  */
 import type { CallCommand, CallEvent } from '../../src/call/events.js';
-import { CallSession, type SessionTuning } from '../../src/call/call-session.js';
+import { CallSession } from '../../src/call/call-session.js';
+import type { SessionTuning } from '../../src/call/session-tuning.js';
 import type { ToolTable } from '../../src/call/tools/tool.js';
 import type { Profile } from '../../src/config/numbers.js';
 import type { ModelEvent } from '../../src/protocol/realtime.js';
@@ -47,7 +48,6 @@ export function makeSession(
   const session = new CallSession({
     clock,
     profile: makeProfile(options.profile),
-    call: { callSid: 'CA0123456789abcdef0123456789abcdef', from: '+15550001111', to: '+15551230001' },
     apologyMulaw: Buffer.alloc((options.apologyMs ?? 400) * 8, 0x55),
     canUseRest: options.canUseRest ?? true,
     ...(options.tuning ? { tuning: options.tuning } : {}),

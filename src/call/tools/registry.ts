@@ -5,6 +5,7 @@
  */
 import type { BuiltinTool } from '../../config/numbers.js';
 import type { ToolDefinition } from '../../protocol/realtime.js';
+import type { LogCommand } from '../events.js';
 import { hangUp } from './hang-up.js';
 import { sendDtmf } from './send-dtmf.js';
 import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
@@ -35,6 +36,14 @@ export function planToolCall(table: ToolTable, name: string | null, argumentsJso
   const entry = name === null ? undefined : table.get(name);
   if (entry === undefined) return { kind: 'output', output: toolError(`unknown tool ${String(name)}`), respond: true };
   return entry.plan(parseArguments(argumentsJson), ctx);
+}
+
+/** The log line for a tool call: what the tool's plan is, or a warning for a name the table lacks. */
+export function toolCallLog(table: ToolTable, name: string | null, plan: ToolPlan): LogCommand {
+  if (name === null || !table.has(name))
+    return { type: 'log', level: 'warn', msg: 'model called an unknown tool', fields: { name } };
+  const reason = 'detail' in plan ? plan.detail : null;
+  return { type: 'log', level: 'info', msg: 'tool called', fields: { tool: name, plan: plan.kind, reason } };
 }
 
 function parseArguments(json: string): Record<string, unknown> | null {

@@ -58,7 +58,7 @@ describe('AssistantTurns: the conversation as the caller heard it', () => {
 
   it('caller transcripts are trimmed; empty ones are not kept', () => {
     const t = new AssistantTurns();
-    expect(t.callerSaid('  hi  ')).toBe('hi');
+    expect(t.callerSaid('  hi  ')).toEqual({ text: 'hi', truncated: false });
     expect(t.callerSaid('   ')).toBeNull();
     expect(t.restore()).toEqual([{ role: 'user', text: 'hi' }]);
   });

@@ -31,8 +31,6 @@ function fakeCall(options: { recorded: boolean }) {
   let tapsHanded = 0;
   const call = buildCall({
     callSid: 'CA1',
-    from: '+15550001111',
-    to: '+15551230001',
     profile: makeProfile(),
     clock: new VirtualClock(),
     logger: silentLogger(),

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { CallCommand } from '../../../src/call/events.js';
-import { DEFAULT_TUNING } from '../../../src/call/call-session.js';
+import { DEFAULT_TUNING } from '../../../src/call/session-tuning.js';
 import { liveSession } from '../../support/call-builders.js';
 
 const LEAD_MS = DEFAULT_TUNING.sessionRenewLeadMs;
