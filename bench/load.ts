@@ -112,6 +112,7 @@ const LOAD_USAGE = `usage: npm run bench -- load [options]
   --late-ms MS                    a frame slower than this is late (default 100)
   --nice N                        nice value of server and generator (default -10 where permitted;
                                   the VM is shared: without it other work takes the cores)
+  --record                        RECORD_CALLS=1 on the server (off by default; \`bench -- recording\` pairs them)
   --no-stop                       keep sweeping a mode after lost frames or a p99 past --late-ms
   --cpu-prof DIR                  profile server and generator (node --cpu-prof), print the hot functions
   --node-arg FLAG                 an extra node flag for the server, e.g. --trace-gc (repeatable)
@@ -171,6 +172,7 @@ function parseLoadOptions(args: readonly string[]): LoadOptions | string {
       o.write = false;
       o.readme = null;
     } else if (arg === '--no-stop') o.stopOnFailure = false;
+    else if (arg === '--record') o.recordCalls = true;
     else if (arg === '--quick') {
       o.steps = [25, 100];
       o.steadyS = 8;

@@ -15,7 +15,7 @@
  * the files on a timer and at the end, asynchronously. Each flush appends the tracks first,
  * then the lines, so a crash leaves a readable recording up to the last flush.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { CallTap, ModelTap, TwilioTap } from '../call/call-factory.js';
@@ -133,6 +133,9 @@ export class CallRecorder implements CallTap {
   };
   private timer: TimerHandle | null = null;
   private writing: Promise<void>;
+  /** open for the whole call: a flush is one write per file, not an open, a write and a close */
+  private files: { log: FileHandle; tracks: Record<Direction, FileHandle> } | null = null;
+  private readonly opened: FileHandle[] = [];
   private failed = false;
   private closed = false;
 
@@ -155,11 +158,27 @@ export class CallRecorder implements CallTap {
       tracks,
     };
     // 'wx': a recording is never opened twice (SPEC §8); a second call with this CallSid goes unrecorded
-    this.writing = mkdir(options.dir, { recursive: true })
-      .then(() => writeFile(this.file, `${JSON.stringify(options.redactor.deep(header))}\n`, { flag: 'wx' }))
-      .then(() => Promise.all(DIRECTIONS.map((dir) => writeFile(this.trackFiles[dir], '', { flag: 'wx' }))))
-      .then(() => undefined)
-      .catch((err: unknown) => this.fail(err));
+    this.writing = this.openFiles(`${JSON.stringify(options.redactor.deep(header))}\n`).catch((err: unknown) =>
+      this.fail(err),
+    );
+  }
+
+  /**
+   * Creates the log and the tracks — 'ax': a recording is never opened twice (SPEC §8); a second
+   * call with this CallSid goes unrecorded — and writes the header.
+   */
+  private async openFiles(headerLine: string): Promise<void> {
+    await mkdir(this.options.dir, { recursive: true });
+    const openNew = async (file: string) => {
+      const handle = await open(file, 'ax');
+      this.opened.push(handle);
+      return handle;
+    };
+    const log = await openNew(this.file);
+    await log.appendFile(headerLine);
+    const tracks = {} as Record<Direction, FileHandle>;
+    for (const dir of DIRECTIONS) tracks[dir] = await openNew(this.trackFiles[dir]);
+    this.files = { log, tracks };
   }
 
   /** A Twilio frame as it crossed the wire (text, as sent or received). */
@@ -224,13 +243,28 @@ export class CallRecorder implements CallTap {
     const field = audioField(dir, msg);
     const b64 = field?.[0][field[1]];
     if (field === null || typeof b64 !== 'string') {
-      this.line(dir, null, JSON.stringify(this.options.redactor.deep(msg)));
+      this.line(dir, null, this.redactedJson(msg));
       return;
     }
-    // the audio leaves the message before the deep copy, which then walks a few small fields
+    // the audio leaves the message before it is serialized
     const [holder, name] = field;
     const copy = holder === msg ? { ...msg, [name]: '' } : { ...msg, media: { ...holder, [name]: '' } };
-    this.line(dir, this.audio[dir].appendBase64(b64), JSON.stringify(this.options.redactor.deep(copy)));
+    this.line(dir, this.audio[dir].appendBase64(b64), this.redactedJson(copy));
+  }
+
+  /**
+   * The message as JSON with secrets out: checked as text when that is safe (most messages:
+   * transcript deltas, response events), else deep-copied and redacted.
+   */
+  private redactedJson(msg: Record<string, unknown>): string {
+    const { redactor } = this.options;
+    try {
+      const checked = redactor.jsonText(JSON.stringify(msg));
+      if (checked !== null) return checked;
+    } catch {
+      // a cycle or a nesting too deep to serialize: the deep copy cuts both
+    }
+    return JSON.stringify(redactor.deep(msg));
   }
 
   private t(): number {
@@ -256,12 +290,16 @@ export class CallRecorder implements CallTap {
     const chunk = `${this.lines.join('\n')}\n`;
     this.lines = [];
     const tracks = DIRECTIONS.filter((dir) => this.audio[dir].length > 0).map(
-      (dir) => [this.trackFiles[dir], this.audio[dir].take()] as const,
+      (dir) => [dir, this.audio[dir].take()] as const,
     );
     this.writing = this.writing
-      // the audio a line refers to is on disk before the line
-      .then(() => Promise.all(tracks.map(([file, bytes]) => appendFile(file, bytes))))
-      .then(() => appendFile(this.file, chunk))
+      .then(async () => {
+        const files = this.files;
+        if (files === null) return; // opening failed (and said so)
+        // the audio a line refers to is on disk before the line
+        await Promise.all(tracks.map(([dir, bytes]) => files.tracks[dir].appendFile(bytes)));
+        await files.log.appendFile(chunk);
+      })
       .catch((err: unknown) => this.fail(err));
   }
 
@@ -277,13 +315,19 @@ export class CallRecorder implements CallTap {
     return this.writing;
   }
 
-  /** Writes what is buffered and stops recording. */
+  /** Writes what is buffered, stops recording and closes the files. */
   async close(): Promise<void> {
     if (this.closed) return this.writing;
     this.closed = true;
     if (this.timer !== null) this.options.clock.clearTimer(this.timer);
     this.timer = null;
     this.flush();
+    this.writing = this.writing.then(async () => {
+      this.files = null;
+      const results = await Promise.allSettled(this.opened.splice(0).map((h) => h.close()));
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed !== undefined) this.fail(failed.reason);
+    });
     return this.writing;
   }
 }
