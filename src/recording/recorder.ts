@@ -87,34 +87,61 @@ export function recordingTracks(callSid: string, audioMode: 'pcm16' | 'pcmu'): R
 
 const PAYLOAD_KEY = '"payload":"';
 
+/** The smallest buffer a file's sink starts a flush period with. */
+const SINK_MIN_BYTES = 4 * 1024;
+
 /**
- * One direction's audio since the last flush. Frames are small (160–960 bytes), so each copy
- * comes from Node's shared allocation pool; a flush joins them into one write.
+ * What one file gets between two flushes, written at once into one buffer outside the V8
+ * heap: a line's text, a frame's audio (decoded from base64, or copied). Nothing per message
+ * outlives the call into the tap, so the young generation's collections never copy a second
+ * of buffered recording around or promote it to the old one.
  */
-class TrackBuffer {
-  private chunks: Buffer[] = [];
+class ByteSink {
+  private bytes: Buffer;
   length = 0;
 
-  /** Copies the bytes in (the caller may reuse its buffer); returns their count. */
-  append(audio: Uint8Array): number {
-    return this.push(Buffer.from(audio));
+  constructor() {
+    this.bytes = Buffer.allocUnsafeSlow(SINK_MIN_BYTES);
   }
 
-  /** Decodes base64 into the track; returns the bytes written. */
-  appendBase64(b64: string): number {
-    return this.push(Buffer.from(b64, 'base64'));
+  private reserve(more: number): void {
+    if (this.length + more <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.length + more));
+    this.bytes.copy(grown, 0, 0, this.length);
+    this.bytes = grown;
   }
 
-  private push(bytes: Buffer): number {
-    this.chunks.push(bytes);
-    this.length += bytes.length;
-    return bytes.length;
+  /** Appends text as UTF-8. */
+  text(value: string): void {
+    this.reserve(value.length * 3);
+    this.length += this.bytes.write(value, this.length, 'utf8');
   }
 
-  /** The bytes so far, handed over; the track starts afresh. */
+  /** Appends bytes; returns their count. */
+  audio(value: Uint8Array): number {
+    this.reserve(value.byteLength);
+    this.bytes.set(value, this.length);
+    this.length += value.byteLength;
+    return value.byteLength;
+  }
+
+  /**
+   * Decodes base64 into the sink; returns the bytes its line counts. Malformed base64 that
+   * decodes short is padded with zeros, so the lines after it still find their audio.
+   */
+  base64(value: string): number {
+    const n = Buffer.byteLength(value, 'base64');
+    this.reserve(n);
+    const written = this.bytes.write(value, this.length, n, 'base64');
+    if (written < n) this.bytes.fill(0, this.length + written, this.length + n);
+    this.length += n;
+    return n;
+  }
+
+  /** The bytes so far, handed over for writing; the next period starts in a buffer of the size this one needed. */
   take(): Buffer {
-    const out = Buffer.concat(this.chunks, this.length);
-    this.chunks = [];
+    const out = this.bytes.subarray(0, this.length);
+    this.bytes = Buffer.allocUnsafeSlow(Math.max(SINK_MIN_BYTES, this.length));
     this.length = 0;
     return out;
   }
@@ -124,12 +151,12 @@ export class CallRecorder implements CallTap {
   readonly file: string;
   private readonly trackFiles: Record<Direction, string>;
   private readonly startMs: number;
-  private lines: string[] = [];
-  private readonly audio: Record<Direction, TrackBuffer> = {
-    twilio_in: new TrackBuffer(),
-    twilio_out: new TrackBuffer(),
-    model_in: new TrackBuffer(),
-    model_out: new TrackBuffer(),
+  private readonly log = new ByteSink();
+  private readonly audio: Record<Direction, ByteSink> = {
+    twilio_in: new ByteSink(),
+    twilio_out: new ByteSink(),
+    model_in: new ByteSink(),
+    model_out: new ByteSink(),
   };
   private timer: TimerHandle | null = null;
   private writing: Promise<void>;
@@ -201,9 +228,9 @@ export class CallRecorder implements CallTap {
     },
     appendAudio: (audio) => {
       if (this.closed || this.failed) return;
-      const n = this.audio.model_in.append(audio);
-      this.lines.push(
-        `{"t":${this.t()},"dir":"model_in","audio":${n},"msg":{"type":"input_audio_buffer.append","audio":""}}`,
+      const n = this.audio.model_in.audio(audio);
+      this.log.text(
+        `{"t":${this.t()},"dir":"model_in","audio":${n},"msg":{"type":"input_audio_buffer.append","audio":""}}\n`,
       );
       this.armFlush();
     },
@@ -234,7 +261,7 @@ export class CallRecorder implements CallTap {
     if (end < 0 || text.indexOf(PAYLOAD_KEY, end) >= 0 || text.lastIndexOf('\\', end) >= start) return false;
     const rest = this.options.redactor.jsonText(text.slice(0, start) + text.slice(end));
     if (rest === null || !rest.startsWith('{"event":"media"')) return false;
-    this.line(dir, this.audio[dir].appendBase64(text.slice(start, end)), rest);
+    this.line(dir, this.audio[dir].base64(text.slice(start, end)), rest);
     return true;
   }
 
@@ -249,7 +276,7 @@ export class CallRecorder implements CallTap {
     // the audio leaves the message before it is serialized
     const [holder, name] = field;
     const copy = holder === msg ? { ...msg, [name]: '' } : { ...msg, media: { ...holder, [name]: '' } };
-    this.line(dir, this.audio[dir].appendBase64(b64), this.redactedJson(copy));
+    this.line(dir, this.audio[dir].base64(b64), this.redactedJson(copy));
   }
 
   /**
@@ -273,7 +300,7 @@ export class CallRecorder implements CallTap {
 
   private line(dir: Direction, audioBytes: number | null, msgJson: string): void {
     const audio = audioBytes === null ? '' : `"audio":${audioBytes},`;
-    this.lines.push(`{"t":${this.t()},"dir":"${dir}",${audio}"msg":${msgJson}}`);
+    this.log.text(`{"t":${this.t()},"dir":"${dir}",${audio}"msg":${msgJson}}\n`);
     this.armFlush();
   }
 
@@ -286,9 +313,8 @@ export class CallRecorder implements CallTap {
   }
 
   private flush(): void {
-    if (this.lines.length === 0 || this.failed) return;
-    const chunk = `${this.lines.join('\n')}\n`;
-    this.lines = [];
+    if (this.log.length === 0 || this.failed) return;
+    const chunk = this.log.take();
     const tracks = DIRECTIONS.filter((dir) => this.audio[dir].length > 0).map(
       (dir) => [dir, this.audio[dir].take()] as const,
     );
@@ -306,7 +332,6 @@ export class CallRecorder implements CallTap {
   private fail(err: unknown): void {
     if (this.failed) return;
     this.failed = true;
-    this.lines = [];
     this.options.logger.error({ err, file: this.file }, 'call recording failed; the call continues unrecorded');
   }
 

