@@ -34,8 +34,12 @@ import type { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
-/** How often buffered lines are appended: bounds what a crash can lose. */
-export const RECORDING_FLUSH_MS = 1_000;
+/**
+ * How often buffered lines and audio are appended: bounds what a crash can lose. Each flush is
+ * up to five writes through the thread pool, whose wake-ups cost the call's core more than the
+ * bytes do (see bench/README.md, recording on vs off).
+ */
+export const RECORDING_FLUSH_MS = 2_000;
 
 export interface RecorderOptions {
   dir: string;

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { RECORDING_VERSION, isLifecycleLine, parseRecording } from '../../../src/protocol/recording.js';
 import { TwilioEncoder } from '../../../src/protocol/twilio.js';
-import { CallRecorder } from '../../../src/recording/recorder.js';
+import { CallRecorder, RECORDING_FLUSH_MS } from '../../../src/recording/recorder.js';
 import { readRecording } from '../../../src/recording/recording-file.js';
 import { Redactor } from '../../../src/security/redact.js';
 import { VirtualClock } from '../../../src/util/clock.js';
@@ -66,7 +66,7 @@ describe('CallRecorder', () => {
     await rec.whenWritten();
     const file = path.join(dir, `${header.callSid}.jsonl`);
     expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(1); // header only: not flushed yet
-    clock.advance(1_000);
+    clock.advance(RECORDING_FLUSH_MS);
     await rec.whenWritten();
     const parsed = readRecording(file);
     expect(parsed.ok && parsed.recording.lines.length).toBe(1);
