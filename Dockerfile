@@ -23,5 +23,6 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # node itself runs the bridge (tsx as a loader), so signals reach it directly: the tsx CLI
 # would run it in a child process behind a signal relay. The flags are npm start's (a test
-# keeps the two equal; src/util/gc-tuning.ts says why the GC runs on the main thread).
-CMD ["node", "--single-threaded-gc", "--import", "tsx", "src/main.ts"]
+# keeps the two equal to src/util/gc-tuning.ts, which says why each is there).
+CMD ["node", "--single-threaded-gc", "--incremental-marking-soft-trigger=80", "--incremental-marking-hard-trigger=95", \
+     "--import", "tsx", "src/main.ts"]

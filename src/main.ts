@@ -4,13 +4,13 @@
  */
 import { loadConfig } from './config/env.js';
 import { Bridge } from './app.js';
+import { RESAMPLER_KERNELS } from './audio/resampler.js';
 import { securityWarnings } from './security/posture.js';
 import { ConfigError, describeError } from './util/errors.js';
-import { applyGcTuning, gcMode } from './util/gc-tuning.js';
+import { gcMode } from './util/gc-tuning.js';
 import { createLogger } from './util/logger.js';
 
 async function main(): Promise<void> {
-  applyGcTuning();
   let config;
   try {
     config = loadConfig();
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       url: bridge.localUrl,
       numbersFile: config.numbersFile,
       gc: gcMode(),
+      resampler: RESAMPLER_KERNELS.kind,
       maxConcurrentCalls: config.maxConcurrentCalls,
       mediaTimeoutS: config.mediaTimeoutS,
       maxCallDurationS: config.maxCallDurationS,

@@ -4,57 +4,34 @@
  * binary or build step is checked in. Pure: no IO; one module instance per process, used
  * synchronously (the kernels are stateless; each resampler keeps its own history in JS).
  *
- * Why: the load bench's profile put the scalar float64 filters at about a third of the
- * server's CPU at 250 transcoding calls. Four lanes per instruction, the coefficients as
- * constants in the code and no bounds checks make the kernels several times cheaper
- * (bench/README.md, "Latest audio bench"). float32 accumulation keeps the error far below half an LSB
- * of the int16 output (~0.03 LSB for 72 taps at full scale), so the output stays within
- * 1 LSB of the float64 textbook form (the unit tests hold it there).
+ * Why: the dot products are most of a transcoding call's CPU. Four lanes per instruction,
+ * the coefficients as constants in the code and no bounds checks make them several times
+ * cheaper than the scalar kernels (fir-scalar.ts), which are the readable reference: the
+ * arithmetic here is theirs, operation for operation, so the two are bit-exact. float32
+ * accumulation keeps the error far below half an LSB of the int16 output (~0.03 LSB for 72
+ * taps at full scale), so the output stays within 1 LSB of the float64 textbook form.
  *
  * Memory (one 64 KiB page), per call of a kernel:
  * - `IN`: int16 `[history | chunk]`, written by the caller;
  * - `WORK`: the same samples as float32, converted by the kernel;
  * - `OUT`: int16 output, read by the caller.
  */
-
-/** Largest chunk (input samples) one kernel call takes; longer input is fed in blocks. */
-export const SIMD_MAX_BLOCK = 2048;
-
-/** Longest filter history the buffers hold: taps − 1 of the 72-tap down filter. */
-const MAX_HISTORY = 71;
+import { FIR_MAX_BLOCK, FIR_MAX_HISTORY, type FirKernels } from './fir-kernels.js';
 
 const IN_OFFSET = 0;
 /** int16 input incl. the longest history and 8 samples of over-read by the converter */
-const IN_BYTES = align16((SIMD_MAX_BLOCK + MAX_HISTORY + 8) * 2);
+const IN_BYTES = align16((FIR_MAX_BLOCK + FIR_MAX_HISTORY + 8) * 2);
 const WORK_OFFSET = IN_OFFSET + IN_BYTES;
 /** float32 work samples, plus 3 vectors of over-read by the last group of the up kernel */
-const WORK_BYTES = align16((SIMD_MAX_BLOCK + MAX_HISTORY + 8 + 12) * 4);
+const WORK_BYTES = align16((FIR_MAX_BLOCK + FIR_MAX_HISTORY + 8 + 12) * 4);
 const OUT_OFFSET = WORK_OFFSET + WORK_BYTES;
 /** int16 output: up writes 3 per input sample, in groups of 4 inputs */
-const OUT_BYTES = align16((SIMD_MAX_BLOCK + 4) * 3 * 2);
+const OUT_BYTES = align16((FIR_MAX_BLOCK + 4) * 3 * 2);
 const PAGE_BYTES = 65_536;
 if (OUT_OFFSET + OUT_BYTES > PAGE_BYTES) throw new Error('fir-simd: buffers exceed one page');
 
 function align16(n: number): number {
   return Math.ceil(n / 16) * 16;
-}
-
-/** The compiled kernels, and typed views over their memory. */
-export interface FirKernels {
-  /** int16 input area: `[history | chunk]` */
-  readonly input: Int16Array;
-  /** int16 output area */
-  readonly output: Int16Array;
-  /**
-   * 8 kHz → 24 kHz: `input` holds 23 history samples then `n` new ones; writes 3·n samples
-   * to `output` (y0 y1 y2 per input sample).
-   */
-  up(n: number): void;
-  /**
-   * 24 kHz → 8 kHz: `input` holds 71 history samples then `n` new ones; one output for every
-   * chunk index j = phase, phase + 3, … < n. Returns how many it wrote to `output`.
-   */
-  down(n: number, phase: number): number;
 }
 
 /**
@@ -65,12 +42,12 @@ export interface FirKernels {
  * @param down - 72 coefficients over the window oldest → newest: Σ_t down[t] · x[j + t].
  * @returns the kernels, or null when this runtime has no WebAssembly SIMD.
  */
-export function buildFirKernels(
+export function buildSimdFirKernels(
   upBranches: readonly [Float64Array, Float64Array, Float64Array],
   down: Float64Array,
 ): FirKernels | null {
   const upTaps = upBranches[0].length;
-  if (upTaps - 1 > MAX_HISTORY || down.length - 1 > MAX_HISTORY || down.length % 4 !== 0)
+  if (upTaps - 1 > FIR_MAX_HISTORY || down.length - 1 > FIR_MAX_HISTORY || down.length % 4 !== 0)
     throw new RangeError('fir-simd: unsupported filter length');
   const bytes = moduleBytes(upBranches, down);
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
@@ -83,6 +60,7 @@ export function buildFirKernels(
   }
   const buffer = exports.memory.buffer;
   return {
+    kind: 'simd',
     input: new Int16Array(buffer, IN_OFFSET, IN_BYTES / 2),
     output: new Int16Array(buffer, OUT_OFFSET, OUT_BYTES / 2),
     up: exports.up,

@@ -15,14 +15,14 @@
  * and drift ~10 ms/min; `libsamplerate-js` costs 26 MB of WASM per instance and ~9 ms CPU
  * per audio-second per direction and cannot flush (dsp.md §2–4).
  *
- * Hot path: the dot products run as WebAssembly SIMD kernels (fir-simd.ts) generated from
- * this file's prototype; each instance keeps only its int16 history (23 or 71 samples) in JS
- * and hands `[history | chunk]` to the kernel. The load bench's profile had the scalar
- * float64 version (folded symmetric taps, two accumulators) at about a third of the
- * server's CPU at 250 transcoding calls; `npm run bench -- audio` measured 1.54 → 0.70 ms
- * CPU per call-second for both directions with identical quality figures.
+ * Hot path: the dot products run in kernels generated from this file's prototype, chosen
+ * once per process: WebAssembly SIMD (fir-simd.ts) where the runtime validates the module,
+ * else the scalar reference (fir-scalar.ts); the two are bit-exact. Each instance keeps only
+ * its int16 history (23 or 71 samples) in JS and hands `[history | chunk]` to the kernels.
  */
-import { buildFirKernels, SIMD_MAX_BLOCK, type FirKernels } from './fir-simd.js';
+import { FIR_MAX_BLOCK, type FirKernelKind, type FirKernels } from './fir-kernels.js';
+import { buildScalarFirKernels } from './fir-scalar.js';
+import { buildSimdFirKernels } from './fir-simd.js';
 
 /**
  * Prototype filter length. Must be a multiple of 12: 3 polyphase branches, and whole
@@ -142,12 +142,19 @@ for (let j = 0; j < UP_BRANCH_TAPS; j++) {
   UP_BRANCHES[2][j] = RATIO * PROTOTYPE[RATIO * j]!;
 }
 
-/** The kernels, generated once per process from these coefficients (see fir-simd.ts). */
-const KERNELS: FirKernels = (() => {
-  const kernels = buildFirKernels(UP_BRANCHES, PROTOTYPE);
-  if (kernels === null) throw new Error('the resampler needs WebAssembly SIMD (Node ≥ 16.4, not --jitless)');
-  return kernels;
-})();
+/**
+ * Builds this filter's kernels of one kind; null for `simd` where the runtime has no
+ * WebAssembly SIMD. For tests and the bench; resamplers use {@link RESAMPLER_KERNELS}.
+ */
+export function buildResamplerKernels(kind: FirKernelKind): FirKernels | null {
+  return kind === 'simd' ? buildSimdFirKernels(UP_BRANCHES, PROTOTYPE) : buildScalarFirKernels(UP_BRANCHES, PROTOTYPE);
+}
+
+/**
+ * The kernels every resampler uses unless given others, chosen once per process: SIMD where
+ * `WebAssembly.validate` accepts the module, else scalar (same output, slower).
+ */
+export const RESAMPLER_KERNELS: FirKernels = buildResamplerKernels('simd') ?? buildResamplerKernels('scalar')!;
 
 function outputBuffer(out: Int16Array | undefined, n: number): Int16Array {
   if (out === undefined) return new Int16Array(n);
@@ -159,12 +166,15 @@ function outputBuffer(out: Int16Array | undefined, n: number): Int16Array {
  * 8 kHz → 24 kHz streaming upsampler (caller → model).
  *
  * Polyphase form of the prototype: for every input sample, three outputs, each a 24-tap
- * dot product with the last 24 inputs (computed folded, see UP_EVEN). Keeps taps/3 − 1 = 23
+ * dot product with the last 24 inputs. Keeps taps/3 − 1 = 23
  * input samples of history. One instance per stream; not shareable between streams.
  */
 export class Upsampler8kTo24k {
   /** the last 23 input samples (the window's older part) */
   private readonly history = new Int16Array(UP_HISTORY);
+
+  /** @param kernels - the dot products to run (default: this process's choice) */
+  constructor(private readonly kernels: FirKernels = RESAMPLER_KERNELS) {}
 
   /**
    * Resamples the next chunk of the stream.
@@ -177,12 +187,12 @@ export class Upsampler8kTo24k {
   process(pcm8k: Int16Array, out?: Int16Array): Int16Array {
     const n = pcm8k.length;
     const dest = outputBuffer(out, n * RATIO);
-    const { input, output } = KERNELS;
-    for (let start = 0; start < n; start += SIMD_MAX_BLOCK) {
-      const m = Math.min(SIMD_MAX_BLOCK, n - start);
+    const { input, output } = this.kernels;
+    for (let start = 0; start < n; start += FIR_MAX_BLOCK) {
+      const m = Math.min(FIR_MAX_BLOCK, n - start);
       input.set(this.history, 0);
       input.set(m === n ? pcm8k : pcm8k.subarray(start, start + m), UP_HISTORY);
-      KERNELS.up(m);
+      this.kernels.up(m);
       dest.set(output.subarray(0, m * RATIO), start * RATIO);
       this.history.set(input.subarray(m, m + UP_HISTORY));
     }
@@ -221,6 +231,9 @@ export class Downsampler24kTo8k {
   /** Index in the next chunk of the first input sample that completes an output (0–2). */
   private phase = 0;
 
+  /** @param kernels - the dot products to run (default: this process's choice) */
+  constructor(private readonly kernels: FirKernels = RESAMPLER_KERNELS) {}
+
   /**
    * Resamples the next chunk of the stream.
    *
@@ -232,13 +245,13 @@ export class Downsampler24kTo8k {
   process(pcm24k: Int16Array, out?: Int16Array): Int16Array {
     const n = pcm24k.length;
     const dest = outputBuffer(out, this.outputLength(n));
-    const { input, output } = KERNELS;
+    const { input, output } = this.kernels;
     let o = 0;
-    for (let start = 0; start < n; start += SIMD_MAX_BLOCK) {
-      const m = Math.min(SIMD_MAX_BLOCK, n - start);
+    for (let start = 0; start < n; start += FIR_MAX_BLOCK) {
+      const m = Math.min(FIR_MAX_BLOCK, n - start);
       input.set(this.history, 0);
       input.set(m === n ? pcm24k : pcm24k.subarray(start, start + m), DOWN_HISTORY);
-      const count = KERNELS.down(m, this.phase);
+      const count = this.kernels.down(m, this.phase);
       dest.set(output.subarray(0, count), o);
       o += count;
       // the kernel stopped at the first output index ≥ m: phase + 3 · count

@@ -13,8 +13,9 @@
  */
 import type { ModelAudioFormat } from '../protocol/realtime.js';
 import { decodeMulaw, encodeMulaw } from './g711.js';
+import type { FirKernels } from './fir-kernels.js';
 import { MulawFramer } from './framer.js';
-import { Downsampler24kTo8k, Upsampler8kTo24k } from './resampler.js';
+import { Downsampler24kTo8k, RESAMPLER_KERNELS, Upsampler8kTo24k } from './resampler.js';
 
 /** Model-side audio format (defined in protocol/realtime.ts; re-exported for audio users). */
 export type { ModelAudioFormat };
@@ -55,11 +56,14 @@ export interface ModelToCaller {
 /** True on little-endian hosts (all Node targets in practice); PCM16 on the wire is LE. */
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** Creates the caller → model direction for the session's model audio format. */
-export function createCallerToModel(format: ModelAudioFormat): CallerToModel {
+/**
+ * Creates the caller → model direction for the session's model audio format.
+ * @param kernels - the resampler's dot products (default: this process's choice; tests force one)
+ */
+export function createCallerToModel(format: ModelAudioFormat, kernels = RESAMPLER_KERNELS): CallerToModel {
   switch (format) {
     case 'pcm16':
-      return new CallerToModelPcm16();
+      return new CallerToModelPcm16(kernels);
     case 'pcmu':
       return CALLER_TO_MODEL_PASSTHROUGH;
     default:
@@ -67,11 +71,14 @@ export function createCallerToModel(format: ModelAudioFormat): CallerToModel {
   }
 }
 
-/** Creates the model → caller direction for the session's model audio format. */
-export function createModelToCaller(format: ModelAudioFormat): ModelToCaller {
+/**
+ * Creates the model → caller direction for the session's model audio format.
+ * @param kernels - the resampler's dot products (default: this process's choice; tests force one)
+ */
+export function createModelToCaller(format: ModelAudioFormat, kernels = RESAMPLER_KERNELS): ModelToCaller {
   switch (format) {
     case 'pcm16':
-      return new ModelToCallerPcm16();
+      return new ModelToCallerPcm16(kernels);
     case 'pcmu':
       return new ModelToCallerPcmu();
     default:
@@ -95,9 +102,13 @@ const CALLER_TO_MODEL_PASSTHROUGH: CallerToModel = Object.freeze({
 });
 
 class CallerToModelPcm16 implements CallerToModel {
-  private readonly upsampler = new Upsampler8kTo24k();
+  private readonly upsampler: Upsampler8kTo24k;
   private pcm8k = new Int16Array(160);
   private pcm24k = new Int16Array(480);
+
+  constructor(kernels: FirKernels) {
+    this.upsampler = new Upsampler8kTo24k(kernels);
+  }
 
   push(mulaw8k: Uint8Array): Buffer {
     const n = mulaw8k.length;
@@ -124,13 +135,17 @@ class CallerToModelPcm16 implements CallerToModel {
 }
 
 class ModelToCallerPcm16 implements ModelToCaller {
-  private readonly downsampler = new Downsampler24kTo8k();
+  private readonly downsampler: Downsampler24kTo8k;
   private readonly framer = new MulawFramer();
   /** the first byte of a sample split across deltas, or −1 */
   private oddByte = -1;
   private pcm24k = new Int16Array(4800);
   private pcm8k = new Int16Array(1600);
   private mulaw8k = new Uint8Array(1600);
+
+  constructor(kernels: FirKernels) {
+    this.downsampler = new Downsampler24kTo8k(kernels);
+  }
 
   get pendingBytes(): number {
     return this.framer.pendingBytes;

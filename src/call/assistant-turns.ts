@@ -40,9 +40,9 @@ interface AssistantItem {
 export const MAX_HISTORY_TURNS = 40;
 /**
  * Assistant items whose words are tracked; older settled ones are forgotten. Without a bound
- * a long call keeps every answer twice (here and in the history): the load bench's 10-minute
- * soak of 100 calls grew ~1 MB a minute, ~600 bytes per answer. 64 items cover any late event
- * of a recent item (a transcript after a barge-in settled it).
+ * a long call keeps every answer twice (here and in the history), so its memory grows with
+ * every answer (the soak in bench/README.md showed it). 64 items cover any late event of a
+ * recent item (a transcript after a barge-in settled it).
  */
 export const MAX_TRACKED_ASSISTANT_ITEMS = 64;
 

@@ -54,6 +54,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'edge',
     runner: 'runEdgeBench',
   },
+  kernels: {
+    description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',
+    module: 'kernels',
+    runner: 'runKernelsBench',
+  },
   filter: {
     description: 'resampler filter design: the taps / cutoff / Kaiser β grid behind the tuning constants',
     module: 'filter-design',

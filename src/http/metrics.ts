@@ -120,8 +120,8 @@ const DIRECTIONS: readonly Direction[] = ['caller_to_model', 'model_to_caller'];
 /**
  * `bridge_frame_latency_seconds`: observed for every audio message in both directions — about
  * 60 times a second per call, the hottest metric there is. prom-client's `observe` validates and
- * hashes the label set on every call (2.6 % of the server's busy time in the load bench's
- * profile at 200 calls); this keeps plain per-direction counts and hands prom-client's
+ * hashes the label set on every call, which showed in the load bench's profile
+ * (bench/README.md); this keeps plain per-direction counts and hands prom-client's
  * registry the same histogram series at scrape time, in the shape its own histograms use.
  */
 export class FrameLatencyHistogram {

@@ -373,8 +373,8 @@ export class TwilioLink {
 
   /**
    * Holds this turn's writes in the socket and sends them in one `writev` when the turn's
-   * synchronous work is done. Measured with the load bench: a 200 ms delta becomes ~10 media
-   * frames and 3 marks, 13 syscalls before, 1 now.
+   * synchronous work is done: one model delta becomes several media frames and marks, which
+   * would otherwise cost a syscall each (figures: bench/README.md).
    */
   private corkUntilNextTick(): void {
     const socket = this.socket;

@@ -3,12 +3,11 @@
  * the standard alphabet (`A–Z a–z 0–9 + /`), padded to a multiple of 4 characters with at
  * most two trailing `=` — the language of `/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/`.
  *
- * Checked without a regular expression: the load bench measured the regex at 0.4–0.8 µs
- * per 216-character Twilio payload (as much as the `JSON.parse` of the whole message) and
- * ~2 % of the server's CPU on 20 kB model deltas. Node's decoder skips characters outside
- * the alphabet and stops at `=`, so any such character leaves the output shorter than the
- * length the padding implies; the URL-safe `-` and `_`, which Node accepts, are looked for
- * separately. Pure.
+ * Checked without a regular expression: the regex cost about as much as the `JSON.parse` of
+ * the whole Twilio message it sits in (figures: bench/README.md). Node's decoder skips
+ * characters outside the alphabet and stops at `=`, so any such character leaves the output
+ * shorter than the length the padding implies; the URL-safe `-` and `_`, which Node accepts,
+ * are looked for separately. Pure.
  */
 
 const EQUALS = 61; // '='

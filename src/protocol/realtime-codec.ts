@@ -5,7 +5,9 @@
  *
  * Parsing validates with zod at the edge (STYLE §2.6): a known event with a wrong shape is
  * a `{ ok: false, reason }` (the reason names the event type and the bad field, never a
- * payload value); an unknown but well-formed event becomes `model.other`.
+ * payload value); an unknown but well-formed event becomes `model.other`. The audio and
+ * transcript deltas take the fast path in realtime-delta-fast.ts first, held equal to their
+ * schemas by a property test.
  *
  * Wire shapes follow openai-node `resources/realtime/realtime.ts` (GA) and PROTOCOLS.md §5;
  * beta is translated by `dialects.ts` before validation, so the schemas here are GA only.
@@ -16,6 +18,7 @@ import type { Dialect } from '../config/env.js';
 
 import { decodeStrictBase64 } from './base64.js';
 import { clientEventFromGa, serverEventToGa, type WireObject } from './dialects.js';
+import { parseDeltaFast } from './realtime-delta-fast.js';
 import type {
   ItemSummary,
   ModelCommand,
@@ -442,42 +445,6 @@ const MAPPERS: Readonly<Record<string, Mapper>> = {
 };
 
 /**
- * The two deltas by hand: exactly the checks of `S.audioDelta` / `S.transcriptDelta` (ids are
- * strings, indexes safe integers, delta a string) and the same event, without zod. They are
- * two thirds of what the model sends during an answer; the load bench measured the zod
- * parse of server events at ~3 % of the bridge's CPU in passthrough mode. Anything else
- * returns null and goes through the schema, which gives the reason.
- */
-function parseDeltaFast(e: WireObject, type: string): ParseResult | null {
-  const responseId = e['response_id'];
-  const itemId = e['item_id'];
-  const outputIndex = e['output_index'];
-  const contentIndex = e['content_index'];
-  const delta = e['delta'];
-  if (typeof responseId !== 'string' || typeof itemId !== 'string' || typeof delta !== 'string') return null;
-  if (!Number.isSafeInteger(outputIndex) || !Number.isSafeInteger(contentIndex)) return null;
-  if (type === 'response.output_audio_transcript.delta') {
-    return {
-      ok: true,
-      event: { type: 'model.transcriptDelta', responseId, itemId, contentIndex: contentIndex as number, delta },
-    };
-  }
-  const audio = decodeBase64(delta);
-  if (audio === null) return { ok: false, reason: `${type}: delta: not base64` };
-  return {
-    ok: true,
-    event: {
-      type: 'model.audioDelta',
-      responseId,
-      itemId,
-      outputIndex: outputIndex as number,
-      contentIndex: contentIndex as number,
-      audio,
-    },
-  };
-}
-
-/**
  * Parses one server event that is already a JSON value (e.g. a line of a call recording).
  * @param dialect the dialect the event was sent in; beta names and shapes are translated
  */
@@ -490,12 +457,16 @@ export function parseServerEventObject(value: unknown, dialect: Dialect): ParseR
     return { ok: false, reason: 'server event has no string "type"' };
   }
   const ga = serverEventToGa(wire, dialect);
+  return parseDeltaFast(ga) ?? parseGaEventWithSchema(ga);
+}
+
+/**
+ * The schema path: one server event in GA spelling, validated by its zod schema. The
+ * reference that the delta fast path is held equal to
+ * (test/unit/protocol/realtime-delta-fast.test.ts).
+ */
+export function parseGaEventWithSchema(ga: WireObject): ParseResult {
   const type = ga['type'] as string;
-  const fast =
-    type === 'response.output_audio.delta' || type === 'response.output_audio_transcript.delta'
-      ? parseDeltaFast(ga, type)
-      : null;
-  if (fast !== null) return fast;
   // Own keys only: a type such as "constructor" or "__proto__" must not find Object.prototype's members.
   const mapper = Object.hasOwn(MAPPERS, type) ? MAPPERS[type] : undefined;
   if (mapper === undefined) return { ok: true, event: { type: 'model.other', wireType: type } };

@@ -4,7 +4,8 @@
  * `mark` and `clear`) and https://www.twilio.com/docs/voice/twiml/stream (`<Stream>` and its
  * `<Parameter>`s).
  *
- * Inbound messages are validated once here (zod) and turned into {@link TwilioEvent}s. The
+ * Inbound messages are validated once here (zod; Twilio's own `media` text by the scanner in
+ * twilio-media-fast.ts, held equal to the schema) and turned into {@link TwilioEvent}s. The
  * wire types keep fields as the wire spells them — `sequenceNumber`, `media.chunk` and
  * `media.timestamp` are strings — and only the event conversion turns them into numbers.
  * Outbound messages are built by the encoders at the bottom; they never send binary frames
@@ -12,7 +13,7 @@
  */
 import { z } from 'zod';
 
-import { decodeStrictBase64 } from './base64.js';
+import { MAX_INBOUND_PAYLOAD_CHARS, scanTwilioMedia } from './twilio-media-fast.js';
 
 /** Digits-only string, as Twilio sends counters and timestamps. */
 const numericString = z.string().regex(/^\d{1,15}$/, 'must be a string of digits');
@@ -23,8 +24,7 @@ const numericString = z.string().regex(/^\d{1,15}$/, 'must be a string of digits
  */
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Longest inbound payload accepted: 1 s of μ-law (Twilio sends 20 ms = 216 base64 characters). */
-export const MAX_INBOUND_PAYLOAD_CHARS = 10_668;
+export { MAX_INBOUND_PAYLOAD_CHARS };
 
 export const ConnectedSchema = z.object({
   event: z.literal('connected'),
@@ -113,9 +113,13 @@ export type TwilioEvent =
 
 export type TwilioParse = { ok: true; message: TwilioInbound; event: TwilioEvent } | { ok: false; reason: string };
 
-/** Parses one text frame from Twilio. Never throws; bad input gives a reason for the log. */
+/**
+ * Parses one text frame from Twilio. Never throws; bad input gives a reason for the log.
+ * Twilio's own `media` messages take the scanner (twilio-media-fast.ts); everything else, and
+ * anything the scanner declines, takes {@link parseTwilioJson}, which gives the same result.
+ */
 export function parseTwilioMessage(text: string): TwilioParse {
-  const scanned = scanMediaMessage(text);
+  const scanned = scanTwilioMedia(text);
   if (scanned !== null) return scanned;
   let json: unknown;
   try {
@@ -123,8 +127,14 @@ export function parseTwilioMessage(text: string): TwilioParse {
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
-  const fast = parseMediaFast(json) ?? parseMarkFast(json);
-  if (fast !== null) return fast;
+  return parseTwilioJson(json);
+}
+
+/**
+ * The schema path: one message as a JSON value, validated by {@link TwilioInboundSchema}. The
+ * reference that the media scanner is held equal to (test/unit/protocol/twilio-media-fast.test.ts).
+ */
+export function parseTwilioJson(json: unknown): TwilioParse {
   const parsed = TwilioInboundSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -135,147 +145,6 @@ export function parseTwilioMessage(text: string): TwilioParse {
     return { ok: false, reason: `${issue.path.join('.') || 'message'}: ${issue.message}` };
   }
   return { ok: true, message: parsed.data, event: toTwilioEvent(parsed.data) };
-}
-
-const DIGITS = /^\d{1,15}$/;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** An optional numeric-string field as {@link numericString}.optional() accepts it. */
-function optionalDigits(value: unknown): boolean {
-  return value === undefined || (typeof value === 'string' && DIGITS.test(value));
-}
-
-/**
- * The `media` message by hand: exactly the checks of {@link MediaSchema}, and the same
- * output (unknown keys dropped), without zod's per-message work. Twilio sends 50 of these a
- * second per call; the load bench measured the zod parse at ~12 % of the server's CPU in
- * passthrough mode. Anything this does not accept goes through the schema, which gives the
- * reason; so only well-formed media messages take this path and bad input is reported as
- * before.
- */
-function parseMediaFast(json: unknown): TwilioParse | null {
-  if (!isObject(json) || json['event'] !== 'media') return null;
-  const { sequenceNumber, streamSid, media } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(media))
-    return null;
-  const { track, chunk, timestamp, payload } = media;
-  if (
-    (track !== undefined && typeof track !== 'string') ||
-    !optionalDigits(chunk) ||
-    typeof timestamp !== 'string' ||
-    !DIGITS.test(timestamp)
-  )
-    return null;
-  if (typeof payload !== 'string' || payload.length > MAX_INBOUND_PAYLOAD_CHARS) return null;
-  const audio = decodeStrictBase64(payload);
-  if (audio === null) return null;
-  const wireMedia: { track?: string; chunk?: string; timestamp: string; payload: string } = { timestamp, payload };
-  if (track !== undefined) wireMedia.track = track;
-  if (chunk !== undefined) wireMedia.chunk = chunk as string;
-  const message: TwilioInbound = { event: 'media', media: wireMedia };
-  if (sequenceNumber !== undefined) message.sequenceNumber = sequenceNumber as string;
-  if (streamSid !== undefined) message.streamSid = streamSid;
-  return { ok: true, message, event: { type: 'twilio.media', timestampMs: Number(timestamp), payload: audio } };
-}
-
-/**
- * The `mark` echo by hand (a dozen a second per call while the assistant speaks): exactly
- * {@link MarkSchema}, as {@link parseMediaFast}.
- */
-function parseMarkFast(json: unknown): TwilioParse | null {
-  if (!isObject(json) || json['event'] !== 'mark') return null;
-  const { sequenceNumber, streamSid, mark } = json;
-  if (!optionalDigits(sequenceNumber) || (streamSid !== undefined && typeof streamSid !== 'string') || !isObject(mark))
-    return null;
-  const name = mark['name'];
-  if (typeof name !== 'string' || name.length > 256) return null;
-  const message: TwilioInbound = { event: 'mark', mark: { name } };
-  if (sequenceNumber !== undefined) message.sequenceNumber = sequenceNumber as string;
-  if (streamSid !== undefined) message.streamSid = streamSid;
-  return { ok: true, message, event: { type: 'twilio.mark', name } };
-}
-
-/**
- * Twilio's own `media` message, read without `JSON.parse`: exactly the text Twilio sends,
- * keys in its order and no whitespace —
- * `{"event":"media","sequenceNumber":"…","media":{…},"streamSid":"…"}` with the `media`
- * object `{"track":"…","chunk":"…","timestamp":"…","payload":"…"}`.
- * Every value is a JSON string without escapes (digits where the schema wants digits; the
- * payload is strict base64, whose alphabet has no `"`, `\` or control characters), so the
- * text between the quotes IS the value. Anything else — another key order, whitespace, an
- * escape, a missing field — returns null and takes the general path, which gives the same
- * result for this text (the unit tests compare the two on generated messages). The load
- * bench measured `JSON.parse` of this message at 8 % of the server's CPU (50 a second per call).
- */
-export function scanMediaMessage(text: string): TwilioParse | null {
-  if (!text.startsWith(SCAN_HEAD)) return null;
-  let at = SCAN_HEAD.length;
-  const seqEnd = digitsEnd(text, at);
-  if (seqEnd < 0 || !text.startsWith(SCAN_TRACK, seqEnd)) return null;
-  const sequenceNumber = text.slice(at, seqEnd);
-  at = seqEnd + SCAN_TRACK.length;
-  const trackEnd = plainStringEnd(text, at);
-  if (trackEnd < 0 || !text.startsWith(SCAN_CHUNK, trackEnd)) return null;
-  const track = text.slice(at, trackEnd);
-  at = trackEnd + SCAN_CHUNK.length;
-  const chunkEnd = digitsEnd(text, at);
-  if (chunkEnd < 0 || !text.startsWith(SCAN_TIMESTAMP, chunkEnd)) return null;
-  const chunk = text.slice(at, chunkEnd);
-  at = chunkEnd + SCAN_TIMESTAMP.length;
-  const timestampEnd = digitsEnd(text, at);
-  if (timestampEnd < 0 || !text.startsWith(SCAN_PAYLOAD, timestampEnd)) return null;
-  const timestamp = text.slice(at, timestampEnd);
-  const payloadStart = timestampEnd + SCAN_PAYLOAD.length;
-  const payloadEnd = text.indexOf('"', payloadStart);
-  if (payloadEnd < 0 || payloadEnd - payloadStart > MAX_INBOUND_PAYLOAD_CHARS || !text.startsWith(SCAN_SID, payloadEnd))
-    return null;
-  at = payloadEnd + SCAN_SID.length;
-  const sidEnd = plainStringEnd(text, at);
-  if (sidEnd !== text.length - 2 || text.charCodeAt(sidEnd + 1) !== 0x7d) return null;
-  const payload = text.slice(payloadStart, payloadEnd);
-  const audio = decodeStrictBase64(payload);
-  if (audio === null) return null;
-  const message: TwilioInbound = {
-    event: 'media',
-    media: { timestamp, payload, track, chunk },
-    sequenceNumber,
-    streamSid: text.slice(at, sidEnd),
-  };
-  return { ok: true, message, event: { type: 'twilio.media', timestampMs: Number(timestamp), payload: audio } };
-}
-
-const SCAN_HEAD = '{"event":"media","sequenceNumber":"';
-const SCAN_TRACK = '","media":{"track":"';
-const SCAN_CHUNK = '","chunk":"';
-const SCAN_TIMESTAMP = '","timestamp":"';
-const SCAN_PAYLOAD = '","payload":"';
-const SCAN_SID = '"},"streamSid":"';
-
-/** End of 1–15 ASCII digits starting at `from` (the schema's `^\d{1,15}$`), or −1. */
-function digitsEnd(text: string, from: number): number {
-  let i = from;
-  while (i < text.length) {
-    const c = text.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) break;
-    i++;
-  }
-  return i === from || i - from > 15 ? -1 : i;
-}
-
-/**
- * Index of the `"` closing a JSON string body that starts at `from`, or −1 if it has an
- * escape or a control character first.
- */
-function plainStringEnd(text: string, from: number): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22) return i;
-    if (c === 0x5c || c < 0x20) return -1;
-  }
-  return -1;
 }
 
 function toTwilioEvent(m: TwilioInbound): TwilioEvent {

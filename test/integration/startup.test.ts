@@ -21,8 +21,10 @@ describe('npm start (tsx src/main.ts)', () => {
       const elapsedMs = performance.now() - started;
       expect(res.status).toBe(200);
       expect(elapsedMs).toBeLessThan(2_000);
-      // started with npm start's flags: the collector stays on the main thread
-      expect(listening['gc']).toBe('single-threaded');
+      // started with npm start's flags: every GC flag is on the command line
+      expect(listening['gc']).toBe('tuned');
+      // the resampler says which kernels it picked: SIMD on any Node 20 with its JIT
+      expect(listening['resampler']).toBe('simd');
       const backend = await proc.waitForLog(/^realtime backend: local realtime emulator/);
       expect(backend['backend']).toBe('emulator');
       await proc.waitForLog(/^local mode: TWILIO_AUTH_TOKEN is not set/);
