@@ -39,6 +39,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'load',
     runner: 'runLoadBench',
   },
+  recording: {
+    description: 'recording on vs off at 100 calls: paired steps, CPU per call-second and caller→model p99',
+    module: 'recording',
+    runner: 'runRecordingBench',
+  },
   soak: {
     description: 'memory over a long run: 100 calls for 10 minutes, RSS at the end vs minute 2',
     module: 'load',
