@@ -8,6 +8,7 @@ export type BridgeErrorCode =
   | 'BRIDGE_ERR_PROTOCOL'
   | 'BRIDGE_ERR_AUTH'
   | 'BRIDGE_ERR_REALTIME_CONNECTION'
+  | 'BRIDGE_ERR_STORE'
   | 'BRIDGE_ERR_INTERNAL';
 
 export class BridgeError extends Error {
