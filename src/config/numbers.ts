@@ -332,9 +332,12 @@ function ignoredFields(raw: NumbersFile, name: string): string[] {
       f,
     ]),
   ];
-  return profiles
-    .filter(([, f]) => f?.mcp_servers !== undefined)
-    .map(([where]) => `${name}: ${where}.mcp_servers: MCP servers are not supported yet; ignored`);
+  return profiles.flatMap(([where, f]) => [
+    ...(f?.mcp_servers !== undefined
+      ? [`${name}: ${where}.mcp_servers: MCP servers are not supported yet; ignored`]
+      : []),
+    ...(f?.context_url ? [`${name}: ${where}.context_url: per-call context is not supported yet; ignored`] : []),
+  ]);
 }
 
 /**
