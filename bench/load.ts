@@ -19,7 +19,7 @@
  * `npm run bench -- soak`: one server, `--calls` calls for `--minutes`, RSS sampled
  * throughout; RSS at the end against minute 2 shows whether memory leaks.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -60,11 +60,13 @@ interface CommonOptions {
   tickMs: number;
   /** nice value of the server and generator (see Pinning.nice) */
   nice: number;
+  /** RECORD_CALLS for the server (the recording bench turns it on; off everywhere else) */
+  recordCalls: boolean;
   write: boolean;
   outDir: string;
 }
 
-interface LoadOptions extends CommonOptions {
+export interface LoadOptions extends CommonOptions {
   steps: number[];
   modes: ModelAudioFormat[];
   steadyS: number;
@@ -83,7 +85,7 @@ interface SoakOptions extends CommonOptions {
   readme: string | null;
 }
 
-const COMMON_DEFAULTS: CommonOptions = {
+export const COMMON_DEFAULTS: CommonOptions = {
   rampPerS: 20,
   warmupS: 5,
   answerEveryS: 5,
@@ -93,6 +95,7 @@ const COMMON_DEFAULTS: CommonOptions = {
   settleS: 1,
   tickMs: 1,
   nice: -10,
+  recordCalls: false,
   write: true,
   outDir: 'bench/results',
 };
@@ -109,6 +112,7 @@ const LOAD_USAGE = `usage: npm run bench -- load [options]
   --late-ms MS                    a frame slower than this is late (default 100)
   --nice N                        nice value of server and generator (default -10 where permitted;
                                   the VM is shared: without it other work takes the cores)
+  --record                        RECORD_CALLS=1 on the server (off by default; \`bench -- recording\` pairs them)
   --no-stop                       keep sweeping a mode after lost frames or a p99 past --late-ms
   --cpu-prof DIR                  profile server and generator (node --cpu-prof), print the hot functions
   --node-arg FLAG                 an extra node flag for the server, e.g. --trace-gc (repeatable)
@@ -168,6 +172,7 @@ function parseLoadOptions(args: readonly string[]): LoadOptions | string {
       o.write = false;
       o.readme = null;
     } else if (arg === '--no-stop') o.stopOnFailure = false;
+    else if (arg === '--record') o.recordCalls = true;
     else if (arg === '--quick') {
       o.steps = [25, 100];
       o.steadyS = 8;
@@ -239,7 +244,7 @@ function parseSoakOptions(args: readonly string[]): SoakOptions | string {
 // ---------------------------------------------------------------------------------------------
 // Machine and environment
 
-interface MachineInfo {
+export interface MachineInfo {
   cpu: string;
   cores: number;
   kernel: string;
@@ -248,7 +253,7 @@ interface MachineInfo {
   pinning: Pinning;
 }
 
-function machineInfo(pinning: Pinning): MachineInfo {
+export function machineInfo(pinning: Pinning): MachineInfo {
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -290,6 +295,17 @@ async function scrapeMetrics(url: string): Promise<Record<string, number>> {
   return out;
 }
 
+/** Bytes of the files directly in `dir` (0 when it does not exist). */
+function dirBytes(dir: string): number {
+  let total = 0;
+  try {
+    for (const name of readdirSync(dir)) total += statSync(path.join(dir, name)).size;
+  } catch {
+    // no recordings (yet)
+  }
+  return total;
+}
+
 const LOOP_P99 = 'bridge_event_loop_delay_p99_seconds';
 const LOOP_MAX = 'nodejs_eventloop_lag_max_seconds';
 
@@ -314,6 +330,8 @@ export interface StepResult {
   rssIdleMb: number;
   rssLoadedMb: number;
   rssPerCallMb: number;
+  /** growth of the recordings directory over the window per call-second (null: recording off) */
+  recordingBytesPerCallSecond?: number | null;
   loopP99Ms: number;
   /** largest event-loop delay in the window (prom-client's nodejs_eventloop_lag_max_seconds), ms */
   loopMaxMs: number;
@@ -326,12 +344,12 @@ export interface StepResult {
   verdict: string;
 }
 
-interface StepHooks {
+export interface StepHooks {
   /** seconds of this step done, and what is happening */
   progress(doneS: number, label: string): void;
 }
 
-function stepSeconds(calls: number, o: CommonOptions, steadyS: number): number {
+export function stepSeconds(calls: number, o: CommonOptions, steadyS: number): number {
   return calls / o.rampPerS + o.warmupS + steadyS + o.settleS + STEP_OVERHEAD_S;
 }
 
@@ -381,7 +399,7 @@ async function openSession(
       logFile: path.join(dir, 'server.log'),
       env: {
         REALTIME_URL: `ws://127.0.0.1:${modelPort}/v1/realtime`,
-        RECORD_CALLS: '0',
+        RECORD_CALLS: o.recordCalls ? '1' : '0',
         LOG_LEVEL: 'warn',
         DATA_DIR: path.join(dir, 'data'),
         NUMBERS_FILE: numbersFile,
@@ -427,7 +445,7 @@ async function dialAll(
   return result;
 }
 
-async function runStep(
+export async function runStep(
   mode: ModelAudioFormat,
   calls: number,
   o: LoadOptions,
@@ -448,6 +466,8 @@ async function runStep(
 
     await scrapeMetrics(s.server.url); // resets the event-loop histogram
     await s.generator.request({ type: 'window-start' }, 'window-started');
+    const recordings = path.join(s.dir, 'data', 'recordings');
+    const recorded0 = dirBytes(recordings);
     const cpu0 = processCpuSeconds(pid);
     const wait0 = processRunQueueWaitSeconds(pid);
     const t0 = performance.now();
@@ -461,6 +481,7 @@ async function runStep(
     const wait1 = processRunQueueWaitSeconds(pid);
     const t1 = performance.now();
     const rssLoaded = processRssBytes(pid);
+    const recorded1 = dirBytes(recordings);
     const { stats: window } = await s.generator.request({ type: 'window-end' }, 'window');
     const metrics = await scrapeMetrics(s.server.url);
     hooks.progress(steadyStart + o.steadyS, `${mode} ×${calls}: winding down`);
@@ -501,6 +522,7 @@ async function runStep(
       rssIdleMb: rssIdle / MB,
       rssLoadedMb: rssLoaded / MB,
       rssPerCallMb: (rssLoaded - rssIdle) / MB / active,
+      recordingBytesPerCallSecond: o.recordCalls ? (recorded1 - recorded0) / (active * windowS) : null,
       loopP99Ms: (metrics[LOOP_P99] ?? Number.NaN) * 1000,
       loopMaxMs: (metrics[LOOP_MAX] ?? Number.NaN) * 1000,
       generatorCoreShare,
@@ -520,9 +542,9 @@ async function runStep(
 // ---------------------------------------------------------------------------------------------
 // Reports
 
-const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
+export const fmt = (v: number | null, digits = 1) => (v === null || Number.isNaN(v) ? '–' : v.toFixed(digits));
 
-function machineLine(m: MachineInfo): string {
+export function machineLine(m: MachineInfo): string {
   const pin = m.pinning.available
     ? 'server pinned to core 0, generator to core 1 (taskset)'
     : `NOT pinned: ${m.pinning.reason ?? ''}`;
@@ -678,7 +700,7 @@ function renderLoadReport(
   ].join('\n');
 }
 
-function replaceReadmeSection(readme: string, marker: string, body: string): void {
+export function replaceReadmeSection(readme: string, marker: string, body: string): void {
   const file = path.join(PROJECT_ROOT, readme);
   const text = readFileSync(file, 'utf8');
   const start = `<!-- ${marker}:start -->`;
@@ -694,7 +716,7 @@ function replaceReadmeSection(readme: string, marker: string, body: string): voi
 // ---------------------------------------------------------------------------------------------
 // Runners
 
-function preflight(nice: number): Pinning | null {
+export function preflight(nice: number): Pinning | null {
   if (!procAvailable()) {
     process.stderr.write('load bench: needs Linux /proc for the server CPU and RSS figures\n');
     return null;

@@ -24,7 +24,8 @@ import { loadConfig } from '../src/config/env.js';
 import type { EmulatorSession } from '../src/emulator/emulator-session.js';
 import { readWavSamples } from '../src/emulator/clips.js';
 import { RealtimeEmulator } from '../src/emulator/realtime-emulator.js';
-import { messageKind, parseRecording, type Recording } from '../src/protocol/recording.js';
+import { messageKind, recordingToText, type Recording } from '../src/protocol/recording.js';
+import { readRecording } from '../src/recording/recording-file.js';
 import { formatReport, replayRecording } from '../src/recording/replayer.js';
 import { recordingFileName } from '../src/recording/recorder.js';
 import { SimulatedPhone, type PhoneOptions } from '../src/sim/phone.js';
@@ -370,14 +371,12 @@ async function record(scenario: Scenario): Promise<string> {
     }
     const recordings = path.join(config.dataDir, 'recordings');
     const recorded = path.join(recordings, recordingFileName(onlyCallSid(recordings)));
-    const text = readFileSync(recorded, 'utf8');
-    const [headerLine, ...rest] = text.split('\n');
-    const header = {
-      ...(JSON.parse(headerLine!) as Record<string, unknown>),
-      scenario: `${scenario.name}: ${scenario.description}`,
-    };
+    const parsed = readRecording(recorded);
+    if (!parsed.ok) throw new Error(`${recorded}: ${parsed.reason}`);
+    const header = { ...parsed.recording.header, scenario: `${scenario.name}: ${scenario.description}` };
     const out = path.join(OUT_DIR, `${scenario.name}.jsonl`);
-    writeFileSync(out, [JSON.stringify(header), ...rest].join('\n'));
+    // a fixture is one file: its audio inline, not in tracks beside it
+    writeFileSync(out, recordingToText(header, parsed.recording.lines));
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -406,7 +405,7 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
     process.stdout.write(`recording ${scenario.name} … `);
     const file = await record(scenario);
-    const parsed = parseRecording(readFileSync(file, 'utf8'));
+    const parsed = readRecording(file);
     if (!parsed.ok) throw new Error(`${file}: ${parsed.reason}`);
     const problems = scenario.expect(parsed.recording);
     const report = await replayRecording(parsed.recording);

@@ -11,9 +11,13 @@ import path from 'node:path';
 import express from 'express';
 
 import { parseWav } from './audio/wav.js';
-import { CallRunner } from './call/call-runner.js';
-import { CallSession } from './call/call-session.js';
+import { buildCall } from './call/call-factory.js';
+import type { CallRunner } from './call/call-runner.js';
+import type { CallSession } from './call/call-session.js';
 import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
+import { callTools } from './call/tools/registry.js';
+import type { CallInfo, ToolTable } from './call/tools/tool.js';
+import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
@@ -42,7 +46,9 @@ import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
 import { CallJournal } from './store/call-journal.js';
+import type { CallStore } from './store/call-store.js';
 import { CallsRepo } from './store/calls-repo.js';
+import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { APOLOGY_CLIP_FILE, PACKAGE_JSON_FILE } from './util/project-files.js';
@@ -67,6 +73,13 @@ export interface BridgeOptions {
   twilioPingIntervalMs?: number;
   /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
   recordingsMinFreeBytes?: number;
+}
+
+/** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
+function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
+  const { callSid } = stream.start;
+  const variables = { caller_number: stream.from, called_number: stream.to };
+  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
 }
 
 interface LiveCall {
@@ -94,7 +107,7 @@ export class Bridge {
     readonly numbers: NumbersRegistry,
     readonly tokens: StreamTokens,
     readonly redactor: Redactor,
-    readonly calls: CallsRepo,
+    readonly calls: CallStore,
     readonly metrics: BridgeMetrics,
     readonly control: TwilioRest | null,
     private readonly options: BridgeOptions,
@@ -114,10 +127,20 @@ export class Bridge {
     // a load balancer accepts the others' tokens; without one a random per-process key.
     const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
     const redactor = new Redactor(configSecrets(config));
-    const calls = new CallsRepo(path.join(config.dataDir, 'calls.sqlite'));
-    const abandoned = calls.markAbandoned();
-    if (abandoned > 0) logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
     const metrics = new BridgeMetrics();
+    // reads run on the event loop and must never wait for a lock: busy timeout 0
+    const calls = new SqliteCallStore(new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 }), {
+      logger: logger.child({ component: 'store' }),
+      clock,
+      monitor: {
+        onError: (op) => metrics.storeErrors.inc({ op }),
+        onDropped: (op) => metrics.storeDropped.inc({ op }),
+        onQueued: (n) => metrics.storeQueued.set(n),
+      },
+    });
+    const abandoned = calls.markAbandoned();
+    if (abandoned !== null && abandoned > 0)
+      logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
     const control =
       options.control !== undefined
         ? options.control
@@ -283,6 +306,15 @@ export class Bridge {
     return lookup.kind === 'profile' ? lookup.profile : current.defaults;
   }
 
+  /** The tools a call offers: built-in ones, and HTTP tools signed with BRIDGE_SIGNING_SECRET. */
+  private callTools(profile: Profile, log: Logger): ToolTable {
+    return callTools(profile, {
+      signingSecret: this.config.bridgeSigningSecret,
+      now: () => this.clock.now(),
+      onFailure: (tool, reason) => log.warn({ tool, reason }, 'tool request failed'),
+    });
+  }
+
   /** A media stream passed the gate: build its call and let it run. */
   private startCall(stream: AcceptedStream): void {
     const { start } = stream;
@@ -310,73 +342,59 @@ export class Bridge {
             },
           })
         : null;
-    const session = new CallSession({
-      clock: this.clock,
-      profile,
-      apologyMulaw: this.apologyMulaw,
-      canUseRest: this.control !== null,
-      ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
-    });
-    const journal = new CallJournal(callSid, this.calls, this.metrics, log, monotonicMs);
+    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
-
-    // The runner needs the Twilio link and the link delivers to the runner: tie the knot late.
-    let runner: CallRunner | null = null;
-    const twilio = new TwilioLink({
-      ws: stream.ws,
-      streamSid: start.streamSid,
+    const metrics = this.metrics;
+    const { runner, session, twilio } = buildCall({
+      callSid,
+      profile,
       clock: this.clock,
       logger: log,
-      limits: {
-        mediaTimeoutMs: this.config.mediaTimeoutS * 1000,
-        pingIntervalMs: this.options.twilioPingIntervalMs ?? TWILIO_PING_INTERVAL_MS,
-        maxDurationMs: this.config.maxCallDurationS * 1000,
-      },
-      onAudioDropped: () => this.metrics.outboundAudioDropped.inc(),
-      onEvent: (event) => {
-        if (event.type === 'twilio.media') this.metrics.framesIn.inc();
-        if (event.type === 'twilio.closed') recorder?.twilioClosed(event.code);
-        runner?.dispatch(event);
-      },
-      ...(recorder ? { tap: (dir: 'twilio_in' | 'twilio_out', text: string) => recorder.twilio(dir, text) } : {}),
-    });
-    recorder?.twilio('twilio_in', stream.startText);
-    const metrics = this.metrics;
-    const twilioSide = {
-      execute: (cmd: Parameters<TwilioLink['execute']>[0]) => {
-        if (cmd.type === 'twilio.media') metrics.framesOut.inc();
-        if (cmd.type === 'twilio.clear') journal.onClearSent();
-        if (cmd.type === 'twilio.close') recorder?.twilioClose(cmd.code, cmd.reason);
-        twilio.execute(cmd);
-      },
-      close: (code?: number, reason?: string) => twilio.close(code, reason),
-    };
-    runner = new CallRunner({
-      callSid,
-      session,
-      twilio: twilioSide,
-      createModelLink: (onEvent) => {
-        const link = new RealtimeLink({
-          endpoint,
+      apologyMulaw: this.apologyMulaw,
+      control: this.control,
+      ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
+      tools: recordedTools(this.callTools(profile, log), this.clock, (r) => journal.onTool(r)),
+      call: callInfo(stream, profile),
+      twilio: ({ onEvent, tap }) => {
+        const link = new TwilioLink({
+          ws: stream.ws,
+          streamSid: start.streamSid,
           clock: this.clock,
           logger: log,
-          onEvent: recorder ? recorder.linkEvents(onEvent) : onEvent,
-          ...(recorder ? { tap: (dir: 'model_in' | 'model_out', msg: object) => recorder.model(dir, msg) } : {}),
+          limits: {
+            mediaTimeoutMs: this.config.mediaTimeoutS * 1000,
+            pingIntervalMs: this.options.twilioPingIntervalMs ?? TWILIO_PING_INTERVAL_MS,
+            maxDurationMs: this.config.maxCallDurationS * 1000,
+          },
+          onAudioDropped: () => metrics.outboundAudioDropped.inc(),
+          onEvent: (event) => {
+            if (event.type === 'twilio.media') metrics.framesIn.inc();
+            onEvent(event);
+          },
+          ...(tap ? { tap } : {}),
         });
-        // the recorder also notes the link's lifecycle, so a dropped socket can be replayed
-        return recorder ? recorder.modelLink(link) : link;
+        // the gate read the `start` before the link existed
+        link.tapInbound(stream.startText);
+        return {
+          execute: (cmd) => {
+            if (cmd.type === 'twilio.media') metrics.framesOut.inc();
+            if (cmd.type === 'twilio.clear') journal.onClearSent();
+            link.execute(cmd);
+          },
+          close: (code, reason) => link.close(code, reason),
+        };
       },
-      control: this.control,
-      clock: this.clock,
-      logger: log,
+      model: ({ onEvent, tap }) =>
+        new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, ...(tap ? { tap } : {}) }),
+      tap: recorder,
       observer: {
         onEvent: (e) => journal.onEvent(e),
         onRecord: (r) => journal.onRecord(r),
-        onAudioHandled: (direction, ms) => this.metrics.frameLatency.observe(direction, ms / 1000),
+        onAudioHandled: (direction, ms) => metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
-          this.metrics.activeCalls.set(this.live.size);
+          metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
           const written = (recorder?.close() ?? Promise.resolve()).finally(finished);
           this.finishing.add(written);
@@ -454,6 +472,6 @@ export class Bridge {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.emulator?.close();
     this.metrics.close();
-    this.calls.close();
+    await this.calls.close();
   }
 }

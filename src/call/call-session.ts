@@ -33,7 +33,8 @@ import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
 import { apologyEnd, limitEnd, toolEnd, type EndPlan } from './call-ending.js';
-import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, LogCommand, TimerName } from './events.js';
+import { log } from './events.js';
+import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
 import { Greeting } from './greeting.js';
 import { ModelResponses } from './model-responses.js';
@@ -41,7 +42,7 @@ import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js'
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
 import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
-import type { ToolTable } from './tools/tool.js';
+import type { CallInfo, ToolTable } from './tools/tool.js';
 
 export interface CallSessionOptions {
   clock: Clock;
@@ -53,6 +54,7 @@ export interface CallSessionOptions {
   tuning?: Partial<SessionTuning>;
   /** the tools offered to the model; the profile's built-in tools by default */
   tools?: ToolTable;
+  call?: CallInfo;
 }
 
 type Phase =
@@ -154,7 +156,7 @@ export class CallSession {
       case 'model.failed':
         this.modelGone();
         if (this.phase.name === 'ending' && this.phase.started) return;
-        this.log(out, 'error', 'model unavailable; apologising and ending the call', { reason: event.message });
+        log(out, 'error', 'model unavailable; apologising and ending the call', { reason: event.message });
         return this.playApology(event.message, out);
       case 'timer.fired':
         return this.onTimer(event.name, out);
@@ -174,7 +176,7 @@ export class CallSession {
   }
 
   private onStart(out: CallCommand[]): void {
-    if (this.phase.name !== 'awaitingStart') return this.log(out, 'warn', 'duplicate start ignored');
+    if (this.phase.name !== 'awaitingStart') return log(out, 'warn', 'duplicate start ignored');
     this.phase = { name: 'connecting' };
     if (this.profile.greeting !== null) this.playout.awaitFirstAudio(false);
     out.push({ type: 'model.connect' });
@@ -182,7 +184,7 @@ export class CallSession {
 
   private onMark(name: string, out: CallCommand[]): void {
     const result = this.playout.ledger.markEchoed(name);
-    if (result.kind === 'unknown') return this.log(out, 'debug', 'unknown mark echoed', { name: name.slice(0, 64) });
+    if (result.kind === 'unknown') return log(out, 'debug', 'unknown mark echoed', { name: name.slice(0, 64) });
     if (result.kind === 'stale') return;
     for (const item of this.playout.ledger.prune())
       if (!item.local) this.record(this.turns.playedOut(item.itemId), out);
@@ -208,7 +210,7 @@ export class CallSession {
       // Restore the conversation so far as text, so the model knows what was said.
       const restored = this.turns.restore();
       for (const { role, text } of restored) out.push(messageItem(role, text));
-      this.log(out, 'info', 'model session restored', { turns: restored.length });
+      log(out, 'info', 'model session restored', { turns: restored.length });
       this.toolCalls.sessionLost();
     }
     this.input.connected(out);
@@ -230,7 +232,7 @@ export class CallSession {
       this.responses.discard(id);
       this.toolCalls.responseDone(id);
     }
-    if (willRetry) this.log(out, 'warn', 'model socket closed; reconnecting', { code });
+    if (willRetry) log(out, 'warn', 'model socket closed; reconnecting', { code });
   }
 
   /** The caller hears an apology, then the call ends cleanly. */
@@ -297,11 +299,11 @@ export class CallSession {
    */
   private onSpeechStarted(out: CallCommand[]): void {
     if (this.phase.name !== 'live') return;
-    if (this.greeting.holdsBargeIn) return this.log(out, 'info', 'barge-in ignored: the greeting is not interruptible');
+    if (this.greeting.holdsBargeIn) return log(out, 'info', 'barge-in ignored: the greeting is not interruptible');
     const unplayed = this.playout.ledger.unplayed();
     if (unplayed.length === 0) return; // nothing playing: nothing to stop
     // `clear` would drop the tones too: a phone menu talking over them must still get its digits.
-    if (unplayed.some((item) => item.local)) return this.log(out, 'info', 'barge-in ignored: DTMF tones are playing');
+    if (unplayed.some((item) => item.local)) return log(out, 'info', 'barge-in ignored: DTMF tones are playing');
     out.push({ type: 'twilio.clear' });
     const active = this.responses.cancellable;
     if (active !== null) out.push({ type: 'model.cancelResponse', responseId: active });
@@ -320,8 +322,7 @@ export class CallSession {
   private onFunctionCall(e: Extract<ModelEvent, { type: 'model.functionCallDone' }>, out: CallCommand[]): void {
     const { responseId, callId } = e;
     const name = e.name ?? this.toolCalls.nameOf(e.itemId);
-    const ctx = { profile: this.profile, canUseRest: this.options.canUseRest };
-    const plan = planToolCall(this.tools, name, e.arguments, ctx);
+    const plan = planToolCall(this.tools, name, e.arguments, { ...this.options, toolCallId: callId });
     out.push(toolCallLog(this.tools, name, plan));
     switch (plan.kind) {
       case 'output':
@@ -330,7 +331,7 @@ export class CallSession {
           this.playout.playLocal({ responseId, itemId: `tool:${callId}`, contentIndex: 0 }, plan.play, out);
         break;
       case 'job':
-        out.push(this.toolCalls.start(responseId, callId, String(name), plan.run));
+        out.push(...this.toolCalls.start(responseId, callId, String(name), plan, this.clock.now()));
         break;
       case 'end':
       case 'transfer':
@@ -344,7 +345,7 @@ export class CallSession {
 
   private onToolDone(callId: string, output: string, out: CallCommand[]): void {
     const done = this.toolCalls.jobDone(callId, output);
-    if (done === null) return this.log(out, 'debug', 'tool output for no running call', { callId });
+    if (done === null) return log(out, 'debug', 'tool output for no running call', { callId });
     this.sendToModel(done.send, out);
     if (done.respond) this.requestResponse(out);
   }
@@ -353,7 +354,7 @@ export class CallSession {
     this.playout.responseDone(responseId, out);
     this.responses.ended(responseId);
     if (status !== 'completed' && status !== 'cancelled')
-      this.log(out, 'warn', 'model response ended early', { status, reason });
+      log(out, 'warn', 'model response ended early', { status, reason });
     if (this.toolCalls.responseDone(responseId)) this.responses.later();
     if (this.phase.name === 'live' && this.responses.takeWaiting())
       this.sendToModel({ type: 'model.createResponse' }, out);
@@ -407,7 +408,7 @@ export class CallSession {
 
   /** An operating limit (SPEC §8) ends the call, outcome error: at once, or after the goodbye (goodbye.ts). */
   private onLimit(reason: CallLimitReason, out: CallCommand[]): void {
-    this.log(out, 'warn', 'call limit reached; ending the call', { reason });
+    log(out, 'warn', 'call limit reached; ending the call', { reason });
     if (this.phase.name === 'live' && this.phase.leaving !== null) return; // leaving with its own last words
     const says = reason === 'max_duration' && this.modelOpen && this.phase.name === 'live' && this.goodbye.begin();
     if (!says) return this.finish('error', reason, out, true);
@@ -426,7 +427,7 @@ export class CallSession {
   private onRestDone(action: 'hangUp' | 'transfer', ok: boolean, error: string | null, out: CallCommand[]): void {
     if (this.phase.name !== 'ending') return;
     const { outcome, detail, transfer } = this.phase.plan;
-    if (!ok) this.log(out, 'warn', 'Twilio REST call failed', { action, error });
+    if (!ok) log(out, 'warn', 'Twilio REST call failed', { action, error });
     // Done: Twilio now ends or redirects the call; the stream stops on its own, but don't wait for it.
     if (ok || action === 'hangUp') return this.finish(outcome, detail, out, true);
     // A failed transfer: back to the conversation; the model tells the caller.
@@ -474,9 +475,11 @@ export class CallSession {
       case 'modelStall':
         if (!this.watch.stallFired(this.modelOpen, this.responses.active !== null, this.phase.name === 'live', out))
           return;
-        this.log(out, 'warn', 'model stalled; reconnecting', { silentMs: this.tuning.modelStallTimeoutMs });
+        log(out, 'warn', 'model stalled; reconnecting', { silentMs: this.tuning.modelStallTimeoutMs });
         out.push({ type: 'model.reconnect', reason: 'model stalled' });
         return this.onModelClosed(true, 0, out);
+      case 'toolWait':
+        return this.toolCalls.waitDue(this.clock.now(), this.responses.active, this.playout.ledger, out);
     }
   }
 
@@ -485,10 +488,6 @@ export class CallSession {
     this.modelOpen = false;
     this.input.disconnected();
     this.watch.owed = false;
-  }
-
-  private log(out: CallCommand[], level: LogCommand['level'], msg: string, fields?: Record<string, unknown>): void {
-    out.push(fields === undefined ? { type: 'log', level, msg } : { type: 'log', level, msg, fields });
   }
 
   /** Model commands that the server answers; sending one starts the stall watch. */

@@ -18,7 +18,9 @@ export type TimerName =
   /** the model owes us an answer and has been silent too long */
   | 'modelStall'
   /** the apology has had time to play */
-  | 'apologyDone';
+  | 'apologyDone'
+  /** a tool job with a wait message has run `wait_after_ms` (SPEC §9 "no dead air") */
+  | 'toolWait';
 
 /** The socket to Twilio closed (with or without a `stop` first). */
 export interface TwilioClosedEvent {
@@ -125,6 +127,16 @@ export type LogCommand = {
   msg: string;
   fields?: Record<string, unknown>;
 };
+
+/** Adds a log line to `out`. */
+export function log(
+  out: CallCommand[],
+  level: LogCommand['level'],
+  msg: string,
+  fields?: Record<string, unknown>,
+): void {
+  out.push(fields === undefined ? { type: 'log', level, msg } : { type: 'log', level, msg, fields });
+}
 
 export type CallCommand =
   | TwilioCommand

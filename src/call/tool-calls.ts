@@ -6,7 +6,22 @@
  * decides and sends.
  */
 import type { ModelCommand } from '../protocol/realtime.js';
-import type { ToolCommand } from './events.js';
+import type { CallCommand } from './events.js';
+
+/** A running job's wait message: said once, when due and the caller hears nothing else. */
+interface Wait {
+  message: string;
+  afterMs: number;
+  dueMs: number;
+}
+
+/** What the wait decision needs to know about playback. */
+export interface Playback {
+  /** assistant audio sent and not yet heard */
+  readonly busy: boolean;
+  /** ms of that audio still to play */
+  pendingMs(): number;
+}
 
 interface ResponseCalls {
   /** jobs still running: call id → tool name */
@@ -24,6 +39,8 @@ export class ToolCalls {
   private readonly orphans = new Set<string>();
   /** function call item → tool name (beta's `arguments.done` has no name) */
   private readonly names = new Map<string, string>();
+  /** running jobs whose wait message is still to be said, by call id */
+  private readonly waits = new Map<string, Wait>();
 
   /** The model announced a function call item and its tool's name. */
   named(itemId: string, name: string): void {
@@ -41,13 +58,49 @@ export class ToolCalls {
     return outputItem(callId, output);
   }
 
-  /** A call of `responseId` starts a job: the command that runs it. */
-  start(responseId: string, callId: string, name: string, run: () => Promise<string>): ToolCommand {
+  /** A call of `responseId` starts a job: the command that runs it, and the wait message's timer if it has one. */
+  start(
+    responseId: string,
+    callId: string,
+    name: string,
+    job: { run: () => Promise<string>; wait?: { message: string; afterMs: number } },
+    nowMs: number,
+  ): CallCommand[] {
     const calls = this.calls(responseId);
     calls.running.set(callId, name);
     calls.respond = true;
     this.jobs.set(callId, responseId);
-    return { type: 'tool.run', callId, name, run };
+    const out: CallCommand[] = [{ type: 'tool.run', callId, name, run: job.run }];
+    if (job.wait !== undefined) {
+      this.waits.set(callId, { ...job.wait, dueMs: nowMs + job.wait.afterMs });
+      this.armWait(nowMs, out);
+    }
+    return out;
+  }
+
+  /**
+   * The wait timer fired (SPEC §9 "no dead air"): when a running job's wait is due and the
+   * caller hears nothing (no response in progress, no audio unplayed), the model is asked to
+   * say it (a `response.create` with instructions in `out`; with the model socket down the
+   * link drops it, and the job's output still follows). While the caller is hearing the
+   * assistant, each due wait moves to `wait_after_ms` after that audio ends. Waits due
+   * together are said once.
+   */
+  waitDue(nowMs: number, activeResponse: string | null, playback: Playback, out: CallCommand[]): void {
+    const due = [...this.waits.entries()].filter(([, w]) => w.dueMs <= nowMs);
+    if (due.length > 0 && activeResponse === null && !playback.busy) {
+      out.push({ type: 'model.createResponse', instructions: waitInstructions(due[0]![1].message) });
+      for (const [callId] of due) this.waits.delete(callId);
+    } else {
+      for (const [, w] of due) w.dueMs = nowMs + playback.pendingMs() + w.afterMs;
+    }
+    this.armWait(nowMs, out);
+  }
+
+  private armWait(nowMs: number, out: CallCommand[]): void {
+    if (this.waits.size === 0) return;
+    const next = Math.min(...[...this.waits.values()].map((w) => w.dueMs));
+    out.push({ type: 'timer.set', name: 'toolWait', delayMs: Math.max(0, next - nowMs) });
   }
 
   /** The response is over (done, cancelled, or gone with its socket): true when the model should carry on now. */
@@ -69,6 +122,7 @@ export class ToolCalls {
     const name = calls?.running.get(callId);
     if (responseId === undefined || calls === undefined || name === undefined) return null;
     this.jobs.delete(callId);
+    this.waits.delete(callId);
     calls.running.delete(callId);
     const text = `Result of the ${name} tool call you made before the connection was restored: ${output}`;
     const send: ModelCommand = this.orphans.delete(callId)
@@ -96,6 +150,14 @@ export class ToolCalls {
     this.responses.delete(responseId);
     return calls.respond;
   }
+}
+
+/** The `response.create` instructions that have the model say a wait message. */
+export function waitInstructions(message: string): string {
+  return (
+    'A tool you called is still working. Tell the caller, saying exactly the following, then stop and wait: ' +
+    `"${message}"`
+  );
 }
 
 /** The `function_call_output` item for a call. */

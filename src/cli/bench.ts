@@ -39,6 +39,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'load',
     runner: 'runLoadBench',
   },
+  recording: {
+    description: 'recording on vs off at 100 calls: paired steps, CPU per call-second and caller→model p99',
+    module: 'recording',
+    runner: 'runRecordingBench',
+  },
   soak: {
     description: 'memory over a long run: 100 calls for 10 minutes, RSS at the end vs minute 2',
     module: 'load',
@@ -53,6 +58,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     description: 'compiled build vs the tsx loader: start-up to /healthz and RSS, idle and under calls',
     module: 'startup',
     runner: 'runStartupBench',
+  },
+  store: {
+    description: 'the call store under a lock held by another process: write cost on the loop, 20 calls, loop p99',
+    module: 'store',
+    runner: 'runStoreBench',
   },
   kernels: {
     description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',

@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 
 import { detectFileKind, parseTwilioCapture, type ModelTurn } from '../recording/capture.js';
 import { CAPTURE_DEFAULT_TO, replayCapture } from '../recording/capture-replay.js';
-import { parseRecording, RECORDING_FORMAT, RECORDING_VERSION } from '../protocol/recording.js';
+import { RECORDING_FORMAT, recordingToText } from '../protocol/recording.js';
+import { parseRecordingAt } from '../recording/recording-file.js';
 import { formatReport, replayRecording } from '../recording/replayer.js';
 import { describeError } from '../util/errors.js';
 
@@ -180,7 +181,7 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const recording = parseRecording(text);
+  const recording = parseRecordingAt(file, text);
   if (!recording.ok) {
     process.stderr.write(`${file}: ${recording.reason}\n`);
     return 2;
@@ -203,12 +204,9 @@ async function main(): Promise<number> {
   }
   bar.done();
   if (values.out !== undefined) {
-    const header = {
-      ...recording.recording.header,
-      version: RECORDING_VERSION,
-      scenario: `replay of ${recording.recording.header.callSid}`,
-    };
-    writeFileSync(values.out, [header, ...report.replayed].map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const recorded = recording.recording.header;
+    const header = { ...recorded, scenario: `replay of ${recorded.callSid}` };
+    writeFileSync(values.out, recordingToText(header, report.replayed));
   }
   if (values.json === true) {
     const { replayed: _replayed, ...rest } = report;

@@ -65,6 +65,8 @@ export interface Config {
   recordingsRetentionDays: number;
   /** open TCP connections the HTTP server accepts; more are refused */
   maxConnections: number;
+  /** signs tool, context and event requests (`x-bridge-signature`, SPEC §9); null = unsigned */
+  bridgeSigningSecret: string | null;
 }
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
@@ -74,6 +76,7 @@ export const SECRET_VARIABLES = [
   'AZURE_OPENAI_API_KEY',
   'ADMIN_TOKEN',
   'METRICS_TOKEN',
+  'BRIDGE_SIGNING_SECRET',
 ] as const;
 
 /**
@@ -201,6 +204,7 @@ const EnvSchema = z.object({
   LOG_LEVEL: enumVar(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   DRAIN_TIMEOUT_S: integerVar(0, 86_400, 'DRAIN_TIMEOUT_S=600'),
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
+  BRIDGE_SIGNING_SECRET: bearerTokenVar,
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -225,6 +229,7 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   RECORDINGS_MAX_GB: 'use a size in GB, e.g. RECORDINGS_MAX_GB=10',
   RECORDINGS_RETENTION_DAYS: 'use a number of days, e.g. RECORDINGS_RETENTION_DAYS=30',
   MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
+  BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
 };
 
 function isOn(value: string | null): boolean | null {
@@ -313,6 +318,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       e.MAX_CONNECTIONS === null
         ? maxConcurrentCalls * CONNECTIONS_PER_CALL + SPARE_CONNECTIONS
         : Number(e.MAX_CONNECTIONS),
+    bridgeSigningSecret: e.BRIDGE_SIGNING_SECRET,
   };
 }
 
@@ -324,6 +330,7 @@ export function configSecrets(config: Config): string[] {
     config.azure?.apiKey,
     config.adminToken,
     config.metricsToken,
+    config.bridgeSigningSecret,
   ].filter((s): s is string => typeof s === 'string');
 }
 

@@ -28,6 +28,14 @@ import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import {
+  BadParametersSchema,
+  ContextFieldsSchema,
+  CustomTool,
+  CustomToolSchema,
+  DEFAULT_CONTEXT_TIMEOUT_MS,
+  MissingEnvVariable,
+} from './custom-tools.js';
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
 
@@ -86,8 +94,16 @@ const ProfileFieldsSchema = z
       .nullable()
       .optional(),
     tools: z
-      .array(z.enum(BUILTIN_TOOLS, { message: `is not a built-in tool (${BUILTIN_TOOLS.join(', ')})` }))
+      .array(
+        z.union([
+          z.enum(BUILTIN_TOOLS, { message: `is not a built-in tool (${BUILTIN_TOOLS.join(', ')})` }),
+          CustomToolSchema,
+        ]),
+      )
       .optional(),
+    ...ContextFieldsSchema,
+    /** MCP servers (SPEC §9) are not supported yet: accepted so a file written for them loads, and ignored */
+    mcp_servers: z.array(z.unknown()).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
       .enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' })
@@ -129,6 +145,12 @@ export interface Profile {
   turnDetection: TurnDetectionSettings;
   transcription: { model: string; language?: string } | null;
   tools: BuiltinTool[];
+  /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
+  customTools?: readonly CustomTool[];
+  /** POSTed when the webhook arrives; its answer shapes the call (SPEC §10) */
+  contextUrl?: string | null;
+  /** how long the call start waits for the context service */
+  contextTimeoutMs?: number;
   transferTo: string | null;
   modelAudio: ModelAudioFormat;
 }
@@ -152,6 +174,8 @@ export interface Profiles {
   rejectUnknown: boolean;
   defaults: Profile;
   byNumber: ReadonlyMap<string, Profile>;
+  /** fields accepted but not acted on, one line each (logged at load) */
+  warnings: readonly string[];
 }
 
 export type Lookup = { kind: 'profile'; profile: Profile } | { kind: 'reject' };
@@ -170,8 +194,46 @@ function mergeFields(base: ProfileFields, over: ProfileFields): ProfileFields {
   return out;
 }
 
+/**
+ * The built-in and custom tools of a profile: names unique, custom schemas compiled and
+ * `${env:NAME}` header values read now. @throws ConfigError naming the entry's field
+ */
+function resolveTools(
+  entries: NonNullable<ProfileFields['tools']>,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  where: string,
+): { tools: BuiltinTool[]; customTools: CustomTool[] } {
+  const fieldPath = where.slice(where.indexOf(': ') + 2);
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(`${file}: ${fieldPath}.${field}`, `${where}.${field}: ${message}`);
+  };
+  const tools: BuiltinTool[] = [];
+  const customTools: CustomTool[] = [];
+  const names = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (typeof entry === 'string') {
+      if (!tools.includes(entry)) tools.push(entry);
+      names.add(entry);
+      return;
+    }
+    if (names.has(entry.name))
+      fail(`tools[${i}].name`, `${JSON.stringify(entry.name)} is already a tool of this profile`);
+    names.add(entry.name);
+    try {
+      customTools.push(new CustomTool(entry, env));
+    } catch (err) {
+      if (err instanceof MissingEnvVariable)
+        fail(`tools[${i}].http.headers.${err.header}`, `${err.message}. Fix: set ${err.variable} in the environment`);
+      if (err instanceof BadParametersSchema) fail(`tools[${i}].parameters`, err.message);
+      throw err;
+    }
+  });
+  return { tools, customTools };
+}
+
 /** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
-function resolveProfile(key: string, f: ProfileFields, file: string, where: string): Profile {
+function resolveProfile(key: string, f: ProfileFields, file: string, where: string, env: NodeJS.ProcessEnv): Profile {
   const td = f.turn_detection;
   const turnDetection: TurnDetectionSettings =
     td?.type === 'semantic_vad'
@@ -182,7 +244,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
           prefixPaddingMs: td?.prefix_padding_ms ?? BUILTIN_DEFAULTS.prefixPaddingMs,
           silenceDurationMs: td?.silence_duration_ms ?? BUILTIN_DEFAULTS.silenceDurationMs,
         };
-  const tools = [...new Set(f.tools ?? [])];
+  const { tools, customTools } = resolveTools(f.tools ?? [], env, file, where);
   const transferTo = f.transfer_to ?? null;
   if (tools.includes('transfer_call') && transferTo === null) {
     throw new ConfigError(
@@ -206,6 +268,9 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     turnDetection,
     transcription,
     tools,
+    customTools,
+    contextUrl: f.context_url ?? null,
+    contextTimeoutMs: f.context_timeout_ms ?? DEFAULT_CONTEXT_TIMEOUT_MS,
     transferTo,
     modelAudio: f.model_audio ?? 'pcm16',
   };
@@ -245,11 +310,40 @@ function keepNumberKeysAsWritten(doc: Document): void {
 }
 
 /**
+ * The issue to report for a value no branch of a union accepted: a `tools` entry is a
+ * built-in name when it is a string and a custom tool otherwise, so the branch of its own
+ * shape says what is wrong (with its full path), not "invalid input".
+ */
+function branchIssue(issue: z.core.$ZodIssue, data: unknown): z.core.$ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  const branch = issue.errors[typeof valueAt(data, issue.path) === 'string' ? 0 : 1] ?? issue.errors[0];
+  const inner = branch?.[0];
+  return inner === undefined ? issue : branchIssue({ ...inner, path: [...issue.path, ...inner.path] }, data);
+}
+
+/** What a file says that the bridge accepts but does not act on (logged at load). */
+function ignoredFields(raw: NumbersFile, name: string): string[] {
+  const profiles: [string, ProfileFields | null | undefined][] = [
+    ['defaults', raw.defaults],
+    ...Object.entries(raw.numbers ?? {}).map(([n, f]): [string, ProfileFields | null] => [
+      `numbers.${JSON.stringify(n)}`,
+      f,
+    ]),
+  ];
+  return profiles.flatMap(([where, f]) => [
+    ...(f?.mcp_servers !== undefined
+      ? [`${name}: ${where}.mcp_servers: MCP servers are not supported yet; ignored`]
+      : []),
+    ...(f?.context_url ? [`${name}: ${where}.context_url: per-call context is not supported yet; ignored`] : []),
+  ]);
+}
+
+/**
  * Parses and validates a numbers file's text.
  * @param file path used in error messages
  * @throws ConfigError naming the file and the field path
  */
-export function parseProfiles(text: string, file: string): Profiles {
+export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Profiles {
   const name = path.basename(file);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -262,7 +356,7 @@ export function parseProfiles(text: string, file: string): Profiles {
   const data: unknown = doc.toJS() ?? {};
   const parsed = NumbersFileSchema.safeParse(data);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = branchIssue(parsed.error.issues[0]!, data);
     const segments = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : issue.path;
     const fieldPath = formatPath(segments);
     const value = valueAt(data, issue.path);
@@ -272,7 +366,7 @@ export function parseProfiles(text: string, file: string): Profiles {
   }
   const raw = parsed.data;
   const baseFields = raw.defaults ?? {};
-  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`);
+  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`, env);
   const byNumber = new Map<string, Profile>();
   for (const [number, fields] of Object.entries(raw.numbers ?? {})) {
     const where = `${name}: numbers.${JSON.stringify(number)}`;
@@ -282,9 +376,10 @@ export function parseProfiles(text: string, file: string): Profiles {
         `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
       );
     }
-    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where));
+    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
   }
-  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
+  const warnings = ignoredFields(raw, name);
+  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber, warnings };
 }
 
 /**
@@ -384,6 +479,7 @@ export class NumbersRegistry {
     private readonly clock: Clock,
   ) {
     this.profiles = NumbersRegistry.read(file);
+    for (const warning of this.profiles.warnings) logger.warn({ file }, warning);
   }
 
   /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
@@ -432,6 +528,7 @@ export class NumbersRegistry {
       const next = NumbersRegistry.read(this.file);
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
+      for (const warning of next.warnings) this.logger.warn({ file: this.file }, warning);
       for (const l of this.listeners) l(next);
       return null;
     } catch (err) {

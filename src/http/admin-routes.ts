@@ -19,7 +19,8 @@ import { NumbersFileConflict, type NumbersRegistry } from '../config/numbers.js'
 import { isE164 } from '../config/env.js';
 import { isLocalRequest } from '../security/local-request.js';
 import { maskPhone, type Redactor } from '../security/redact.js';
-import { isValidCursor, type CallsRepo } from '../store/calls-repo.js';
+import { StoreUnavailableError, type CallStore } from '../store/call-store.js';
+import { isValidCursor } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -30,7 +31,7 @@ export interface AdminDeps {
   signedMode: boolean;
   metricsToken: string | null;
   logger: Logger;
-  calls: CallsRepo;
+  calls: CallStore;
   numbers: NumbersRegistry;
   redactor: Redactor;
   metrics: BridgeMetrics;
@@ -58,6 +59,21 @@ function sameSecret(given: string, expected: string): boolean {
 
 function fail(res: Response, status: number, error: string): void {
   res.status(status).json({ error });
+}
+
+/** Seconds a client is told to wait when the call store cannot answer (a lock usually clears). */
+const STORE_RETRY_AFTER_S = 5;
+
+/** Runs a store read; a store that cannot answer now gives a 503 that says so. */
+async function fromStore<T>(res: Response, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    res.setHeader('Retry-After', String(STORE_RETRY_AFTER_S));
+    fail(res, 503, err.message);
+    return undefined;
+  }
 }
 
 /** The bearer token a request presents, or null. */
@@ -132,7 +148,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
   api.use(express.json({ limit: MAX_BODY }));
 
-  api.get('/calls', (req, res) => {
+  api.get('/calls', async (req, res) => {
     const { to, cursor, limit, since, until } = req.query;
     const pageSize = limit === undefined ? DEFAULT_PAGE : Number(limit);
     if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE) {
@@ -153,18 +169,21 @@ export function adminRoutes(deps: AdminDeps): Router {
       fail(res, 400, 'since and until must be ISO dates such as 2026-11-25 or 2026-11-25T10:00:00Z');
       return;
     }
-    const page = deps.calls.listCalls({
-      limit: pageSize,
-      cursor: cursor ?? null,
-      ...(to !== undefined ? { to } : {}),
-      ...(sinceMs !== undefined ? { sinceMs } : {}),
-      ...(untilMs !== undefined ? { untilMs } : {}),
-    });
-    res.json(deps.redactor.deep(page));
+    const page = await fromStore(res, () =>
+      deps.calls.listCalls({
+        limit: pageSize,
+        cursor: cursor ?? null,
+        ...(to !== undefined ? { to } : {}),
+        ...(sinceMs !== undefined ? { sinceMs } : {}),
+        ...(untilMs !== undefined ? { untilMs } : {}),
+      }),
+    );
+    if (page !== undefined) res.json(deps.redactor.deep(page));
   });
 
-  api.get('/calls/:callSid', (req, res) => {
-    const record = deps.calls.getCall(req.params.callSid);
+  api.get('/calls/:callSid', async (req, res) => {
+    const record = await fromStore(res, () => deps.calls.getCall(req.params.callSid));
+    if (record === undefined) return;
     if (record === null) {
       fail(res, 404, `no call ${JSON.stringify(req.params.callSid.slice(0, 64))}; list calls with GET /api/calls`);
       return;

@@ -65,6 +65,23 @@ export class BridgeMetrics {
     help: 'Call recordings deleted by RECORDINGS_RETENTION_DAYS or RECORDINGS_MAX_GB',
     registers: [this.registry],
   });
+  readonly storeErrors = new Counter({
+    name: 'bridge_store_errors_total',
+    help: 'Call-store writes that failed (once per write, however often it was retried), by write',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly storeDropped = new Counter({
+    name: 'bridge_store_dropped_total',
+    help: 'Call-store writes given up: the write queue was full, or the database refused the write for good',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly storeQueued = new Gauge({
+    name: 'bridge_store_queued_writes',
+    help: 'Call-store writes waiting to be written (grows while another process locks the database)',
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',

@@ -35,6 +35,7 @@ import WebSocket, { type ClientOptions, type RawData } from 'ws';
 
 import type { IncomingMessage } from 'node:http';
 
+import type { ModelTap } from '../call/call-factory.js';
 import type { ModelCommand, ModelEvent, ModelLinkEvent } from '../protocol/realtime.js';
 import { encodeAppendAudioFrame, encodeClientEvent, parseServerEventObject } from '../protocol/realtime-codec.js';
 import { Redactor } from '../security/redact.js';
@@ -114,7 +115,7 @@ export interface RealtimeLinkOptions {
   /** every parsed server event and every socket lifecycle event, in order; must not throw (it is guarded anyway) */
   onEvent: (event: ModelEvent | ModelLinkEvent) => void;
   /** raw wire traffic for the call recorder: `model_in` = bridge → model, `model_out` = model → bridge */
-  tap?: (dir: 'model_in' | 'model_out', wireMessage: object) => void;
+  tap?: ModelTap;
   retry?: Partial<RetryPolicy>;
   /** extra `ws` client options (agent, perMessageDeflate, …); the endpoint's headers are always sent */
   wsOptions?: ClientOptions;
@@ -152,7 +153,7 @@ export class RealtimeLink {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onEvent: (event: ModelEvent | ModelLinkEvent) => void;
-  private readonly tap: ((dir: 'model_in' | 'model_out', wireMessage: object) => void) | undefined;
+  private readonly tap: ModelTap | undefined;
   private readonly retry: RetryPolicy;
   private readonly wsOptions: ClientOptions;
   private readonly connectTimeoutMs: number;
@@ -286,10 +287,12 @@ export class RealtimeLink {
       if (this.writesInFlight === 0) this.guard(() => this.writeHeldAudio(ws));
     };
     try {
-      // Caller audio, 50 appends a second per call, skips the object when no recorder needs
-      // it. The frame is UTF-8 JSON in a Buffer, so it must be sent as a text message.
-      if (cmd.type === 'model.appendAudio' && this.tap === undefined) {
+      // Caller audio, 50 appends a second per call, never builds the event object: the
+      // recorder takes the bytes. The frame is UTF-8 JSON in a Buffer, so it must be sent as a
+      // text message.
+      if (cmd.type === 'model.appendAudio') {
         ws.send(encodeAppendAudioFrame(cmd.audio), TEXT_MESSAGE, written);
+        this.tapAudio(cmd.audio);
       } else {
         const wire = encodeClientEvent(cmd, this.endpoint.dialect);
         this.safeTap('model_in', wire);
@@ -331,10 +334,20 @@ export class RealtimeLink {
     }
   }
 
+  /** The recorder observes and never influences: if it throws, the message is still handled. */
   private safeTap(dir: 'model_in' | 'model_out', wire: object): void {
     if (this.tap === undefined) return;
     try {
-      this.tap(dir, wire);
+      this.tap.message(dir, wire);
+    } catch (err) {
+      this.logger.error({ err: describeError(err) }, 'realtime tap threw');
+    }
+  }
+
+  private tapAudio(audio: Uint8Array): void {
+    if (this.tap === undefined) return;
+    try {
+      this.tap.appendAudio(audio);
     } catch (err) {
       this.logger.error({ err: describeError(err) }, 'realtime tap threw');
     }

@@ -26,6 +26,7 @@
  */
 import type { WebSocket } from 'ws';
 
+import type { TwilioTap } from '../call/call-factory.js';
 import type { CallLimitEvent, TwilioCommand } from '../call/events.js';
 import { parseTwilioMessage, TwilioEncoder, type TwilioEvent } from '../protocol/twilio.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -68,8 +69,6 @@ const WS_ERROR_CLOSE_CODES: Readonly<Record<string, number>> = {
   WS_ERR_INVALID_UTF8: 1007,
   WS_ERR_TOO_MANY_BUFFERED_PARTS: 1008,
 };
-
-export type TwilioTap = (dir: 'twilio_in' | 'twilio_out', text: string) => void;
 
 /** The part of the socket under a `ws` WebSocket that corking needs. */
 interface Corkable {

@@ -7,18 +7,19 @@
  * clock, so the turns it sees do not depend on the pace. Afterwards the bridge's recording
  * of the call says which turns the model saw.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { Bridge } from '../app.js';
 import { loadConfig } from '../config/env.js';
 import { RealtimeEmulator } from '../emulator/realtime-emulator.js';
-import { parseRecording, type Recording } from '../protocol/recording.js';
+import { recordingToText, type Recording } from '../protocol/recording.js';
 import { SimulatedPhone } from '../sim/phone.js';
 import { SystemClock } from '../util/clock.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
+import { readRecording } from './recording-file.js';
 import { phoneScript, turnsFromRecording, type ModelTurn, type TwilioCapture } from './capture.js';
 
 /** An unlisted number, so the numbers file's `defaults` profile answers. */
@@ -44,6 +45,7 @@ export interface CaptureReplayReport {
   turns: ModelTurn[];
   /** the bridge's own recording of the replayed call (replayable with `npm run replay`) */
   recording: Recording;
+  /** the same as one self-contained JSONL file (audio inline) */
   recordingText: string;
   /** the profile and audio mode the bridge used */
   profile: string;
@@ -145,10 +147,11 @@ export async function replayCapture(
     const recordings = path.join(config.dataDir, 'recordings');
     const file = readdirSync(recordings).find((f) => f.endsWith('.jsonl'));
     if (file === undefined) throw new Error('the bridge wrote no recording of the call');
-    const recordingText = readFileSync(path.join(recordings, file), 'utf8');
-    const parsed = parseRecording(recordingText);
+    const parsed = readRecording(path.join(recordings, file));
     if (!parsed.ok) throw new Error(`the bridge's recording is unreadable: ${parsed.reason}`);
     const recording = parsed.recording;
+    // the recording's folder goes away below: its tracks travel inline
+    const recordingText = recordingToText(recording.header, recording.lines);
     return {
       turns: turnsFromRecording(recording),
       recording,

@@ -19,8 +19,8 @@
 import { readFileSync } from 'node:fs';
 
 import { parseWav } from '../audio/wav.js';
-import { CallRunner, type CallControl } from '../call/call-runner.js';
-import { CallSession } from '../call/call-session.js';
+import { buildCall } from '../call/call-factory.js';
+import type { CallControl, CallRunner } from '../call/call-runner.js';
 import type { SessionTuning } from '../call/session-tuning.js';
 import type { CallEvent, CallOutcome, RecordCommand } from '../call/events.js';
 import { BUILTIN_TOOLS, VOICES, type BuiltinTool, type Profile, type Voice } from '../config/numbers.js';
@@ -252,21 +252,18 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
       return Promise.resolve();
     },
   };
-  const session = new CallSession({
-    clock,
-    profile,
-    apologyMulaw: options.apologyMulaw ?? apologyClip(),
-    canUseRest: header.canUseRest ?? false,
-    tuning: { ...recordedTuning, ...options.tuning },
-  });
-  runner = new CallRunner({
+  // The same factory as a live call; the recording's sockets stand in for the links.
+  const call = buildCall({
     callSid: header.callSid,
-    session,
-    twilio,
-    createModelLink: () => model,
-    control: header.canUseRest === true ? control : null,
+    profile,
     clock,
     logger: options.logger ?? silentLogger(),
+    apologyMulaw: options.apologyMulaw ?? apologyClip(),
+    control: header.canUseRest === true ? control : null,
+    tuning: { ...recordedTuning, ...options.tuning },
+    twilio: () => twilio,
+    model: () => model,
+    tap: null,
     observer: {
       onRecord: (r) => records.push(r),
       onEvent: (e) => {
@@ -274,6 +271,8 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
       },
     },
   });
+  const { session } = call;
+  runner = call.runner;
 
   // Twilio → bridge, at the recorded times (marks excepted: simulated playout echoes them).
   lines.forEach((l, i) => {

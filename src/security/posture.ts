@@ -4,7 +4,10 @@
  */
 import { MIN_BEARER_TOKEN_LENGTH, type Config } from '../config/env.js';
 
-export type PostureSettings = Pick<Config, 'localMode' | 'adminToken' | 'publicUrl' | 'metricsToken' | 'trustProxy'>;
+export type PostureSettings = Pick<
+  Config,
+  'localMode' | 'adminToken' | 'publicUrl' | 'metricsToken' | 'trustProxy' | 'bridgeSigningSecret'
+>;
 
 /** The warnings for this configuration, in order of harm; empty for a fully set-up bridge. */
 export function securityWarnings(config: PostureSettings): string[] {
@@ -15,7 +18,7 @@ export function securityWarnings(config: PostureSettings): string[] {
         'from this machine only (loopback, and never through a proxy or tunnel: a request carrying ' +
         'X-Forwarded-For or a similar header is refused). Set TWILIO_AUTH_TOKEN before connecting a real number',
     );
-    return warnings;
+    return [...warnings, ...signingWarning(config)];
   }
   if (config.adminToken === null) {
     warnings.push(
@@ -36,5 +39,15 @@ export function securityWarnings(config: PostureSettings): string[] {
         'Set METRICS_TOKEN, or keep the port off the internet behind your proxy',
     );
   }
-  return warnings;
+  return [...warnings, ...signingWarning(config)];
+}
+
+/** Tool, context and event requests go unsigned without BRIDGE_SIGNING_SECRET (SPEC §9). */
+function signingWarning(config: PostureSettings): string[] {
+  if (config.bridgeSigningSecret !== null) return [];
+  return [
+    'BRIDGE_SIGNING_SECRET is not set: requests to tool backends and context_url go unsigned, so a backend ' +
+      "cannot tell them from a stranger's. Set BRIDGE_SIGNING_SECRET (e.g. openssl rand -hex 32) and check " +
+      'x-bridge-signature in the backend',
+  ];
 }

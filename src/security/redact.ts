@@ -33,6 +33,11 @@ export const SECRET_KEYS: readonly string[] = [
 ];
 
 const SECRET_KEY_SET = new Set(SECRET_KEYS);
+/** A JSON text naming a secret key as a property (any case, as JSON may escape nothing in these names). */
+const SECRET_KEY_IN_JSON = new RegExp(
+  `"(${SECRET_KEYS.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})"\\s*:`,
+  'i',
+);
 
 /** Paths for pino's `redact` option: each secret key at the top level and up to three levels deep. */
 export const PINO_REDACT_PATHS: readonly string[] = SECRET_KEYS.flatMap((key) => {
@@ -74,6 +79,18 @@ export class Redactor {
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
     return out;
+  }
+
+  /**
+   * A JSON text with configured secret values scrubbed, without parsing it — or null when the
+   * text names a secret key, holds an escape (which could spell one: `"\u0074oken"`) or breaks
+   * a line, and only {@link deep} on the parsed value is safe. For the recorder's audio path,
+   * where parsing every frame would cost more than the frame's own handling.
+   */
+  jsonText(text: string): string | null {
+    const unsafe = text.includes('\\') || text.includes('\n') || text.includes('\r') || SECRET_KEY_IN_JSON.test(text);
+    if (unsafe) return null;
+    return this.text(text);
   }
 
   /**

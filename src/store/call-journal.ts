@@ -1,13 +1,13 @@
 /**
  * Keeps the record of one call: turns the session's `record.*` facts into call-record
- * writes and metrics. It observes and never influences; a storage error is logged and the
- * call goes on.
+ * writes and metrics. It observes and never influences; the store's writes never block or
+ * throw (a storage fault is the store's to log and count), so the call goes on.
  */
 import type { CallObserver } from '../call/call-runner.js';
 import type { CallEvent, RecordCommand } from '../call/events.js';
+import type { ToolRecord } from '../call/tools/tool-records.js';
 import type { BridgeMetrics } from '../http/metrics.js';
-import type { Logger } from '../util/logger.js';
-import type { CallsRepo } from './calls-repo.js';
+import type { CallWriter } from './call-store.js';
 
 export class CallJournal implements CallObserver {
   private ended = false;
@@ -15,9 +15,8 @@ export class CallJournal implements CallObserver {
 
   constructor(
     private readonly callSid: string,
-    private readonly repo: CallsRepo,
+    private readonly repo: CallWriter,
     private readonly metrics: BridgeMetrics,
-    private readonly logger: Logger,
     private readonly monotonicMs: () => number,
   ) {}
 
@@ -41,32 +40,33 @@ export class CallJournal implements CallObserver {
     }
   }
 
+  /** A tool call finished (or was answered at once). */
+  onTool(record: ToolRecord): void {
+    this.repo.addToolCall(this.callSid, record);
+  }
+
   onRecord(record: RecordCommand): void {
-    try {
-      switch (record.type) {
-        case 'record.turn':
-          this.repo.addTurn(this.callSid, record);
-          break;
-        case 'record.bargeIn':
-          this.repo.addBargeIn(this.callSid);
-          this.metrics.bargeIns.inc();
-          break;
-        case 'record.firstAudio':
-          this.repo.addLatency(this.callSid, record.latencyMs, record.afterCallerTurn);
-          this.metrics.firstAudio.observe(
-            { after: record.afterCallerTurn ? 'caller_turn' : 'call_start' },
-            record.latencyMs / 1000,
-          );
-          break;
-        case 'record.end':
-          if (this.ended) return;
-          this.ended = true;
-          this.repo.finishCall(this.callSid, record.outcome, record.detail, record.atMs);
-          this.metrics.callsTotal.inc({ outcome: record.outcome });
-          break;
-      }
-    } catch (err) {
-      this.logger.error({ err, record: record.type }, 'call record write failed');
+    switch (record.type) {
+      case 'record.turn':
+        this.repo.addTurn(this.callSid, record);
+        break;
+      case 'record.bargeIn':
+        this.repo.addBargeIn(this.callSid);
+        this.metrics.bargeIns.inc();
+        break;
+      case 'record.firstAudio':
+        this.repo.addLatency(this.callSid, record.latencyMs, record.afterCallerTurn);
+        this.metrics.firstAudio.observe(
+          { after: record.afterCallerTurn ? 'caller_turn' : 'call_start' },
+          record.latencyMs / 1000,
+        );
+        break;
+      case 'record.end':
+        if (this.ended) return;
+        this.ended = true;
+        this.repo.finishCall(this.callSid, record.outcome, record.detail, record.atMs);
+        this.metrics.callsTotal.inc({ outcome: record.outcome });
+        break;
     }
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Call records in SQLite (SPEC §3, §6.8) through better-sqlite3 (v12: v13 crashes on
- * Node 20). WAL mode; every write is its own transaction, so a record survives the process
- * being killed at any point: a call row is written at `start`, each transcript turn as it
- * completes, and the row is finalised at the end. Rows a crash left `in_progress` are
- * marked `incomplete` when the store opens.
+ * Node 20). WAL mode; every write is one statement and so its own transaction, so a record
+ * survives the process being killed at any point: a call row is written at `start`, each
+ * transcript turn as it completes, and the row is finalised at the end. Rows a crash left
+ * `in_progress` are marked `incomplete` when the store opens.
  *
  * Schema changes are migrations in code, applied in order and recorded in `user_version`.
  */
@@ -13,6 +13,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 
 import type { CallOutcome } from '../call/events.js';
+import { BridgeError } from '../util/errors.js';
 
 export type StoredOutcome = CallOutcome | 'in_progress' | 'incomplete';
 
@@ -52,7 +53,18 @@ export interface CallRecord {
     responseMs: number[];
   };
   turns: TurnRecord[];
+  /** every tool call, in the order the model made them (SPEC §9) */
+  tools: ToolCallRecord[];
   statusEvents: StatusEvent[];
+}
+
+export interface ToolCallRecord {
+  name: string;
+  arguments: Record<string, unknown> | null;
+  ok: boolean;
+  ms: number;
+  /** when the model called it */
+  at: string;
 }
 
 export interface CallStart {
@@ -109,7 +121,21 @@ const MIGRATIONS: readonly string[] = [
      detail   TEXT
    );
    CREATE INDEX status_by_call ON status_events (call_sid, id);`,
+  // 2: tool calls (SPEC §9)
+  `CREATE TABLE tool_calls (
+     id        INTEGER PRIMARY KEY AUTOINCREMENT,
+     call_sid  TEXT NOT NULL,
+     name      TEXT NOT NULL,
+     arguments TEXT,
+     ok        INTEGER NOT NULL,
+     ms        INTEGER NOT NULL,
+     at_ms     INTEGER NOT NULL
+   );
+   CREATE INDEX tool_calls_by_call ON tool_calls (call_sid, at_ms, id);`,
 ];
+
+/** Longest arguments JSON kept per tool call. */
+const MAX_TOOL_ARGUMENTS_CHARS = 4_000;
 
 interface CallRow {
   call_sid: string;
@@ -129,49 +155,192 @@ interface CallRow {
 const MAX_TURN_CHARS = 8_000;
 const MAX_RESPONSE_LATENCIES = 200;
 
+/**
+ * Every write the store makes, as SQL with positional parameters. Each is one statement, so it
+ * is its own transaction and can be retried alone; the writer thread (`write-worker.mjs`) runs
+ * them from this table, which is why a read-modify-write (the latency list) is one statement too.
+ */
+export const WRITE_SQL = {
+  insertCall: `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms)
+     VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_sid) DO NOTHING`,
+  insertTurn: `INSERT INTO turns (call_sid, role, text, truncated, at_ms) VALUES (?, ?, ?, ?, ?)`,
+  bargeIn: `UPDATE calls SET barge_ins = barge_ins + 1 WHERE call_sid = ?`,
+  firstAudio: `UPDATE calls SET first_audio_ms = COALESCE(first_audio_ms, ?) WHERE call_sid = ?`,
+  responseLatency: `UPDATE calls SET response_ms = json_insert(response_ms, '$[#]', ?)
+     WHERE call_sid = ? AND json_array_length(response_ms) < ${MAX_RESPONSE_LATENCIES}`,
+  finish: `UPDATE calls SET outcome = ?, detail = ?, ended_ms = ? WHERE call_sid = ? AND outcome = 'in_progress'`,
+  insertStatus: `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`,
+  insertTool: `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+  markIncomplete: `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
+     WHERE outcome = 'in_progress'`,
+} as const;
+
+export type WriteName = keyof typeof WRITE_SQL;
+
+/** One write, as data: what the writer thread runs (and the `op` label of the store metrics). */
+export interface WriteCommand {
+  name: WriteName;
+  params: (string | number | null)[];
+}
+
+/** Builds the {@link WriteCommand} for each write the bridge makes; clamps sizes and rounds times. */
+export const writes = {
+  startCall(call: CallStart): WriteCommand {
+    return {
+      name: 'insertCall',
+      params: [call.callSid, call.from, call.to, call.profile, Math.round(call.startedAtMs)],
+    };
+  },
+  addTurn(callSid: string, turn: TurnWrite): WriteCommand {
+    return {
+      name: 'insertTurn',
+      params: [callSid, turn.role, turn.text.slice(0, MAX_TURN_CHARS), turn.truncated ? 1 : 0, Math.round(turn.atMs)],
+    };
+  },
+  addBargeIn(callSid: string): WriteCommand {
+    return { name: 'bargeIn', params: [callSid] };
+  },
+  /** A latency figure: the first one of the call (greeting), or a response to a caller turn. */
+  addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): WriteCommand {
+    return { name: afterCallerTurn ? 'responseLatency' : 'firstAudio', params: [Math.round(latencyMs), callSid] };
+  },
+  /** Finalises a call; a call already finalised keeps its first outcome. */
+  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): WriteCommand {
+    return { name: 'finish', params: [outcome, detail, Math.round(endedAtMs), callSid] };
+  },
+  addStatusEvent(callSid: string, event: StatusWrite): WriteCommand {
+    return {
+      name: 'insertStatus',
+      params: [
+        callSid,
+        Math.round(event.atMs),
+        event.kind,
+        event.status.slice(0, 64),
+        event.detail?.slice(0, 500) ?? null,
+      ],
+    };
+  },
+  /** A tool call; arguments too long to keep whole are stored as null rather than cut into invalid JSON. */
+  addToolCall(callSid: string, call: ToolCallWrite): WriteCommand {
+    const args = call.arguments === null ? null : JSON.stringify(call.arguments);
+    return {
+      name: 'insertTool',
+      params: [
+        callSid,
+        call.name.slice(0, 64),
+        args !== null && args.length <= MAX_TOOL_ARGUMENTS_CHARS ? args : null,
+        call.ok ? 1 : 0,
+        Math.round(call.ms),
+        Math.round(call.atMs),
+      ],
+    };
+  },
+  markAbandoned(): WriteCommand {
+    return { name: 'markIncomplete', params: [] };
+  },
+};
+
+export interface ToolCallWrite {
+  name: string;
+  arguments: Record<string, unknown> | null;
+  ok: boolean;
+  ms: number;
+  atMs: number;
+}
+
+export interface TurnWrite {
+  role: 'caller' | 'assistant';
+  text: string;
+  truncated: boolean;
+  atMs: number;
+}
+
+export interface StatusWrite {
+  kind: 'call' | 'stream';
+  status: string;
+  detail: string | null;
+  atMs: number;
+}
+
+/** The database file could not be opened or migrated; the message names the file. */
+export class StoreOpenError extends BridgeError {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super('BRIDGE_ERR_STORE', `cannot open the call store ${file}: ${sqliteReason(cause)}`, { cause });
+  }
+}
+
+/** `code` of a better-sqlite3 error (`SQLITE_BUSY`, …), or null for anything else. */
+export function sqliteCode(err: unknown): string | null {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('SQLITE_') ? code : null;
+}
+
+function sqliteReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = sqliteCode(err);
+  return code === null ? message : `${message} (${code})`;
+}
+
 function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+export interface RepoOptions {
+  /**
+   * How long a statement waits for another connection's lock before SQLITE_BUSY. Reads on the
+   * event loop use 0 (a locked store answers at once); the writer thread waits longer.
+   */
+  busyTimeoutMs?: number;
+}
+
+/** How long start-up waits for a lock when the schema must be migrated (no call is live yet). */
+const MIGRATION_BUSY_TIMEOUT_MS = 2_000;
+
+/**
+ * The SQLite database itself: schema, migrations, reads, and {@link WriteCommand}s run
+ * synchronously. The bridge reads through it and writes through `SqliteCallStore`, which runs
+ * the same commands on a writer thread.
+ */
 export class CallsRepo {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly writeStmts: Record<WriteName, Database.Statement>;
 
-  /** Opens (and migrates) `DATA_DIR/calls.sqlite`; `:memory:` for tests. */
-  constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL is durable against a killed process (the WAL is in the OS page cache); only a
-    // power loss can lose the last transactions.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 2000');
-    this.migrate();
+  /**
+   * Opens (and migrates) `DATA_DIR/calls.sqlite`; `:memory:` for tests.
+   * @throws StoreOpenError naming the file (not a database, no permission, locked during a migration)
+   */
+  constructor(
+    readonly file: string,
+    options: RepoOptions = {},
+  ) {
+    try {
+      if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+      this.db = new Database(file);
+      this.db.pragma(`busy_timeout = ${MIGRATION_BUSY_TIMEOUT_MS}`);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL is durable against a killed process (the WAL is in the OS page cache); only a
+      // power loss can lose the last transactions.
+      this.db.pragma('synchronous = NORMAL');
+      this.migrate();
+      this.db.pragma(`busy_timeout = ${Math.max(0, Math.round(options.busyTimeoutMs ?? 0))}`);
+    } catch (err) {
+      throw new StoreOpenError(file, err);
+    }
+    this.writeStmts = Object.fromEntries(
+      Object.entries(WRITE_SQL).map(([name, sql]) => [name, this.db.prepare(sql)]),
+    ) as Record<WriteName, Database.Statement>;
     this.stmts = {
-      insertCall: this.db.prepare(
-        `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms)
-         VALUES (@callSid, @from, @to, @profile, @startedAtMs)
-         ON CONFLICT (call_sid) DO NOTHING`,
-      ),
-      insertTurn: this.db.prepare(`INSERT INTO turns (call_sid, role, text, truncated, at_ms) VALUES (?, ?, ?, ?, ?)`),
-      bargeIn: this.db.prepare(`UPDATE calls SET barge_ins = barge_ins + 1 WHERE call_sid = ?`),
-      firstAudio: this.db.prepare(`UPDATE calls SET first_audio_ms = COALESCE(first_audio_ms, ?) WHERE call_sid = ?`),
-      responseLatency: this.db.prepare(`UPDATE calls SET response_ms = ? WHERE call_sid = ?`),
-      getLatencies: this.db.prepare(`SELECT response_ms FROM calls WHERE call_sid = ?`),
-      finish: this.db.prepare(
-        `UPDATE calls SET outcome = ?, detail = ?, ended_ms = ? WHERE call_sid = ? AND outcome = 'in_progress'`,
-      ),
-      markIncomplete: this.db.prepare(
-        `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
-         WHERE outcome = 'in_progress'`,
-      ),
       getCall: this.db.prepare(`SELECT * FROM calls WHERE call_sid = ?`),
       getTurns: this.db.prepare(`SELECT role, text, truncated, at_ms FROM turns WHERE call_sid = ? ORDER BY id`),
       getStatus: this.db.prepare(
         `SELECT kind, status, detail, at_ms FROM status_events WHERE call_sid = ? ORDER BY id`,
       ),
-      insertStatus: this.db.prepare(
-        `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`,
+      getTools: this.db.prepare(
+        `SELECT name, arguments, ok, ms, at_ms FROM tool_calls WHERE call_sid = ? ORDER BY at_ms, id`,
       ),
     };
   }
@@ -186,63 +355,42 @@ export class CallsRepo {
     }
   }
 
+  /** Runs one write now; returns the rows it changed. @throws the SqliteError (e.g. SQLITE_BUSY) */
+  apply(command: WriteCommand): number {
+    return this.writeStmts[command.name].run(...command.params).changes;
+  }
+
   /** Marks rows a crash left open as `incomplete`; returns how many. Run once at start-up. */
   markAbandoned(): number {
-    return this.stmts.markIncomplete.run().changes;
+    return this.apply(writes.markAbandoned());
   }
 
   startCall(call: CallStart): void {
-    this.stmts.insertCall.run(call);
+    this.apply(writes.startCall(call));
   }
 
-  addTurn(
-    callSid: string,
-    turn: { role: 'caller' | 'assistant'; text: string; truncated: boolean; atMs: number },
-  ): void {
-    this.stmts.insertTurn.run(
-      callSid,
-      turn.role,
-      turn.text.slice(0, MAX_TURN_CHARS),
-      turn.truncated ? 1 : 0,
-      Math.round(turn.atMs),
-    );
+  addTurn(callSid: string, turn: TurnWrite): void {
+    this.apply(writes.addTurn(callSid, turn));
   }
 
   addBargeIn(callSid: string): void {
-    this.stmts.bargeIn.run(callSid);
+    this.apply(writes.addBargeIn(callSid));
   }
 
-  /** A latency figure: the first one of the call (greeting), or a response to a caller turn. */
   addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): void {
-    const ms = Math.round(latencyMs);
-    if (!afterCallerTurn) {
-      this.stmts.firstAudio.run(ms, callSid);
-      return;
-    }
-    const row = this.stmts.getLatencies.get(callSid) as { response_ms: string } | undefined;
-    if (row === undefined) return;
-    const list = JSON.parse(row.response_ms) as number[];
-    if (list.length >= MAX_RESPONSE_LATENCIES) return;
-    list.push(ms);
-    this.stmts.responseLatency.run(JSON.stringify(list), callSid);
+    this.apply(writes.addLatency(callSid, latencyMs, afterCallerTurn));
   }
 
-  /** Finalises a call; a call already finalised keeps its first outcome. */
   finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): void {
-    this.stmts.finish.run(outcome, detail, Math.round(endedAtMs), callSid);
+    this.apply(writes.finishCall(callSid, outcome, detail, endedAtMs));
   }
 
-  addStatusEvent(
-    callSid: string,
-    event: { kind: 'call' | 'stream'; status: string; detail: string | null; atMs: number },
-  ): void {
-    this.stmts.insertStatus.run(
-      callSid,
-      Math.round(event.atMs),
-      event.kind,
-      event.status.slice(0, 64),
-      event.detail?.slice(0, 500) ?? null,
-    );
+  addStatusEvent(callSid: string, event: StatusWrite): void {
+    this.apply(writes.addStatusEvent(callSid, event));
+  }
+
+  addToolCall(callSid: string, call: ToolCallWrite): void {
+    this.apply(writes.addToolCall(callSid, call));
   }
 
   getCall(callSid: string): CallRecord | null {
@@ -308,6 +456,21 @@ export class CallsRepo {
       status: s.status,
       detail: s.detail,
     }));
+    const tools = (
+      this.stmts.getTools.all(row.call_sid) as {
+        name: string;
+        arguments: string | null;
+        ok: number;
+        ms: number;
+        at_ms: number;
+      }[]
+    ).map((t) => ({
+      name: t.name,
+      arguments: t.arguments === null ? null : (JSON.parse(t.arguments) as Record<string, unknown>),
+      ok: t.ok === 1,
+      ms: t.ms,
+      at: iso(t.at_ms),
+    }));
     return {
       callSid: row.call_sid,
       from: row.from_number,
@@ -322,6 +485,7 @@ export class CallsRepo {
       bargeIns: row.barge_ins,
       latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },
       turns,
+      tools,
       statusEvents,
     };
   }

@@ -3,7 +3,8 @@
  * caught per call. Every error carries a stable `code` that tests and logs can match.
  */
 
-export type BridgeErrorCode = 'BRIDGE_ERR_CONFIG' | 'BRIDGE_ERR_REALTIME_CONNECTION' | 'BRIDGE_ERR_INTERNAL';
+export type BridgeErrorCode =
+  'BRIDGE_ERR_CONFIG' | 'BRIDGE_ERR_REALTIME_CONNECTION' | 'BRIDGE_ERR_STORE' | 'BRIDGE_ERR_INTERNAL';
 
 export class BridgeError extends Error {
   readonly code: BridgeErrorCode;

@@ -6,7 +6,7 @@
  * recording has all four directions and none of the secrets.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeMulaw } from '../../src/audio/g711.js';
 import { parseWav } from '../../src/audio/wav.js';
 import { RealtimeEmulator } from '../../src/emulator/realtime-emulator.js';
-import { DIRECTIONS, parseRecording } from '../../src/protocol/recording.js';
+import { DIRECTIONS } from '../../src/protocol/recording.js';
+import { readRecording } from '../../src/recording/recording-file.js';
 import { speechSegments } from '../../src/sim/call-metrics.js';
 import { PROJECT_ROOT, startBridgeProcess } from '../support/child.js';
 import { tempDir } from '../support/tmp.js';
@@ -106,10 +107,14 @@ describe('npm run call against npm start', () => {
       expect(callSid).toBeDefined();
       bridge.child.kill('SIGTERM');
       await bridge.exited;
-      const text = readFileSync(path.join(dir, 'data/recordings', `${callSid}.jsonl`), 'utf8');
-      const recording = parseRecording(text);
+      const recordings = path.join(dir, 'data/recordings');
+      const recording = readRecording(path.join(recordings, `${callSid}.jsonl`));
       if (!recording.ok) throw new Error(recording.reason);
       expect(new Set(recording.recording.lines.map((l) => l.dir))).toEqual(new Set(DIRECTIONS));
+      // every file of the recording, the audio tracks too
+      const text = readdirSync(recordings)
+        .map((f) => readFileSync(path.join(recordings, f), 'latin1'))
+        .join('\n');
       for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
       expect(text).not.toMatch(/v1\.\d+\.[\w-]+\.[\w-]+/); // a stream token
       expect(text).toContain('"token":"[redacted]"');

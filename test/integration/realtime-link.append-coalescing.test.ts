@@ -47,8 +47,8 @@ async function openLink(options: { recorded?: boolean } = {}) {
     clock: new VirtualClock(),
     logger: silentLogger(),
     onEvent: events.push,
-    // the recorder's tap takes the other encoding path; both must follow the same rule
-    ...(options.recorded === true ? { tap: () => undefined } : {}),
+    // a recorded call taps every append; the rule must not change with it
+    ...(options.recorded === true ? { tap: { message: () => undefined, appendAudio: () => undefined } } : {}),
   });
   cleanups.push(() => link.close());
   link.connect();

@@ -51,7 +51,10 @@ function makeLink(ep: RealtimeEndpoint, extra: Partial<RealtimeLinkOptions> = {}
     clock,
     logger: silentLogger(),
     onEvent: events.push,
-    tap: (dir, msg) => taps.push({ dir, msg: msg as Record<string, unknown> }),
+    tap: {
+      message: (dir, msg) => taps.push({ dir, msg: msg as Record<string, unknown> }),
+      appendAudio: (audio) => taps.push({ dir: 'model_in', msg: { appended: audio.byteLength } }),
+    },
     random: () => 0.5,
     ...extra,
   });

@@ -4,7 +4,7 @@
  * after must not cut its last lines), carries the profile for replay, and shows all four
  * directions plus the lifecycle lines.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -12,7 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { Bridge } from '../../src/app.js';
 import { loadConfig } from '../../src/config/env.js';
 import { RealtimeEmulator } from '../../src/emulator/realtime-emulator.js';
-import { DIRECTIONS, parseRecording } from '../../src/protocol/recording.js';
+import { DIRECTIONS } from '../../src/protocol/recording.js';
+import { readRecording } from '../../src/recording/recording-file.js';
+import { formatReport, replayRecording } from '../../src/recording/replayer.js';
 import { SimulatedPhone } from '../../src/sim/phone.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { callerClip, TEST_PACING, until } from '../support/call-harness.js';
@@ -49,12 +51,16 @@ describe('call recording', () => {
       await bridge.close();
 
       const recordings = path.join(config.dataDir, 'recordings');
-      const [file] = readdirSync(recordings);
-      const parsed = parseRecording(readFileSync(path.join(recordings, file!), 'utf8'));
+      const file = readdirSync(recordings).find((f) => f.endsWith('.jsonl'));
+      const parsed = readRecording(path.join(recordings, file!));
       if (!parsed.ok) throw new Error(parsed.reason);
       const { header, lines } = parsed.recording;
+      // the log and one binary track per direction, all named by the CallSid (retention keeps them together)
+      expect(readdirSync(recordings).sort()).toEqual(
+        [file!, ...DIRECTIONS.map((d) => header.tracks?.[d]?.file ?? `missing ${d}`)].sort(),
+      );
       expect(header).toMatchObject({
-        version: 2,
+        version: 3,
         callSid: phone.callSid,
         canUseRest: false,
         profileConfig: { modelAudio: 'pcm16', tools: ['hang_up', 'transfer_call'] },
@@ -66,6 +72,11 @@ describe('call recording', () => {
       // the last lines, written by the final flush: the caller's stop and the model socket closed at once
       expect(lines.at(-1)?.msg).toEqual({ type: 'link.close' });
       expect(lines.at(-2)?.msg).toMatchObject({ event: 'stop' });
+      // the audio is back in its messages, as the wire carried it, and the call replays as recorded
+      const append = lines.find((l) => l.msg['type'] === 'input_audio_buffer.append');
+      expect(Buffer.from(String(append?.msg['audio']), 'base64').length).toBeGreaterThan(0);
+      const report = await replayRecording(parsed.recording);
+      expect(report.ok, formatReport(report)).toBe(true);
     },
   );
 });

@@ -5,12 +5,13 @@
  *
  * Fixtures are read, never written: re-recording is `npm run record-fixtures`.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 
 import { expect, it } from 'vitest';
 
-import { parseRecording, type Recording } from '../../src/protocol/recording.js';
+import type { Recording } from '../../src/protocol/recording.js';
+import { readRecording } from '../../src/recording/recording-file.js';
 import { formatReport, replayRecording, type ReplayOptions, type ReplayReport } from '../../src/recording/replayer.js';
 
 export const CALL_FIXTURES_DIR = path.join(import.meta.dirname, '../fixtures/calls');
@@ -25,7 +26,7 @@ export function callFixtures(dir = CALL_FIXTURES_DIR): string[] {
 
 /** Reads and parses a recording; throws with the parse reason. */
 export function loadRecording(file: string): Recording {
-  const parsed = parseRecording(readFileSync(file, 'utf8'));
+  const parsed = readRecording(file);
   if (!parsed.ok) throw new Error(`${path.basename(file)}: ${parsed.reason}`);
   return parsed.recording;
 }

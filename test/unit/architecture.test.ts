@@ -128,10 +128,9 @@ describe('architecture', () => {
     },
   );
 
-  it('only app.ts builds the bridge: no other src module constructs a link, session, store or server', () => {
-    const constructs =
-      /new (CallSession|CallRunner|TwilioLink|RealtimeLink|CallsRepo|CallRecorder|NumbersRegistry|BridgeMetrics)\(/g;
-    const offenders = ALL.filter((f) => f.file !== 'app.ts' && !f.file.startsWith('recording/replayer'))
+  it('only app.ts builds the bridge: no other src module constructs a link, store, recorder or server', () => {
+    const constructs = /new (TwilioLink|RealtimeLink|CallsRepo|CallRecorder|NumbersRegistry|BridgeMetrics)\(/g;
+    const offenders = ALL.filter((f) => f.file !== 'app.ts')
       // a class's own static factory is fine
       .flatMap((f) =>
         [...f.text.matchAll(constructs)]
@@ -139,5 +138,14 @@ describe('architecture', () => {
           .map((m) => `${f.file}: new ${m[1]}`),
       );
     expect(offenders).toEqual([]);
+  });
+
+  it('one way to build a call: only call/call-factory.ts makes a session or runner; app and replayer use it', () => {
+    const offenders = ALL.filter((f) => f.file !== 'call/call-factory.ts').flatMap((f) =>
+      [...f.text.matchAll(/new (CallSession|CallRunner)\(/g)].map((m) => `${f.file}: new ${m[1]}`),
+    );
+    expect(offenders).toEqual([]);
+    for (const root of ['app.ts', 'recording/replayer.ts'])
+      expect(ALL.find((f) => f.file === root)!.text, `${root} builds its call with buildCall`).toMatch(/buildCall\(/);
   });
 });

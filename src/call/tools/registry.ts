@@ -3,11 +3,12 @@
  * one. A new built-in tool is one new file and one line below (plus its name in
  * `BUILTIN_TOOLS`, which profiles are validated against).
  */
-import type { BuiltinTool } from '../../config/numbers.js';
+import type { BuiltinTool, Profile } from '../../config/numbers.js';
 import type { ToolDefinition } from '../../protocol/realtime.js';
 import { isWireObject } from '../../protocol/wire-object.js';
 import type { LogCommand } from '../events.js';
 import { hangUp } from './hang-up.js';
+import { httpTool, type HttpToolDeps } from './http-tool.js';
 import { sendDtmf } from './send-dtmf.js';
 import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
 import { transferCall } from './transfer-call.js';
@@ -21,6 +22,13 @@ const BUILTIN: Readonly<Record<BuiltinTool, ToolEntry>> = {
 /** The built-in tools a profile enables, in the profile's order. */
 export function builtinTools(enabled: readonly BuiltinTool[]): ToolTable {
   return new Map(enabled.map((name) => [name, BUILTIN[name]]));
+}
+
+/** Every tool a call of `profile` offers: its built-in tools, then its custom HTTP tools (SPEC §9). */
+export function callTools(profile: Profile, http: HttpToolDeps): ToolTable {
+  const table = new Map(builtinTools(profile.tools));
+  for (const tool of profile.customTools ?? []) table.set(tool.name, httpTool(tool, http));
+  return table;
 }
 
 /** The declarations for `session.update`, in the table's order. */

@@ -30,13 +30,34 @@ export type ToolPlan =
    * output comes back later as a `tool.done` event. Jobs of one response run concurrently; a
    * barge-in does not cancel them.
    */
-  | { kind: 'job'; run: () => Promise<string> };
+  | {
+      kind: 'job';
+      run: () => Promise<string>;
+      /** said (as a response's instructions) when the job runs longer than `afterMs` and the caller hears nothing */
+      wait?: { message: string; afterMs: number };
+    };
+
+/** The call a tool is used in, as a tool backend is told (SPEC §9 `call`). */
+export interface CallInfo {
+  callSid: string;
+  from: string;
+  to: string;
+  /** the profile's number key, `defaults` for an unlisted number */
+  profile: string;
+  direction: 'inbound' | 'outbound';
+  /** context variables plus `caller_number` and `called_number`; filled in when the context answers */
+  variables: Record<string, string>;
+}
 
 /** What a tool may look at when it is called. */
 export interface ToolContext {
   profile: Profile;
   /** Twilio REST credentials exist (hang-up and transfer through the API) */
   canUseRest: boolean;
+  /** the model's `call_id` for this call (an HTTP tool's idempotency key) */
+  toolCallId?: string;
+  /** absent where no real call exists (a replay) */
+  call?: CallInfo;
 }
 
 /** One tool: one entry of the tool table. */

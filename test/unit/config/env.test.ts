@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { loadConfig } from '../../../src/config/env.js';
+import { configSecrets, loadConfig } from '../../../src/config/env.js';
 import { EXAMPLE_NUMBERS_FILE } from '../../../src/util/project-files.js';
 import { resolveRealtimeEndpoint } from '../../../src/links/providers.js';
 import { ConfigError } from '../../../src/util/errors.js';
@@ -157,5 +157,16 @@ describe('provider resolution (SPEC §2)', () => {
     } catch (e) {
       expect(String(e)).not.toContain('abc');
     }
+  });
+
+  it('BRIDGE_SIGNING_SECRET: read, listed as a secret, too short → an error that does not quote it', () => {
+    const secret = 'signing-secret-0123456789';
+    const config = loadConfig({ BRIDGE_SIGNING_SECRET: secret }, cwd);
+    expect(config.bridgeSigningSecret).toBe(secret);
+    expect(configSecrets(config)).toContain(secret);
+    expect(loadConfig({}, cwd).bridgeSigningSecret).toBeNull();
+    expect(() => loadConfig({ BRIDGE_SIGNING_SECRET: 'short-one' }, cwd)).toThrow(
+      /^BRIDGE_SIGNING_SECRET=\(secret value\) is shorter than 16 characters/,
+    );
   });
 });

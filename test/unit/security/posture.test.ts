@@ -12,6 +12,7 @@ const production: PostureSettings = {
   publicUrl: 'https://bridge.example.com',
   metricsToken: 'm'.repeat(24),
   trustProxy: false,
+  bridgeSigningSecret: 's'.repeat(32),
 };
 
 describe('securityWarnings', () => {
@@ -35,4 +36,13 @@ describe('securityWarnings', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(message);
   });
+
+  it.each([false, true])(
+    'no BRIDGE_SIGNING_SECRET (local mode %s) → a warning that tool requests go unsigned',
+    (local) => {
+      const warnings = securityWarnings({ ...production, localMode: local, bridgeSigningSecret: null });
+      expect(warnings).toHaveLength(local ? 2 : 1);
+      expect(warnings.at(-1)).toMatch(/^BRIDGE_SIGNING_SECRET is not set: requests to tool backends .* go unsigned/);
+    },
+  );
 });

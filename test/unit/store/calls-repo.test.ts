@@ -52,8 +52,24 @@ describe('CallsRepo', () => {
         { role: 'assistant', text: 'Thanks for calling.', at: '2026-11-25T10:00:01.000Z', truncated: false },
         { role: 'caller', text: 'Hi, I would like…', at: '2026-11-25T10:00:04.000Z', truncated: false },
       ],
+      tools: [],
       statusEvents: [],
     });
+  });
+
+  it('tool calls: listed in the order the model made them, whatever order they finished in', () => {
+    const repo = new CallsRepo(':memory:');
+    const [sid] = seed(repo, 1);
+    // a slow lookup called first finishes after a quick one called second
+    repo.addToolCall(sid!, { name: 'quick', arguments: { a: 1 }, ok: true, ms: 40, atMs: T0 + 2_010 });
+    repo.addToolCall(sid!, { name: 'slow', arguments: null, ok: false, ms: 4_000, atMs: T0 + 2_000 });
+    repo.addToolCall(sid!, { name: 'huge', arguments: { x: 'y'.repeat(5_000) }, ok: true, ms: 1, atMs: T0 + 9_000 });
+    expect(repo.getCall(sid!)!.tools).toEqual([
+      { name: 'slow', arguments: null, ok: false, ms: 4_000, at: '2026-11-25T10:00:02.000Z' },
+      { name: 'quick', arguments: { a: 1 }, ok: true, ms: 40, at: '2026-11-25T10:00:02.010Z' },
+      // too long to keep whole: stored as null rather than cut into invalid JSON
+      { name: 'huge', arguments: null, ok: true, ms: 1, at: '2026-11-25T10:00:09.000Z' },
+    ]);
   });
 
   it('pages newest first with a cursor, and filters by number and date', () => {

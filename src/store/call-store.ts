@@ -1,0 +1,53 @@
+/**
+ * What the bridge needs from a call store (SPEC §3, §8), whatever the engine.
+ *
+ * Writes are fire-and-forget: a call never waits for its record, and a store fault can never
+ * reach it (SPEC §8: logged, counted, retried or dropped for that record). The store keeps
+ * the writes of a call in the order they were made. Reads are asynchronous and may refuse
+ * with {@link StoreUnavailableError} (the admin API's 503). SQLite implements it today
+ * (`sqlite-call-store.ts`); an asynchronous engine such as PostgreSQL fits the same shape.
+ */
+import type { CallOutcome } from '../call/events.js';
+import { BridgeError } from '../util/errors.js';
+import type { CallRecord, CallStart, ListQuery, StatusWrite, ToolCallWrite, TurnWrite } from './calls-repo.js';
+
+/** The writes a call makes while it runs; none blocks and none throws. */
+export interface CallWriter {
+  startCall(call: CallStart): void;
+  addTurn(callSid: string, turn: TurnWrite): void;
+  addBargeIn(callSid: string): void;
+  /** A latency figure: the first one of the call (greeting), or a response to a caller turn. */
+  addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): void;
+  /** Finalises a call; a call already finalised keeps its first outcome. */
+  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): void;
+  addStatusEvent(callSid: string, event: StatusWrite): void;
+  addToolCall(callSid: string, call: ToolCallWrite): void;
+}
+
+export interface CallStore extends CallWriter {
+  /** Every write made before the call. @throws StoreUnavailableError */
+  getCall(callSid: string): Promise<CallRecord | null>;
+  /** Newest first; `next` is the cursor of the following page or null. @throws StoreUnavailableError */
+  listCalls(query: ListQuery): Promise<{ calls: CallRecord[]; next: string | null }>;
+  /** Resolves true once every write made so far is done, false if `timeoutMs` passes first. */
+  flush(timeoutMs: number): Promise<boolean>;
+  /** Writes what it can within `timeoutMs`, says what it could not, and releases the engine. */
+  close(timeoutMs?: number): Promise<void>;
+}
+
+/** The store cannot answer now (locked by another process, failing disk); retrying later may work. */
+export class StoreUnavailableError extends BridgeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BRIDGE_ERR_STORE', message, options);
+  }
+}
+
+/** What a store reports, for metrics; `op` names the write (`insertCall`, `insertTurn`, …). */
+export interface StoreMonitor {
+  /** a write failed (counted once per write, however often it is retried) */
+  onError(op: string): void;
+  /** a write was given up: the queue was full, or the engine refused it for good */
+  onDropped(op: string): void;
+  /** writes waiting to be written */
+  onQueued(writes: number): void;
+}
