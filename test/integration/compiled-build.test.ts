@@ -6,14 +6,14 @@
  * code that finds its files relative to src/, fails here.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { PROJECT_ROOT, startBridgeProcess } from '../support/child.js';
 import { readDockerfile } from '../support/dockerfile.js';
-import { tempDir } from '../support/tmp.js';
 
 const runtime = readDockerfile().at(-1)!;
 let image: string;
@@ -44,10 +44,13 @@ function layOut(copy: (typeof runtime.copies)[number]): void {
 }
 
 // tsc emits ~100 files: ~8 s of CPU, several times that on a loaded 2-core machine.
+// Made in beforeAll, so removed in afterAll: a cleanup registered from inside a hook never runs.
 beforeAll(() => {
-  image = tempDir('bridge-image-');
+  image = mkdtempSync(path.join(os.tmpdir(), 'bridge-image-'));
   for (const copy of runtime.copies) layOut(copy);
 }, 120_000);
+
+afterAll(() => rmSync(image, { recursive: true, force: true }));
 
 describe('the compiled build in the image layout', () => {
   it('starts with the image CMD, finds its files beside dist/, answers /healthz and drains on SIGTERM', async () => {
