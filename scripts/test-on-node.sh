@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the test suite (or the vitest arguments given) on another Node major, e.g.
-#   scripts/test-on-node.sh 24                      # the whole suite
-#   scripts/test-on-node.sh 24 test/unit/store      # a subset
+#   scripts/test-on-node.sh 22                      # the whole suite
+#   scripts/test-on-node.sh 22 test/unit/store      # a subset
 # The Node binary comes from the npm registry's `node` package (as `npx -p node@<major>` gets
 # it); its tarball ships the C headers, so better-sqlite3 (a native addon, built per ABI) is rebuilt
 # against it offline. That happens in a throwaway copy of the checkout, so the node_modules
