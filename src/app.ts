@@ -15,6 +15,8 @@ import { buildCall } from './call/call-factory.js';
 import type { CallRunner } from './call/call-runner.js';
 import type { CallSession } from './call/call-session.js';
 import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
+import { DEFAULT_CONTEXT_TIMEOUT_MS } from './config/custom-tools.js';
+import { applyContext, ContextRequests, type ContextOutcome } from './call/call-context.js';
 import { callTools } from './call/tools/registry.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
@@ -99,6 +101,9 @@ export class Bridge {
   private emulator: RealtimeEmulator | null = null;
   private admission: CallAdmission | null = null;
   private retention: RecordingsRetention | null = null;
+  private readonly contexts: ContextRequests;
+  /** `close()` has begun: a call still waiting for its context is not started */
+  private closed = false;
 
   private constructor(
     readonly config: Config,
@@ -114,6 +119,7 @@ export class Bridge {
     private readonly upgrades: Map<string, UpgradeHandler>,
     readonly server: Server,
   ) {
+    this.contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
     const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
   }
@@ -201,6 +207,7 @@ export class Bridge {
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
+        onAnswered: (call) => bridge.beginContext(call),
       }),
     );
     app.use(
@@ -315,12 +322,45 @@ export class Bridge {
     });
   }
 
-  /** A media stream passed the gate: build its call and let it run. */
+  /**
+   * A media stream passed the gate. With a `context_url` its socket is paused (Twilio's frames
+   * wait in the socket, in order) until the context answer is in or `context_timeout_ms` has
+   * passed (SPEC §10); then the call is built on the profile the context shaped.
+   */
   private startCall(stream: AcceptedStream): void {
+    const profile = this.profileFor(stream);
+    const info = callInfo(stream, profile);
+    if (!profile.contextUrl) {
+      this.runCall(stream, applyContext(profile, null, info.variables), info, null);
+      return;
+    }
+    // a stream whose webhook reached another instance (or none): ask now
+    this.contexts.begin(profile.contextUrl, info);
+    stream.ws.pause();
+    const timeoutMs = profile.contextTimeoutMs ?? DEFAULT_CONTEXT_TIMEOUT_MS;
+    void this.contexts.await(info.callSid, timeoutMs).then((got) => {
+      if (this.closed) {
+        stream.ws.terminate();
+        return;
+      }
+      const variables = { ...(got?.answer?.variables ?? {}), ...info.variables };
+      const outcome = got?.outcome ?? { ok: false, ms: 0, error: 'no context request' };
+      this.runCall(stream, applyContext(profile, got?.answer ?? null, variables), { ...info, variables }, outcome);
+    });
+  }
+
+  /** Asks the profile's context service about a call the webhook just answered (SPEC §10). */
+  private beginContext(call: { callSid: string; from: string; to: string; profile: Profile }): void {
+    const { callSid, from, to, profile } = call;
+    if (!profile.contextUrl) return;
+    this.contexts.begin(profile.contextUrl, { callSid, from, to, profile: profile.key, direction: 'inbound' });
+  }
+
+  /** Builds a call and lets it run. */
+  private runCall(stream: AcceptedStream, profile: Profile, info: CallInfo, context: ContextOutcome | null): void {
     const { start } = stream;
     const callSid = start.callSid;
     const log = this.logger.child({ callSid });
-    const profile = this.profileFor(stream);
     const endpoint = this.realtimeEndpoint;
     const recorder =
       this.config.recordCalls && (this.retention?.recordingAllowed ?? true)
@@ -355,7 +395,7 @@ export class Bridge {
       control: this.control,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
       tools: recordedTools(this.callTools(profile, log), this.clock, (r) => journal.onTool(r)),
-      call: callInfo(stream, profile),
+      call: info,
       twilio: ({ onEvent, tap }) => {
         const link = new TwilioLink({
           ws: stream.ws,
@@ -410,11 +450,17 @@ export class Bridge {
       profile: profile.key,
       startedAtMs: this.clock.now(),
     });
+    if (context !== null) {
+      journal.onContext(context);
+      if (!context.ok)
+        log.warn({ error: context.error, ms: context.ms }, 'context not applied: the profile is used as is');
+    }
     this.live.set(callSid, { runner, session, recorder, done });
     this.admission?.started(callSid);
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);
+    if (stream.ws.isPaused) stream.ws.resume();
   }
 
   /** Twilio status callbacks (call and stream), recorded against the call. */
@@ -461,11 +507,13 @@ export class Bridge {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     for (const call of [...this.live.values()])
       call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));
     // A call that just ended may still be flushing its recording; exiting now would cut it.
     await Promise.all([...this.finishing]);
+    this.contexts.close();
     this.numbers.close();
     this.retention?.close();
     this.server.closeAllConnections();

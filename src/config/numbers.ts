@@ -334,7 +334,6 @@ function ignoredFields(raw: NumbersFile, name: string): string[] {
     ...(f?.mcp_servers !== undefined
       ? [`${name}: ${where}.mcp_servers: MCP servers are not supported yet; ignored`]
       : []),
-    ...(f?.context_url ? [`${name}: ${where}.context_url: per-call context is not supported yet; ignored`] : []),
   ]);
 }
 

@@ -11,7 +11,7 @@
 import express, { type Request, type Response, type Router } from 'express';
 import twilio from 'twilio';
 
-import type { Lookup } from '../config/numbers.js';
+import type { Lookup, Profile } from '../config/numbers.js';
 import type { IssuedCallLedger } from '../security/issued-calls.js';
 import { maskPhone } from '../security/redact.js';
 import type { StreamTokens } from '../security/stream-token.js';
@@ -54,6 +54,8 @@ export interface TwilioRoutesDeps {
   onRejected?: (reason: string) => void;
   /** a validated status callback (call or stream) */
   onStatus?: (params: Record<string, string>) => void;
+  /** a call was answered with a stream for `profile` (starts its per-call context request, SPEC §10) */
+  onAnswered?: (call: { callSid: string; from: string; to: string; profile: Profile }) => void;
 }
 
 const REFUSALS = {
@@ -179,6 +181,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     stream.parameter({ name: STREAM_PARAMETERS.to, value: to });
     stream.parameter({ name: STREAM_PARAMETERS.token, value: token });
     log.info({ profile: maskPhone(profile) || profile }, 'call answered with media stream');
+    deps.onAnswered?.({ callSid, from, to, profile: lookup.profile });
     res.type('text/xml').send(vr.toString());
   });
 

@@ -8,6 +8,7 @@ import type { CallEvent, RecordCommand } from '../call/events.js';
 import type { ToolRecord } from '../call/tools/tool-records.js';
 import type { BridgeMetrics } from '../http/metrics.js';
 import type { CallWriter } from './call-store.js';
+import type { ContextRecord } from './calls-repo.js';
 
 export class CallJournal implements CallObserver {
   private ended = false;
@@ -43,6 +44,11 @@ export class CallJournal implements CallObserver {
   /** A tool call finished (or was answered at once). */
   onTool(record: ToolRecord): void {
     this.repo.addToolCall(this.callSid, record);
+  }
+
+  /** What the per-call context service did. */
+  onContext(outcome: ContextRecord): void {
+    this.repo.setContext(this.callSid, outcome);
   }
 
   onRecord(record: RecordCommand): void {

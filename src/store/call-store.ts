@@ -9,7 +9,15 @@
  */
 import type { CallOutcome } from '../call/events.js';
 import { BridgeError } from '../util/errors.js';
-import type { CallRecord, CallStart, ListQuery, StatusWrite, ToolCallWrite, TurnWrite } from './calls-repo.js';
+import type {
+  CallRecord,
+  CallStart,
+  ContextRecord,
+  ListQuery,
+  StatusWrite,
+  ToolCallWrite,
+  TurnWrite,
+} from './calls-repo.js';
 
 /** The writes a call makes while it runs; none blocks and none throws. */
 export interface CallWriter {
@@ -22,6 +30,8 @@ export interface CallWriter {
   finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): void;
   addStatusEvent(callSid: string, event: StatusWrite): void;
   addToolCall(callSid: string, call: ToolCallWrite): void;
+  /** What the per-call context service did (SPEC §10). */
+  setContext(callSid: string, context: ContextRecord): void;
 }
 
 export interface CallStore extends CallWriter {

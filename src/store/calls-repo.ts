@@ -55,7 +55,15 @@ export interface CallRecord {
   turns: TurnRecord[];
   /** every tool call, in the order the model made them (SPEC §9) */
   tools: ToolCallRecord[];
+  /** the per-call context service's outcome (SPEC §10); null without `context_url` */
+  context: ContextRecord | null;
   statusEvents: StatusEvent[];
+}
+
+export interface ContextRecord {
+  ok: boolean;
+  ms: number;
+  error?: string;
 }
 
 export interface ToolCallRecord {
@@ -63,6 +71,8 @@ export interface ToolCallRecord {
   arguments: Record<string, unknown> | null;
   ok: boolean;
   ms: number;
+  /** where it ran: `bridge` (built-in, HTTP, MCP through the bridge) or `model` (an MCP tool the provider called) */
+  via: 'bridge' | 'model';
   /** when the model called it */
   at: string;
 }
@@ -132,6 +142,9 @@ const MIGRATIONS: readonly string[] = [
      at_ms     INTEGER NOT NULL
    );
    CREATE INDEX tool_calls_by_call ON tool_calls (call_sid, at_ms, id);`,
+  // 3: who ran a tool call (MCP, SPEC §9) and what the per-call context did (SPEC §10)
+  `ALTER TABLE tool_calls ADD COLUMN via TEXT;
+   ALTER TABLE calls ADD COLUMN context TEXT;`,
 ];
 
 /** Longest arguments JSON kept per tool call. */
@@ -149,6 +162,7 @@ interface CallRow {
   barge_ins: number;
   first_audio_ms: number | null;
   response_ms: string;
+  context: string | null;
 }
 
 /** Longest transcript text kept per turn (a runaway model must not bloat the database). */
@@ -170,7 +184,8 @@ export const WRITE_SQL = {
      WHERE call_sid = ? AND json_array_length(response_ms) < ${MAX_RESPONSE_LATENCIES}`,
   finish: `UPDATE calls SET outcome = ?, detail = ?, ended_ms = ? WHERE call_sid = ? AND outcome = 'in_progress'`,
   insertStatus: `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES (?, ?, ?, ?, ?)`,
-  insertTool: `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+  insertTool: `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms, via) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+  setContext: `UPDATE calls SET context = ? WHERE call_sid = ?`,
   markIncomplete: `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
      WHERE outcome = 'in_progress'`,
 } as const;
@@ -232,8 +247,15 @@ export const writes = {
         call.ok ? 1 : 0,
         Math.round(call.ms),
         Math.round(call.atMs),
+        call.via ?? 'bridge',
       ],
     };
+  },
+  /** What the per-call context service did (SPEC §10). */
+  setContext(callSid: string, context: ContextRecord): WriteCommand {
+    const { ok, ms, error } = context;
+    const value = { ok, ms: Math.round(ms), ...(error !== undefined ? { error: error.slice(0, 200) } : {}) };
+    return { name: 'setContext', params: [JSON.stringify(value), callSid] };
   },
   markAbandoned(): WriteCommand {
     return { name: 'markIncomplete', params: [] };
@@ -246,6 +268,8 @@ export interface ToolCallWrite {
   ok: boolean;
   ms: number;
   atMs: number;
+  /** absent = `bridge` */
+  via?: 'bridge' | 'model';
 }
 
 export interface TurnWrite {
@@ -340,7 +364,7 @@ export class CallsRepo {
         `SELECT kind, status, detail, at_ms FROM status_events WHERE call_sid = ? ORDER BY id`,
       ),
       getTools: this.db.prepare(
-        `SELECT name, arguments, ok, ms, at_ms FROM tool_calls WHERE call_sid = ? ORDER BY at_ms, id`,
+        `SELECT name, arguments, ok, ms, at_ms, via FROM tool_calls WHERE call_sid = ? ORDER BY at_ms, id`,
       ),
     };
   }
@@ -391,6 +415,10 @@ export class CallsRepo {
 
   addToolCall(callSid: string, call: ToolCallWrite): void {
     this.apply(writes.addToolCall(callSid, call));
+  }
+
+  setContext(callSid: string, context: ContextRecord): void {
+    this.apply(writes.setContext(callSid, context));
   }
 
   getCall(callSid: string): CallRecord | null {
@@ -463,12 +491,14 @@ export class CallsRepo {
         ok: number;
         ms: number;
         at_ms: number;
+        via: string | null;
       }[]
     ).map((t) => ({
       name: t.name,
       arguments: t.arguments === null ? null : (JSON.parse(t.arguments) as Record<string, unknown>),
       ok: t.ok === 1,
       ms: t.ms,
+      via: t.via === 'model' ? ('model' as const) : ('bridge' as const),
       at: iso(t.at_ms),
     }));
     return {
@@ -486,6 +516,7 @@ export class CallsRepo {
       latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },
       turns,
       tools,
+      context: row.context === null ? null : (JSON.parse(row.context) as ContextRecord),
       statusEvents,
     };
   }

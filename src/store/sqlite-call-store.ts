@@ -32,6 +32,7 @@ import {
   type CallStart,
   type ListQuery,
   type StatusWrite,
+  type ContextRecord,
   type ToolCallWrite,
   type TurnWrite,
   type WriteCommand,
@@ -191,6 +192,10 @@ export class SqliteCallStore implements CallStore {
 
   addToolCall(callSid: string, call: ToolCallWrite): void {
     this.enqueue(writes.addToolCall(callSid, call));
+  }
+
+  setContext(callSid: string, context: ContextRecord): void {
+    this.enqueue(writes.setContext(callSid, context));
   }
 
   /** Writes waiting to be written (for tests and the bench). */

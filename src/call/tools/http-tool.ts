@@ -13,6 +13,7 @@
  */
 import type { CustomTool } from '../../config/custom-tools.js';
 import { SIGNATURE_HEADER, signBody } from '../../security/bridge-signature.js';
+import { fillPlaceholders } from '../call-context.js';
 import { toolError, type CallInfo, type ToolEntry } from './tool.js';
 
 /** The most of an answer the model gets (a longer one is cut, and the output says so). */
@@ -128,11 +129,12 @@ export function httpTool(tool: CustomTool, deps: HttpToolDeps): ToolEntry {
           return fail(failureReason(err, http.timeoutMs));
         }
       };
-      return { kind: 'job', run, ...(tool.waitMessage !== null ? { wait: wait(tool) } : {}) };
+      return { kind: 'job', run, ...(tool.waitMessage !== null ? { wait: wait(tool, ctx.call) } : {}) };
     },
   };
 }
 
-function wait(tool: CustomTool): { message: string; afterMs: number } {
-  return { message: tool.waitMessage ?? '', afterMs: tool.waitAfterMs };
+/** The wait message, its `{{name}}` placeholders filled from the call's variables (SPEC §10). */
+function wait(tool: CustomTool, call: CallInfo | undefined): { message: string; afterMs: number } {
+  return { message: fillPlaceholders(tool.waitMessage ?? '', call?.variables ?? {}), afterMs: tool.waitAfterMs };
 }

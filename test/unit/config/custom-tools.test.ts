@@ -99,7 +99,6 @@ describe('custom tools in the numbers file', () => {
     expect(own.contextUrl).toBe('https://clinic.example/voice-context');
     expect(profiles.warnings).toEqual([
       'numbers.yaml: defaults.mcp_servers: MCP servers are not supported yet; ignored',
-      'numbers.yaml: defaults.context_url: per-call context is not supported yet; ignored',
     ]);
   });
 

@@ -53,6 +53,7 @@ describe('CallsRepo', () => {
         { role: 'caller', text: 'Hi, I would like…', at: '2026-11-25T10:00:04.000Z', truncated: false },
       ],
       tools: [],
+      context: null,
       statusEvents: [],
     });
   });
@@ -64,12 +65,21 @@ describe('CallsRepo', () => {
     repo.addToolCall(sid!, { name: 'quick', arguments: { a: 1 }, ok: true, ms: 40, atMs: T0 + 2_010 });
     repo.addToolCall(sid!, { name: 'slow', arguments: null, ok: false, ms: 4_000, atMs: T0 + 2_000 });
     repo.addToolCall(sid!, { name: 'huge', arguments: { x: 'y'.repeat(5_000) }, ok: true, ms: 1, atMs: T0 + 9_000 });
+    repo.addToolCall(sid!, { name: 'crm_find', arguments: {}, ok: true, ms: 90, atMs: T0 + 9_500, via: 'model' });
     expect(repo.getCall(sid!)!.tools).toEqual([
-      { name: 'slow', arguments: null, ok: false, ms: 4_000, at: '2026-11-25T10:00:02.000Z' },
-      { name: 'quick', arguments: { a: 1 }, ok: true, ms: 40, at: '2026-11-25T10:00:02.010Z' },
+      { name: 'slow', arguments: null, ok: false, ms: 4_000, via: 'bridge', at: '2026-11-25T10:00:02.000Z' },
+      { name: 'quick', arguments: { a: 1 }, ok: true, ms: 40, via: 'bridge', at: '2026-11-25T10:00:02.010Z' },
       // too long to keep whole: stored as null rather than cut into invalid JSON
-      { name: 'huge', arguments: null, ok: true, ms: 1, at: '2026-11-25T10:00:09.000Z' },
+      { name: 'huge', arguments: null, ok: true, ms: 1, via: 'bridge', at: '2026-11-25T10:00:09.000Z' },
+      { name: 'crm_find', arguments: {}, ok: true, ms: 90, via: 'model', at: '2026-11-25T10:00:09.500Z' },
     ]);
+  });
+
+  it('the per-call context outcome: stored once, reason cut short', () => {
+    const repo = new CallsRepo(':memory:');
+    const [sid] = seed(repo, 1);
+    repo.setContext(sid!, { ok: false, ms: 300.4, error: 'x'.repeat(500) });
+    expect(repo.getCall(sid!)!.context).toEqual({ ok: false, ms: 300, error: 'x'.repeat(200) });
   });
 
   it('pages newest first with a cursor, and filters by number and date', () => {
