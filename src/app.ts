@@ -15,9 +15,16 @@ import { buildCall } from './call/call-factory.js';
 import type { CallRunner } from './call/call-runner.js';
 import type { CallSession } from './call/call-session.js';
 import { DEFAULT_TUNING, type SessionTuning } from './call/session-tuning.js';
-import { DEFAULT_CONTEXT_TIMEOUT_MS } from './config/custom-tools.js';
-import { applyContext, ContextRequests, type ContextOutcome } from './call/call-context.js';
-import { callTools } from './call/tools/registry.js';
+import { applyContext, ContextRequests } from './call/call-context.js';
+import {
+  beginPreparation,
+  needsPreparation,
+  prepareCall,
+  type PreparationDeps,
+  type PreparedCall,
+} from './call/call-preparation.js';
+import { McpCatalog } from './call/tools/mcp-tools.js';
+import { callTools, type McpListing } from './call/tools/registry.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
@@ -101,7 +108,8 @@ export class Bridge {
   private emulator: RealtimeEmulator | null = null;
   private admission: CallAdmission | null = null;
   private retention: RecordingsRetention | null = null;
-  private readonly contexts: ContextRequests;
+  /** per-call context requests and MCP listings, begun at the webhook */
+  private readonly preparation: PreparationDeps;
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
 
@@ -119,7 +127,13 @@ export class Bridge {
     private readonly upgrades: Map<string, UpgradeHandler>,
     readonly server: Server,
   ) {
-    this.contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
+    const catalog = new McpCatalog({
+      clock,
+      version: BRIDGE_VERSION,
+      onWarning: (server, reason) => logger.warn({ server, reason }, 'MCP server'),
+    });
+    const contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
+    this.preparation = { clock, contexts, catalog };
     const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
   }
@@ -207,7 +221,7 @@ export class Bridge {
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
-        onAnswered: (call) => bridge.beginContext(call),
+        onAnswered: (call) => bridge.beginCall(call),
       }),
     );
     app.use(
@@ -314,50 +328,48 @@ export class Bridge {
   }
 
   /** The tools a call offers: built-in ones, and HTTP tools signed with BRIDGE_SIGNING_SECRET. */
-  private callTools(profile: Profile, log: Logger): ToolTable {
-    return callTools(profile, {
+  private callTools(profile: Profile, log: Logger, mcp: McpListing | undefined): ToolTable {
+    const http = {
       signingSecret: this.config.bridgeSigningSecret,
       now: () => this.clock.now(),
-      onFailure: (tool, reason) => log.warn({ tool, reason }, 'tool request failed'),
-    });
+      onFailure: (tool: string, reason: string) => log.warn({ tool, reason }, 'tool request failed'),
+    };
+    return callTools(profile, http, mcp);
   }
 
   /**
-   * A media stream passed the gate. With a `context_url` its socket is paused (Twilio's frames
-   * wait in the socket, in order) until the context answer is in or `context_timeout_ms` has
-   * passed (SPEC §10); then the call is built on the profile the context shaped.
+   * A media stream passed the gate. When the call waits for its context or its MCP tools
+   * (`call-preparation.ts`) its socket is paused meanwhile: Twilio's frames wait in the
+   * socket, in order, and the call is built on the profile the context shaped.
    */
   private startCall(stream: AcceptedStream): void {
     const profile = this.profileFor(stream);
     const info = callInfo(stream, profile);
-    if (!profile.contextUrl) {
-      this.runCall(stream, applyContext(profile, null, info.variables), info, null);
+    if (!needsPreparation(profile)) {
+      this.runCall(stream, {
+        profile: applyContext(profile, null, info.variables),
+        info,
+        context: null,
+        mcp: undefined,
+      });
       return;
     }
-    // a stream whose webhook reached another instance (or none): ask now
-    this.contexts.begin(profile.contextUrl, info);
     stream.ws.pause();
-    const timeoutMs = profile.contextTimeoutMs ?? DEFAULT_CONTEXT_TIMEOUT_MS;
-    void this.contexts.await(info.callSid, timeoutMs).then((got) => {
-      if (this.closed) {
-        stream.ws.terminate();
-        return;
-      }
-      const variables = { ...(got?.answer?.variables ?? {}), ...info.variables };
-      const outcome = got?.outcome ?? { ok: false, ms: 0, error: 'no context request' };
-      this.runCall(stream, applyContext(profile, got?.answer ?? null, variables), { ...info, variables }, outcome);
+    void prepareCall(this.preparation, profile, info).then((prepared) => {
+      if (this.closed) stream.ws.terminate();
+      else this.runCall(stream, prepared);
     });
   }
 
-  /** Asks the profile's context service about a call the webhook just answered (SPEC §10). */
-  private beginContext(call: { callSid: string; from: string; to: string; profile: Profile }): void {
+  /** The webhook answered a call: its context and MCP tools are asked for now (SPEC §9, §10). */
+  private beginCall(call: { callSid: string; from: string; to: string; profile: Profile }): void {
     const { callSid, from, to, profile } = call;
-    if (!profile.contextUrl) return;
-    this.contexts.begin(profile.contextUrl, { callSid, from, to, profile: profile.key, direction: 'inbound' });
+    beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction: 'inbound' });
   }
 
   /** Builds a call and lets it run. */
-  private runCall(stream: AcceptedStream, profile: Profile, info: CallInfo, context: ContextOutcome | null): void {
+  private runCall(stream: AcceptedStream, prepared: PreparedCall): void {
+    const { profile, info, context } = prepared;
     const { start } = stream;
     const callSid = start.callSid;
     const log = this.logger.child({ callSid });
@@ -394,7 +406,7 @@ export class Bridge {
       apologyMulaw: this.apologyMulaw,
       control: this.control,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
-      tools: recordedTools(this.callTools(profile, log), this.clock, (r) => journal.onTool(r)),
+      tools: recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => journal.onTool(r)),
       call: info,
       twilio: ({ onEvent, tap }) => {
         const link = new TwilioLink({
@@ -513,7 +525,8 @@ export class Bridge {
     await Promise.all([...this.live.values()].map((c) => c.done));
     // A call that just ended may still be flushing its recording; exiting now would cut it.
     await Promise.all([...this.finishing]);
-    this.contexts.close();
+    this.preparation.contexts.close();
+    await this.preparation.catalog.close();
     this.numbers.close();
     this.retention?.close();
     this.server.closeAllConnections();

@@ -17,7 +17,7 @@ export const MAX_TOOL_TIMEOUT_MS = 30_000;
 export const DEFAULT_WAIT_AFTER_MS = 1_500;
 export const DEFAULT_CONTEXT_TIMEOUT_MS = 1_500;
 
-const httpUrl = z.string().refine(
+export const httpUrl = z.string().refine(
   (s) => {
     try {
       const url = new URL(s);
@@ -71,6 +71,20 @@ export class MissingEnvVariable extends Error {
   }
 }
 
+/** Header values with `${env:NAME}` read from `env`. @throws MissingEnvVariable */
+export function resolveHeaders(headers: Record<string, string>, env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [
+      name,
+      value.replace(ENV_REF, (_m, variable: string) => {
+        const found = env[variable];
+        if (found === undefined || found === '') throw new MissingEnvVariable(name, variable);
+        return found;
+      }),
+    ]),
+  );
+}
+
 /** A `parameters` schema Ajv cannot compile. */
 export class BadParametersSchema extends Error {}
 
@@ -121,16 +135,7 @@ export class CustomTool {
     };
     this.waitMessage = fields.wait_message?.trim() ? fields.wait_message : null;
     this.waitAfterMs = fields.wait_after_ms ?? DEFAULT_WAIT_AFTER_MS;
-    this.#headers = Object.fromEntries(
-      Object.entries(headers).map(([name, value]) => [
-        name,
-        value.replace(ENV_REF, (_m, variable: string) => {
-          const found = env[variable];
-          if (found === undefined || found === '') throw new MissingEnvVariable(name, variable);
-          return found;
-        }),
-      ]),
-    );
+    this.#headers = resolveHeaders(headers, env);
     try {
       this.#validate = schemaCompiler().compile(this.parameters);
     } catch (err) {

@@ -38,6 +38,7 @@ import {
 } from './custom-tools.js';
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
+import { McpServer, McpServerSchema } from './mcp-servers.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [
@@ -102,8 +103,7 @@ const ProfileFieldsSchema = z
       )
       .optional(),
     ...ContextFieldsSchema,
-    /** MCP servers (SPEC §9) are not supported yet: accepted so a file written for them loads, and ignored */
-    mcp_servers: z.array(z.unknown()).optional(),
+    mcp_servers: z.array(McpServerSchema).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
       .enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' })
@@ -147,6 +147,8 @@ export interface Profile {
   tools: BuiltinTool[];
   /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
   customTools?: readonly CustomTool[];
+  /** MCP servers (SPEC §9); absent in recordings made before they existed */
+  mcpServers?: readonly McpServer[];
   /** POSTed when the webhook arrives; its answer shapes the call (SPEC §10) */
   contextUrl?: string | null;
   /** how long the call start waits for the context service */
@@ -232,6 +234,32 @@ function resolveTools(
   return { tools, customTools };
 }
 
+/** A profile's MCP servers: labels unique, `${env:NAME}` header values read now. @throws ConfigError */
+function resolveMcpServers(
+  entries: NonNullable<ProfileFields['mcp_servers']>,
+  env: NodeJS.ProcessEnv,
+  file: string,
+  where: string,
+): McpServer[] {
+  const fieldPath = where.slice(where.indexOf(': ') + 2);
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(`${file}: ${fieldPath}.${field}`, `${where}.${field}: ${message}`);
+  };
+  const labels = new Set<string>();
+  return entries.map((entry, i) => {
+    if (labels.has(entry.label))
+      fail(`mcp_servers[${i}].label`, `${JSON.stringify(entry.label)} is already an MCP server of this profile`);
+    labels.add(entry.label);
+    try {
+      return new McpServer(entry, env);
+    } catch (err) {
+      if (err instanceof MissingEnvVariable)
+        fail(`mcp_servers[${i}].headers.${err.header}`, `${err.message}. Fix: set ${err.variable} in the environment`);
+      throw err;
+    }
+  });
+}
+
 /** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
 function resolveProfile(key: string, f: ProfileFields, file: string, where: string, env: NodeJS.ProcessEnv): Profile {
   const td = f.turn_detection;
@@ -269,6 +297,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     transcription,
     tools,
     customTools,
+    mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
     contextUrl: f.context_url ?? null,
     contextTimeoutMs: f.context_timeout_ms ?? DEFAULT_CONTEXT_TIMEOUT_MS,
     transferTo,
@@ -321,22 +350,6 @@ function branchIssue(issue: z.core.$ZodIssue, data: unknown): z.core.$ZodIssue {
   return inner === undefined ? issue : branchIssue({ ...inner, path: [...issue.path, ...inner.path] }, data);
 }
 
-/** What a file says that the bridge accepts but does not act on (logged at load). */
-function ignoredFields(raw: NumbersFile, name: string): string[] {
-  const profiles: [string, ProfileFields | null | undefined][] = [
-    ['defaults', raw.defaults],
-    ...Object.entries(raw.numbers ?? {}).map(([n, f]): [string, ProfileFields | null] => [
-      `numbers.${JSON.stringify(n)}`,
-      f,
-    ]),
-  ];
-  return profiles.flatMap(([where, f]) => [
-    ...(f?.mcp_servers !== undefined
-      ? [`${name}: ${where}.mcp_servers: MCP servers are not supported yet; ignored`]
-      : []),
-  ]);
-}
-
 /**
  * Parses and validates a numbers file's text.
  * @param file path used in error messages
@@ -377,7 +390,7 @@ export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv
     }
     byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
   }
-  const warnings = ignoredFields(raw, name);
+  const warnings: string[] = [];
   return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber, warnings };
 }
 

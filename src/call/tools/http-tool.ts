@@ -67,6 +67,11 @@ function outputOf(bytes: Buffer, cut: boolean, contentType: string): string {
       // a body that says JSON but is not: the model gets the text as it came
     }
   }
+  return capOutput(text, cut);
+}
+
+/** An output as the model gets it: over 16 KiB (or `cut` already) it is cut, and says so. */
+export function capOutput(text: string, cut = false): string {
   if (!cut && Buffer.byteLength(text) <= MAX_TOOL_OUTPUT_BYTES) return text;
   const head = Buffer.from(text).subarray(0, MAX_TOOL_OUTPUT_BYTES - Buffer.byteLength(CUT_NOTE));
   return `${head.toString('utf8').replace(/\uFFFD+$/, '')}${CUT_NOTE}`;

@@ -3,15 +3,23 @@
  * one. A new built-in tool is one new file and one line below (plus its name in
  * `BUILTIN_TOOLS`, which profiles are validated against).
  */
+import type { McpServer } from '../../config/mcp-servers.js';
 import type { BuiltinTool, Profile } from '../../config/numbers.js';
 import type { ToolDefinition } from '../../protocol/realtime.js';
 import { isWireObject } from '../../protocol/wire-object.js';
 import type { LogCommand } from '../events.js';
 import { hangUp } from './hang-up.js';
 import { httpTool, type HttpToolDeps } from './http-tool.js';
+import { mcpToolEntries, type McpCatalog, type ListedTool } from './mcp-tools.js';
 import { sendDtmf } from './send-dtmf.js';
 import { toolError, type ToolContext, type ToolEntry, type ToolPlan, type ToolTable } from './tool.js';
 import { transferCall } from './transfer-call.js';
+
+/** What the profile's `via: bridge` MCP servers listed for a call, and the catalog that calls them. */
+export interface McpListing {
+  listed: readonly { server: McpServer; tools: readonly ListedTool[] }[];
+  catalog: McpCatalog;
+}
 
 const BUILTIN: Readonly<Record<BuiltinTool, ToolEntry>> = {
   hang_up: hangUp,
@@ -24,10 +32,15 @@ export function builtinTools(enabled: readonly BuiltinTool[]): ToolTable {
   return new Map(enabled.map((name) => [name, BUILTIN[name]]));
 }
 
-/** Every tool a call of `profile` offers: its built-in tools, then its custom HTTP tools (SPEC §9). */
-export function callTools(profile: Profile, http: HttpToolDeps): ToolTable {
+/**
+ * Every tool a call of `profile` offers: its built-in tools, its custom HTTP tools, then the
+ * tools its `via: bridge` MCP servers listed (SPEC §9).
+ */
+export function callTools(profile: Profile, http: HttpToolDeps, mcp?: McpListing): ToolTable {
   const table = new Map(builtinTools(profile.tools));
   for (const tool of profile.customTools ?? []) table.set(tool.name, httpTool(tool, http));
+  if (mcp !== undefined)
+    for (const [name, entry] of mcpToolEntries(mcp.listed, new Set(table.keys()), mcp.catalog)) table.set(name, entry);
   return table;
 }
 
