@@ -390,7 +390,11 @@ export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv
     }
     byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
   }
-  const warnings: string[] = [];
+  const warnings = [defaults, ...byNumber.values()].flatMap((p) =>
+    (p.mcpServers ?? [])
+      .filter((m) => m.via === 'model')
+      .map((m) => `${name}: ${p.key}: MCP server ${m.label}: via: model is not supported yet (#16); left out`),
+  );
   return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber, warnings };
 }
 

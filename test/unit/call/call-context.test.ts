@@ -46,3 +46,27 @@ describe('MCP tool names as function names', () => {
     expect(long).toMatch(/^[A-Za-z0-9_-]{1,64}$/);
   });
 });
+
+describe('MCP servers in a profile', () => {
+  const yaml = (server: string) => `defaults:\n  mcp_servers:\n    - ${server}\n`;
+
+  it('reads the header variable at load; an unset one is an error naming the field and variable', () => {
+    const ok = parseProfiles(
+      yaml('{ label: crm, url: "http://127.0.0.1:1/mcp", headers: { A: "${env:T}" } }'),
+      'n.yaml',
+      {
+        T: 'tok',
+      },
+    );
+    expect(ok.defaults.mcpServers![0]!.resolvedHeaders()).toEqual({ A: 'tok' });
+    expect(JSON.stringify(ok.defaults)).not.toContain('tok"');
+    expect(() =>
+      parseProfiles(yaml('{ label: crm, url: "http://127.0.0.1:1/mcp", headers: { A: "${env:T}" } }'), 'n.yaml', {}),
+    ).toThrow(/defaults\.mcp_servers\[0\]\.headers\.A: .*T/);
+  });
+
+  it('via: model is accepted with a warning that says it is left out', () => {
+    const p = parseProfiles(yaml('{ label: crm, url: "https://crm.example/mcp", via: model }'), 'n.yaml', {});
+    expect(p.warnings).toEqual(['n.yaml: defaults: MCP server crm: via: model is not supported yet (#16); left out']);
+  });
+});
