@@ -64,6 +64,12 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'store',
     runner: 'runStoreBench',
   },
+  tools: {
+    description:
+      'HTTP tool round trip through the bridge: request built → output, p50/p99 over 200 calls to a local backend',
+    module: 'tool-rtt',
+    runner: 'runToolBench',
+  },
   kernels: {
     description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',
     module: 'kernels',
