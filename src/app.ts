@@ -24,6 +24,9 @@ import {
   type PreparedCall,
 } from './call/call-preparation.js';
 import { McpCatalog } from './call/tools/mcp-tools.js';
+import { ConfigError } from './util/errors.js';
+import type { Responder } from './emulator/responder.js';
+import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
 import { callTools, type McpListing } from './call/tools/registry.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
@@ -82,6 +85,20 @@ export interface BridgeOptions {
   twilioPingIntervalMs?: number;
   /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
   recordingsMinFreeBytes?: number;
+}
+
+/** EMULATOR_SCRIPT's responder. @throws ConfigError naming the file (unreadable, or a bad field) */
+function loadEmulatorScript(file: string): Responder {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      'EMULATOR_SCRIPT',
+      `EMULATOR_SCRIPT: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
+  }
+  return scriptResponder(parseEmulatorScript(text, file));
 }
 
 /** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
@@ -275,7 +292,12 @@ export class Bridge {
     bridge.endpoint = resolveRealtimeEndpoint(config, `ws://127.0.0.1:${bridge.port}${EMULATOR_PATH}`);
     if (bridge.endpoint.kind === 'emulator')
       bridge.mountEmulator(
-        options.emulator ?? new RealtimeEmulator({ clock, logger: logger.child({ component: 'emulator' }) }),
+        options.emulator ??
+          new RealtimeEmulator({
+            clock,
+            logger: logger.child({ component: 'emulator' }),
+            ...(config.emulatorScript !== null ? { responder: loadEmulatorScript(config.emulatorScript) } : {}),
+          }),
       );
     return bridge;
   }

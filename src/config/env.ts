@@ -39,6 +39,8 @@ export interface Config {
   /** Dialect asked for explicitly with REALTIME_DIALECT; null lets the provider decide. */
   realtimeDialect: Dialect | null;
   numbersFile: string;
+  /** EMULATOR_SCRIPT: what the local emulator does on given caller turns (`emulator/script.ts`); null = its defaults */
+  emulatorScript: string | null;
   dataDir: string;
   recordCalls: boolean;
   adminToken: string | null;
@@ -190,6 +192,7 @@ const EnvSchema = z.object({
   REALTIME_URL: urlVar(['wss:', 'ws:'], 'wss://gateway.example.com/v1/realtime?model=gpt-realtime'),
   REALTIME_DIALECT: enumVar(['ga', 'beta']),
   NUMBERS_FILE: optionalText,
+  EMULATOR_SCRIPT: optionalText,
   DATA_DIR: optionalText,
   RECORD_CALLS: booleanVar,
   ADMIN_TOKEN: bearerTokenVar,
@@ -300,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     realtimeUrl: e.REALTIME_URL,
     realtimeDialect: e.REALTIME_DIALECT as Dialect | null,
     numbersFile,
+    emulatorScript: e.EMULATOR_SCRIPT === null ? null : path.resolve(cwd, e.EMULATOR_SCRIPT),
     dataDir: path.resolve(cwd, e.DATA_DIR ?? 'data'),
     recordCalls: isOn(e.RECORD_CALLS) ?? localMode,
     adminToken: e.ADMIN_TOKEN,

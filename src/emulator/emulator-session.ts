@@ -1001,13 +1001,15 @@ export class EmulatorSession extends EventEmitter {
       case 'toolCall': {
         if (plan.before === 'echo') speak(this.echoSegment(format));
         else if (plan.before !== undefined) speak(this.clipSegment(plan.before.clip, format, plan.before.transcript));
-        const args = typeof plan.arguments === 'string' ? plan.arguments : JSON.stringify(plan.arguments);
-        segments.push({
-          kind: 'functionCall',
-          name: plan.name,
-          arguments: args,
-          callId: plan.callId ?? this.idRandom.id('call_'),
-        });
+        for (const call of [plan, ...(plan.more ?? [])]) {
+          const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+          segments.push({
+            kind: 'functionCall',
+            name: call.name,
+            arguments: args,
+            callId: call.callId ?? this.idRandom.id('call_'),
+          });
+        }
         break;
       }
       case 'fail':

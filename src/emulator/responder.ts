@@ -36,6 +36,8 @@ export type ResponsePlan = (
       before?: { clip: string; transcript?: string } | 'echo';
       /** call id to use (default: generated) */
       callId?: string;
+      /** more function calls in the same response, after this one */
+      more?: { name: string; arguments: string | Record<string, unknown>; callId?: string }[];
     }
   /** `response.done` with `status: "failed"` and this error, after `response.created` */
   | { kind: 'fail'; code?: string; message?: string }
