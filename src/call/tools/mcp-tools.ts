@@ -23,6 +23,8 @@ import { toolError, type ToolEntry } from './tool.js';
 
 /** How long a server's tool listing is reused. */
 export const MCP_LIST_TTL_MS = 60_000;
+/** Connecting and listing give up after this long (a call's `timeout_ms` bounds only its own call). */
+const LIST_TIMEOUT_MS = 5_000;
 
 /** One tool as the server lists it. */
 export interface ListedTool {
@@ -126,7 +128,7 @@ export class McpCatalog {
       requestInit: { headers: server.resolvedHeaders(), redirect: 'manual' },
     });
     try {
-      const opts = { timeout: server.timeoutMs, signal: AbortSignal.timeout(server.timeoutMs) };
+      const opts = { timeout: LIST_TIMEOUT_MS, signal: AbortSignal.timeout(LIST_TIMEOUT_MS) };
       await client.connect(transport, opts);
       const tools: ListedTool[] = [];
       let cursor: string | undefined;
@@ -139,7 +141,7 @@ export class McpCatalog {
       } while (cursor !== undefined && tools.length < 1_000);
       return { client, tools, listedAtMs: this.deps.clock.now() };
     } catch (err) {
-      this.deps.onWarning(server.label, `its tools are left out: ${callFailure(err, server.timeoutMs)}`);
+      this.deps.onWarning(server.label, `its tools are left out: ${callFailure(err, LIST_TIMEOUT_MS)}`);
       await client.close().catch(() => undefined);
       return null;
     }
