@@ -97,9 +97,7 @@ describe('custom tools in the numbers file', () => {
     });
     expect(own.contextTimeoutMs).toBe(800);
     expect(own.contextUrl).toBe('https://clinic.example/voice-context');
-    expect(profiles.warnings).toEqual([
-      'numbers.yaml: defaults.mcp_servers: MCP servers are not supported yet; ignored',
-    ]);
+    expect(profiles.warnings).toEqual([]);
   });
 
   it('the header secret stays out of JSON: the API and recordings show the ${env:…} reference', () => {
