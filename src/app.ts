@@ -45,9 +45,11 @@ import { MemoryIssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
+import { CallEvents, webhooksFor } from './events/call-events.js';
+import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
-import { CallsRepo } from './store/calls-repo.js';
+import { CallsRepo, type CallStart } from './store/calls-repo.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -73,6 +75,8 @@ export interface BridgeOptions {
   twilioPingIntervalMs?: number;
   /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
   recordingsMinFreeBytes?: number;
+  /** event delivery limits (a test seam: retry pauses, timeout) */
+  eventDelivery?: Partial<DeliveryLimits>;
 }
 
 /** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
@@ -80,6 +84,12 @@ function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
   const { callSid } = stream.start;
   const variables = { caller_number: stream.from, called_number: stream.to };
   return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
+}
+
+/** `call.started` data (SPEC §10). */
+function startedData(call: CallStart): Record<string, unknown> {
+  const { callSid, from, to, profile, startedAtMs } = call;
+  return { callSid, from, to, profile, direction: 'inbound', startedAt: new Date(startedAtMs).toISOString() };
 }
 
 interface LiveCall {
@@ -99,6 +109,7 @@ export class Bridge {
   private emulator: RealtimeEmulator | null = null;
   private admission: CallAdmission | null = null;
   private retention: RecordingsRetention | null = null;
+  private delivery: EventDelivery | null = null;
 
   private constructor(
     readonly config: Config,
@@ -203,6 +214,20 @@ export class Bridge {
         onStatus: (p) => bridge.onStatus(p),
       }),
     );
+    const delivery = new EventDelivery({
+      store: calls,
+      clock,
+      logger: logger.child({ component: 'events' }),
+      signingSecret: config.bridgeSigningSecret,
+      redact: (value) => redactor.deep(value),
+      monitor: {
+        onAttempt: (type, status) => metrics.eventsTotal.inc({ type, status }),
+        onDelivered: (seconds) => metrics.eventDelivery.observe(seconds),
+        onPending: (n) => metrics.eventsPending.set(n),
+      },
+      ...(options.eventDelivery ? { limits: options.eventDelivery } : {}),
+    });
+    bridge.delivery = delivery;
     app.use(
       adminRoutes({
         adminToken: config.adminToken,
@@ -213,6 +238,7 @@ export class Bridge {
         numbers,
         redactor,
         metrics,
+        events: { events: calls, now: () => clock.now(), onRedeliver: () => delivery.kick() },
       }),
     );
     app.use(jsonNotFound);
@@ -251,6 +277,7 @@ export class Bridge {
         resolve();
       });
     });
+    delivery.start();
     bridge.endpoint = resolveRealtimeEndpoint(config, `ws://127.0.0.1:${bridge.port}${EMULATOR_PATH}`);
     if (bridge.endpoint.kind === 'emulator')
       bridge.mountEmulator(
@@ -342,7 +369,8 @@ export class Bridge {
             },
           })
         : null;
-    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs);
+    const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
+    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
     const metrics = this.metrics;
@@ -403,13 +431,8 @@ export class Bridge {
         },
       },
     });
-    this.calls.startCall({
-      callSid,
-      from: stream.from,
-      to: stream.to,
-      profile: profile.key,
-      startedAtMs: this.clock.now(),
-    });
+    const started = { callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() };
+    this.calls.startCall(started, events.event('call.started', startedData(started), started.startedAtMs));
     this.live.set(callSid, { runner, session, recorder, done });
     this.admission?.started(callSid);
     this.metrics.activeCalls.set(this.live.size);
@@ -472,6 +495,7 @@ export class Bridge {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.emulator?.close();
     this.metrics.close();
+    this.delivery?.close();
     await this.calls.close();
   }
 }

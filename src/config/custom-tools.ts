@@ -17,7 +17,7 @@ export const MAX_TOOL_TIMEOUT_MS = 30_000;
 export const DEFAULT_WAIT_AFTER_MS = 1_500;
 export const DEFAULT_CONTEXT_TIMEOUT_MS = 1_500;
 
-const httpUrl = z.string().refine(
+export const httpUrl = z.string().refine(
   (s) => {
     try {
       const url = new URL(s);
@@ -77,7 +77,7 @@ export class BadParametersSchema extends Error {}
 let ajv: Ajv | null = null;
 
 /** Ajv, loaded on first use: start-up pays for importing it only when a profile has a custom tool. */
-function schemaCompiler(): Ajv {
+export function schemaCompiler(): Ajv {
   if (ajv === null) {
     const loaded = createRequire(import.meta.url)('ajv') as { Ajv: new (options: object) => Ajv };
     ajv = new loaded.Ajv({ allErrors: false, strict: false });
