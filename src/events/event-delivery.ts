@@ -141,16 +141,17 @@ export class EventDelivery {
       this.schedule(this.limits.storeRetryMs);
     } finally {
       this.scanning = false;
-      if (this.inFlight.size === 0) for (const resolve of this.idle.splice(0)) resolve();
+      this.settle();
     }
   }
 
   /** Sends what is due and has room, and sets the timer for the next event that falls due. */
   private async round(): Promise<void> {
     const { store, clock } = this.deps;
+    const now = clock.now();
     const room = this.limits.concurrency - this.inFlight.size;
     if (room > 0) {
-      const due = await store.dueEvents(clock.now(), room + this.inFlight.size);
+      const due = await store.dueEvents(now, room + this.inFlight.size);
       for (const event of due) {
         if (this.closed || this.inFlight.size >= this.limits.concurrency) break;
         if (!this.inFlight.has(event.callSid)) this.send(event);
@@ -158,8 +159,9 @@ export class EventDelivery {
     }
     this.deps.monitor.onPending(await store.pendingEvents());
     const next = await store.nextEventDueMs();
-    // due now but not sent: in flight, or no room; a request that ends looks again
-    if (next !== null && next > clock.now()) this.schedule(next - clock.now());
+    // Due by `now` but not sent: in flight, or no room; a request that ends looks again. Due
+    // later (perhaps already, as the reads took time): a timer.
+    if (next !== null && next > now) this.schedule(Math.max(0, next - clock.now()));
   }
 
   private send(event: DueEvent): void {
@@ -182,6 +184,7 @@ export class EventDelivery {
       .finally(() => {
         this.inFlight.delete(event.callSid);
         this.kick();
+        this.settle();
       });
   }
 
@@ -250,7 +253,11 @@ export class EventDelivery {
     return nextMs > event.horizonMs ? { status: 'failed', error } : { status: 'pending', nextMs, error };
   }
 
-  /** Resolves when no request is in flight (tests). */
+  private settle(): void {
+    if (this.inFlight.size === 0 && !this.scanning) for (const resolve of this.idle.splice(0)) resolve();
+  }
+
+  /** Resolves when no request is in flight and no round is running (tests). */
   whenIdle(): Promise<void> {
     if (this.inFlight.size === 0 && !this.scanning) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));

@@ -28,7 +28,8 @@ import Database from 'better-sqlite3';
  * What the main thread sends (`workerData` once, then messages).
  * @typedef {{file: string, statements: Record<string, string>, busyTimeoutMs: number, retryMs: number}} Setup
  * @typedef {{name: string, params: unknown[]}} Statement
- * @typedef {{type: 'write', seq: number, name: string, params: unknown[], with?: Statement[]} | {type: 'close'}} Message
+ * @typedef {{type: 'write', seq: number, name: string, params: unknown[], with?: Statement[]}} Write
+ * @typedef {Write | {type: 'close'}} Message
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- JSDoc casts are not checked in a .mjs file
 const { file, statements, busyTimeoutMs, retryMs } = /** @type {Setup} */ (workerData);
