@@ -19,7 +19,7 @@ import { startToolBackend } from '../../support/tool-backend.js';
 const backend = await startToolBackend();
 const stamps: { type: string; id: string; atMs: number }[] = [];
 
-describe('event delivery on a virtual clock', async () => {
+describe('event delivery on a virtual clock', () => {
   const clock = new VirtualClock();
   const logs = new LogCapture();
   const store = new SqliteCallStore(new CallsRepo(path.join(tempDir(), 'calls.sqlite'), { busyTimeoutMs: 0 }), {
