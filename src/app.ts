@@ -11,6 +11,7 @@ import path from 'node:path';
 import express from 'express';
 
 import { parseWav } from './audio/wav.js';
+import { CallAnalysis, type AnalysisOutcome } from './call/call-analysis.js';
 import { buildCall } from './call/call-factory.js';
 import type { CallRunner } from './call/call-runner.js';
 import type { CallSession } from './call/call-session.js';
@@ -371,6 +372,15 @@ export class Bridge {
         : null;
     const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
     const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
+    let analysed: () => void = () => undefined;
+    const analysisDone = new Promise<void>((resolve) => (analysed = resolve));
+    const analysis = profile.analysis
+      ? new CallAnalysis(profile.analysis, this.clock, (outcome) => {
+          this.storeAnalysis(callSid, events, outcome, log);
+          analysed();
+        })
+      : null;
+    if (analysis === null) analysed();
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
     const metrics = this.metrics;
@@ -413,8 +423,17 @@ export class Bridge {
           close: (code, reason) => link.close(code, reason),
         };
       },
-      model: ({ onEvent, tap }) =>
-        new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, ...(tap ? { tap } : {}) }),
+      model: ({ onEvent, tap }) => {
+        const link = new RealtimeLink({
+          endpoint,
+          clock: this.clock,
+          logger: log,
+          onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),
+          ...(tap ? { tap } : {}),
+        });
+        // the session's model.close runs the post-call analysis first (SPEC §10)
+        return analysis === null ? link : analysis.wrap(link);
+      },
       tap: recorder,
       observer: {
         onEvent: (e) => journal.onEvent(e),
@@ -424,7 +443,9 @@ export class Bridge {
           this.live.delete(callSid);
           metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
-          const written = (recorder?.close() ?? Promise.resolve()).finally(finished);
+          const written = Promise.all([recorder?.close(), analysisDone])
+            .then(() => undefined)
+            .finally(finished);
           this.finishing.add(written);
           void written.finally(() => this.finishing.delete(written));
           log.info({ outcome: session.outcome, bargeIns: session.bargeInCount }, 'call ended');
@@ -438,6 +459,18 @@ export class Bridge {
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);
+  }
+
+  /** The analysis on the record, with its `call.analyzed` event (SPEC §10); none when the model gave no answer. */
+  private storeAnalysis(callSid: string, events: CallEvents, outcome: AnalysisOutcome, log: Logger): void {
+    if (!outcome.ok) {
+      log.warn({ reason: outcome.reason }, 'post-call analysis: no answer');
+      return;
+    }
+    const { result } = outcome;
+    const analysis = { summary: result.summary, data: result.data, valid: result.valid };
+    this.calls.storeAnalysis(callSid, analysis, events.event('call.analyzed', analysis, this.clock.now()) ?? null);
+    log.info({ valid: result.valid }, 'post-call analysis stored');
   }
 
   /** Twilio status callbacks (call and stream), recorded against the call. */
