@@ -5,15 +5,14 @@
  * whole analysis path runs offline and its result can be asserted.
  */
 import { isWireObject } from '../protocol/wire-object.js';
-import type { ResponseRequest } from './responder.js';
 
 /** The summary the emulator gives for every call. */
 export const EMULATED_SUMMARY = 'The caller spoke with the assistant; the emulator summarised the call.';
 
-/** True for a post-call analysis request. */
-export function isAnalysisRequest(request: ResponseRequest): boolean {
-  const metadata = request.params['metadata'];
-  return request.modality === 'text' && isWireObject(metadata) && metadata['purpose'] === 'analysis';
+/** True for a post-call analysis request (the `response.create` parameters, and the response's modality). */
+export function isAnalysisRequest(params: Record<string, unknown>, modality: 'audio' | 'text'): boolean {
+  const metadata = params['metadata'];
+  return modality === 'text' && isWireObject(metadata) && metadata['purpose'] === 'analysis';
 }
 
 /** A value of the schema's shape: first enum value, minimums, required and listed properties. */
@@ -48,8 +47,8 @@ export function exampleOf(schema: unknown, depth = 0): unknown {
 }
 
 /** The JSON text the emulator answers an analysis request with. */
-export function analysisAnswer(request: ResponseRequest): string {
-  const instructions = typeof request.params['instructions'] === 'string' ? request.params['instructions'] : '';
+export function analysisAnswer(params: Record<string, unknown>): string {
+  const instructions = typeof params['instructions'] === 'string' ? params['instructions'] : '';
   const at = instructions.lastIndexOf('JSON Schema:');
   let schema: unknown = { type: 'object' };
   if (at >= 0) {

@@ -62,7 +62,8 @@ export type Responder = (request: ResponseRequest) => ResponsePlan | undefined;
 
 /** The defaults described at the top of this file. */
 export function defaultPlan(request: ResponseRequest): ResponsePlan {
-  if (isAnalysisRequest(request)) return { kind: 'text', text: analysisAnswer(request) };
+  if (isAnalysisRequest(request.params, request.modality))
+    return { kind: 'text', text: analysisAnswer(request.params) };
   const items = request.newItems;
   if (items.some((i) => i.type === 'function_call_output')) return { kind: 'clip', clip: 'done' };
   const lastUser = [...items].reverse().find((i) => i.type === 'message' && i.role !== 'assistant');
