@@ -19,15 +19,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Bridge } from '../src/app.js';
 import { seededRandom } from '../src/audio/signals.js';
 import { parseWav } from '../src/audio/wav.js';
-import { loadConfig } from '../src/config/env.js';
 import type { EmulatorSession } from '../src/emulator/emulator-session.js';
-import { RealtimeEmulator } from '../src/emulator/realtime-emulator.js';
 import { SimulatedPhone, type ClearRecord } from '../src/sim/phone.js';
-import { createLogger } from '../src/util/logger.js';
 import { PROJECT_ROOT } from '../src/util/project-files.js';
+
+import { startInProcessBridge } from './in-process-bridge.js';
 
 const AUDIO = path.join(PROJECT_ROOT, 'test/fixtures/audio');
 
@@ -76,25 +74,7 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
   const perCall = Number(values['per-call']);
   const random = seededRandom(Number(values.seed));
 
-  const dir = mkdirTemp();
-  writeFileSync(path.join(dir, 'numbers.yaml'), NUMBERS);
-  const config = loadConfig(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NUMBERS_FILE: path.join(dir, 'numbers.yaml'),
-      DATA_DIR: path.join(dir, 'data'),
-      RECORD_CALLS: '0',
-    },
-    dir,
-  );
-  const emulator = new RealtimeEmulator({ seed: 3 });
-  const bridge = await Bridge.start({
-    config,
-    logger: createLogger({ level: 'silent' }),
-    emulator,
-    watchNumbers: false,
-  });
+  const { bridge, emulator, close } = await startInProcessBridge(NUMBERS, 'barge-in');
 
   const hours = clip('caller_hours.ulaw8k.wav');
   const interrupt = clip('caller_interrupt.ulaw8k.wav');
@@ -156,7 +136,7 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
     }),
   );
   process.stderr.write('\n');
-  await bridge.close();
+  await close();
 
   const latencies = samples.map((s) => s.clearLatencyMs).sort((a, b) => a - b);
   const errors = samples.map((s) => s.errorMs).sort((a, b) => a - b);
@@ -203,12 +183,6 @@ export async function runBargeInBench(args: readonly string[]): Promise<number> 
     `${JSON.stringify({ summary, samples }, null, 2)}\n`,
   );
   return within === samples.length && samples.length >= 20 ? 0 : 1;
-}
-
-function mkdirTemp(): string {
-  const dir = path.join(os.tmpdir(), `barge-in-bench-${process.pid}`);
-  mkdirSync(dir, { recursive: true });
-  return dir;
 }
 
 async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {

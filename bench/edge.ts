@@ -14,19 +14,16 @@
  *
  * The bridge runs in-process with the emulator as its model.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { Bridge } from '../src/app.js';
 import { parseWav } from '../src/audio/wav.js';
-import { loadConfig } from '../src/config/env.js';
-import { RealtimeEmulator } from '../src/emulator/realtime-emulator.js';
 import { SimulatedPhone } from '../src/sim/phone.js';
-import { createLogger } from '../src/util/logger.js';
 import { PROJECT_ROOT } from '../src/util/project-files.js';
+
+import { startInProcessBridge, type InProcessBridge } from './in-process-bridge.js';
 
 const NUMBERS = `defaults:
   instructions: Edge bench.
@@ -47,7 +44,10 @@ interface StreamResult {
   assistantFramesToPhoneAfter31s: number;
 }
 
-async function holdStream(bridge: Bridge, emulator: RealtimeEmulator, seconds: number): Promise<StreamResult> {
+async function holdStream(
+  { bridge, emulator }: Pick<InProcessBridge, 'bridge' | 'emulator'>,
+  seconds: number,
+): Promise<StreamResult> {
   const wav = parseWav(readFileSync(path.join(PROJECT_ROOT, 'test/fixtures/audio/caller_hours.ulaw8k.wav')));
   if (!wav.ok) throw new Error(wav.reason);
   const questionAtMs = Math.max(0, seconds * 1000 - 20_000);
@@ -139,27 +139,9 @@ export async function runEdgeBench(args: readonly string[]): Promise<number> {
     options: { 'stream-seconds': { type: 'string', default: '65' }, 'no-write': { type: 'boolean', default: false } },
   });
   const seconds = Number(values['stream-seconds']);
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'edge-bench-'));
-  writeFileSync(path.join(dir, 'numbers.yaml'), NUMBERS);
-  const config = loadConfig(
-    {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      NUMBERS_FILE: path.join(dir, 'numbers.yaml'),
-      DATA_DIR: path.join(dir, 'data'),
-      RECORD_CALLS: '0',
-    },
-    dir,
-  );
-  const emulator = new RealtimeEmulator({ seed: 3 });
-  const bridge = await Bridge.start({
-    config,
-    logger: createLogger({ level: 'silent' }),
-    watchNumbers: false,
-    emulator,
-  });
+  const { bridge, emulator, close } = await startInProcessBridge(NUMBERS, 'edge');
   try {
-    const [stream, slow] = await Promise.all([holdStream(bridge, emulator, seconds), slowBody(bridge.localUrl)]);
+    const [stream, slow] = await Promise.all([holdStream({ bridge, emulator }, seconds), slowBody(bridge.localUrl)]);
     const depths = await nesting(bridge.localUrl);
     const report =
       `media stream held ${stream.heldSeconds} s (the request timeout is 30 s): open ${stream.stillOpen}, ` +
@@ -181,7 +163,6 @@ export async function runEdgeBench(args: readonly string[]): Promise<number> {
     const ok = stream.stillOpen && stream.callerFramesToModelAfter31s > 0 && slow.answer.includes('408');
     return ok && depths.every((r) => r.status === 400) ? 0 : 1;
   } finally {
-    await bridge.close();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
