@@ -54,6 +54,7 @@ describe('CallsRepo', () => {
       ],
       tools: [],
       statusEvents: [],
+      analysis: null,
     });
   });
 
