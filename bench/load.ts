@@ -62,6 +62,8 @@ interface CommonOptions {
   nice: number;
   /** RECORD_CALLS for the server (the recording bench turns it on; off everywhere else) */
   recordCalls: boolean;
+  /** more environment for the server, and a set-up of its data folder before it starts (the events bench) */
+  server?: { env: Record<string, string>; prepareDataDir?: (dataDir: string) => void };
   write: boolean;
   outDir: string;
 }
@@ -390,6 +392,7 @@ async function openSession(
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bridge-load-'));
   const numbersFile = path.join(dir, 'numbers.yaml');
   writeFileSync(numbersFile, numbersYaml());
+  o.server?.prepareDataDir?.(path.join(dir, 'data'));
   const generator = new GeneratorProcess(pinning, cpuProfDir);
   try {
     const { modelPort } = await generator.request({ type: 'init', config: generatorConfig(mode, o) }, 'ready');
@@ -406,6 +409,7 @@ async function openSession(
         DRAIN_TIMEOUT_S: '5',
         // the bench measures what one core carries, not the admission limit (default 200)
         MAX_CONCURRENT_CALLS: '100000',
+        ...o.server?.env,
       },
       nodeArgs,
       ...(cpuProfDir !== null ? { cpuProfDir } : {}),

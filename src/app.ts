@@ -11,6 +11,7 @@ import path from 'node:path';
 import express from 'express';
 
 import { parseWav } from './audio/wav.js';
+import { CallAnalysis, type AnalysisOutcome } from './call/call-analysis.js';
 import { buildCall } from './call/call-factory.js';
 import type { CallRunner } from './call/call-runner.js';
 import type { CallSession } from './call/call-session.js';
@@ -57,9 +58,11 @@ import { MemoryIssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
 import { StreamTokens } from './security/stream-token.js';
+import { CallEvents, webhooksFor } from './events/call-events.js';
+import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
-import { CallsRepo } from './store/calls-repo.js';
+import { CallsRepo, type CallStart } from './store/calls-repo.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -85,6 +88,8 @@ export interface BridgeOptions {
   twilioPingIntervalMs?: number;
   /** recording pauses below this many free bytes on the recordings disk (a test seam; 1 GiB) */
   recordingsMinFreeBytes?: number;
+  /** event delivery limits (a test seam: retry pauses, timeout) */
+  eventDelivery?: Partial<DeliveryLimits>;
 }
 
 /** EMULATOR_SCRIPT's responder. @throws ConfigError naming the file (unreadable, or a bad field) */
@@ -108,6 +113,12 @@ function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
   return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
 }
 
+/** `call.started` data (SPEC §10). */
+function startedData(call: CallStart): Record<string, unknown> {
+  const { callSid, from, to, profile, startedAtMs } = call;
+  return { callSid, from, to, profile, direction: 'inbound', startedAt: new Date(startedAtMs).toISOString() };
+}
+
 interface LiveCall {
   runner: CallRunner;
   session: CallSession;
@@ -129,6 +140,7 @@ export class Bridge {
   private readonly preparation: PreparationDeps;
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
+  private delivery: EventDelivery | null = null;
 
   private constructor(
     readonly config: Config,
@@ -241,6 +253,20 @@ export class Bridge {
         onAnswered: (call) => bridge.beginCall(call),
       }),
     );
+    const delivery = new EventDelivery({
+      store: calls,
+      clock,
+      logger: logger.child({ component: 'events' }),
+      signingSecret: config.bridgeSigningSecret,
+      redact: (value) => redactor.deep(value),
+      monitor: {
+        onAttempt: (type, status) => metrics.eventsTotal.inc({ type, status }),
+        onDelivered: (seconds) => metrics.eventDelivery.observe(seconds),
+        onPending: (n) => metrics.eventsPending.set(n),
+      },
+      ...(options.eventDelivery ? { limits: options.eventDelivery } : {}),
+    });
+    bridge.delivery = delivery;
     app.use(
       adminRoutes({
         adminToken: config.adminToken,
@@ -251,6 +277,7 @@ export class Bridge {
         numbers,
         redactor,
         metrics,
+        events: { events: calls, now: () => clock.now(), onRedeliver: () => delivery.kick() },
       }),
     );
     app.use(jsonNotFound);
@@ -289,6 +316,7 @@ export class Bridge {
         resolve();
       });
     });
+    delivery.start();
     bridge.endpoint = resolveRealtimeEndpoint(config, `ws://127.0.0.1:${bridge.port}${EMULATOR_PATH}`);
     if (bridge.endpoint.kind === 'emulator')
       bridge.mountEmulator(
@@ -416,7 +444,17 @@ export class Bridge {
             },
           })
         : null;
-    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs);
+    const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
+    const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
+    let analysed: () => void = () => undefined;
+    const analysisDone = new Promise<void>((resolve) => (analysed = resolve));
+    const analysis = profile.analysis
+      ? new CallAnalysis(profile.analysis, this.clock, (outcome) => {
+          this.storeAnalysis(callSid, events, outcome, log);
+          analysed();
+        })
+      : null;
+    if (analysis === null) analysed();
     let finished!: () => void;
     const done = new Promise<void>((resolve) => (finished = resolve));
     const metrics = this.metrics;
@@ -459,8 +497,17 @@ export class Bridge {
           close: (code, reason) => link.close(code, reason),
         };
       },
-      model: ({ onEvent, tap }) =>
-        new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, ...(tap ? { tap } : {}) }),
+      model: ({ onEvent, tap }) => {
+        const link = new RealtimeLink({
+          endpoint,
+          clock: this.clock,
+          logger: log,
+          onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),
+          ...(tap ? { tap } : {}),
+        });
+        // the session's model.close runs the post-call analysis first (SPEC §10)
+        return analysis === null ? link : analysis.wrap(link);
+      },
       tap: recorder,
       observer: {
         onEvent: (e) => journal.onEvent(e),
@@ -470,20 +517,17 @@ export class Bridge {
           this.live.delete(callSid);
           metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
-          const written = (recorder?.close() ?? Promise.resolve()).finally(finished);
+          const written = Promise.all([recorder?.close(), analysisDone])
+            .then(() => undefined)
+            .finally(finished);
           this.finishing.add(written);
           void written.finally(() => this.finishing.delete(written));
           log.info({ outcome: session.outcome, bargeIns: session.bargeInCount }, 'call ended');
         },
       },
     });
-    this.calls.startCall({
-      callSid,
-      from: stream.from,
-      to: stream.to,
-      profile: profile.key,
-      startedAtMs: this.clock.now(),
-    });
+    const started = { callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() };
+    this.calls.startCall(started, events.event('call.started', startedData(started), started.startedAtMs));
     if (context !== null) {
       journal.onContext(context);
       if (!context.ok)
@@ -495,6 +539,18 @@ export class Bridge {
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);
     if (stream.ws.isPaused) stream.ws.resume();
+  }
+
+  /** The analysis on the record, with its `call.analyzed` event (SPEC §10); none when the model gave no answer. */
+  private storeAnalysis(callSid: string, events: CallEvents, outcome: AnalysisOutcome, log: Logger): void {
+    if (!outcome.ok) {
+      log.warn({ reason: outcome.reason }, 'post-call analysis: no answer');
+      return;
+    }
+    const { result } = outcome;
+    const analysis = { summary: result.summary, data: result.data, valid: result.valid };
+    this.calls.storeAnalysis(callSid, analysis, events.event('call.analyzed', analysis, this.clock.now()) ?? null);
+    log.info({ valid: result.valid }, 'post-call analysis stored');
   }
 
   /** Twilio status callbacks (call and stream), recorded against the call. */
@@ -555,6 +611,7 @@ export class Bridge {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     await this.emulator?.close();
     this.metrics.close();
+    this.delivery?.close();
     await this.calls.close();
   }
 }

@@ -70,6 +70,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'tool-rtt',
     runner: 'runToolBench',
   },
+  events: {
+    description: 'call events: delivery latency to a local backend; frame p99 of 100 calls with a 1,000-event backlog',
+    module: 'events',
+    runner: 'runEventsBench',
+  },
   kernels: {
     description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',
     module: 'kernels',

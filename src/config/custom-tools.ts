@@ -91,7 +91,7 @@ export class BadParametersSchema extends Error {}
 let ajv: Ajv | null = null;
 
 /** Ajv, loaded on first use: start-up pays for importing it only when a profile has a custom tool. */
-function schemaCompiler(): Ajv {
+export function schemaCompiler(): Ajv {
   if (ajv === null) {
     const loaded = createRequire(import.meta.url)('ajv') as { Ajv: new (options: object) => Ajv };
     ajv = new loaded.Ajv({ allErrors: false, strict: false });

@@ -69,6 +69,8 @@ export interface Config {
   maxConnections: number;
   /** signs tool, context and event requests (`x-bridge-signature`, SPEC §9); null = unsigned */
   bridgeSigningSecret: string | null;
+  /** where call events go when a profile has no `webhooks` (SPEC §10); null = nowhere */
+  eventsUrl: string | null;
 }
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
@@ -208,6 +210,7 @@ const EnvSchema = z.object({
   DRAIN_TIMEOUT_S: integerVar(0, 86_400, 'DRAIN_TIMEOUT_S=600'),
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
   BRIDGE_SIGNING_SECRET: bearerTokenVar,
+  EVENTS_URL: urlVar(['https:', 'http:'], 'https://crm.example.com/bridge-events'),
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -233,6 +236,7 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   RECORDINGS_RETENTION_DAYS: 'use a number of days, e.g. RECORDINGS_RETENTION_DAYS=30',
   MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
   BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
+  EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -323,6 +327,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         ? maxConcurrentCalls * CONNECTIONS_PER_CALL + SPARE_CONNECTIONS
         : Number(e.MAX_CONNECTIONS),
     bridgeSigningSecret: e.BRIDGE_SIGNING_SECRET,
+    eventsUrl: e.EVENTS_URL,
   };
 }
 

@@ -36,6 +36,13 @@ import {
   DEFAULT_CONTEXT_TIMEOUT_MS,
   MissingEnvVariable,
 } from './custom-tools.js';
+import {
+  BadAnalysisSchema,
+  EventFieldsSchema,
+  resolveEventFields,
+  type AnalysisSettings,
+  type WebhookSettings,
+} from './event-settings.js';
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
 import { McpServer, McpServerSchema } from './mcp-servers.js';
@@ -103,6 +110,7 @@ const ProfileFieldsSchema = z
       )
       .optional(),
     ...ContextFieldsSchema,
+    ...EventFieldsSchema,
     mcp_servers: z.array(McpServerSchema).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
@@ -153,6 +161,10 @@ export interface Profile {
   contextUrl?: string | null;
   /** how long the call start waits for the context service */
   contextTimeoutMs?: number;
+  /** where this profile's call events go (SPEC §10); null: EVENTS_URL, if set */
+  webhooks?: WebhookSettings | null;
+  /** the post-call analysis (SPEC §10); null: none */
+  analysis?: AnalysisSettings | null;
   transferTo: string | null;
   modelAudio: ModelAudioFormat;
 }
@@ -300,9 +312,21 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
     contextUrl: f.context_url ?? null,
     contextTimeoutMs: f.context_timeout_ms ?? DEFAULT_CONTEXT_TIMEOUT_MS,
+    ...eventFields(f, file, where),
     transferTo,
     modelAudio: f.model_audio ?? 'pcm16',
   };
+}
+
+/** The §10 event fields, resolved. @throws ConfigError naming `analysis.schema` */
+function eventFields(f: ProfileFields, file: string, where: string): Pick<Profile, 'webhooks' | 'analysis'> {
+  try {
+    return resolveEventFields(f);
+  } catch (err) {
+    if (!(err instanceof BadAnalysisSchema)) throw err;
+    const field = `${where.slice(where.indexOf(': ') + 2)}.analysis.schema`;
+    throw new ConfigError(`${file}: ${field}`, `${where}.analysis.schema: ${err.message}`);
+  }
 }
 
 function formatPath(segments: readonly PropertyKey[]): string {

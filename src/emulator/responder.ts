@@ -7,8 +7,11 @@
  *   played back (the classic telephone echo test, proving the audio path both ways);
  * - `response.create` with nothing new from the caller (the bridge's greeting) → `greeting`;
  * - a text message from the caller (e.g. DTMF as text) → `reply`;
- * - a function call output → `done`.
+ * - a function call output → `done`;
+ * - an out-of-band post-call analysis request → its JSON answer (`analysis-answer.ts`).
  */
+
+import { analysisAnswer, isAnalysisRequest } from './analysis-answer.js';
 
 /** Pacing of one response's stream (all optional; the emulator's options give the defaults). */
 export interface Pacing {
@@ -61,6 +64,8 @@ export type Responder = (request: ResponseRequest) => ResponsePlan | undefined;
 
 /** The defaults described at the top of this file. */
 export function defaultPlan(request: ResponseRequest): ResponsePlan {
+  if (isAnalysisRequest(request.params, request.modality))
+    return { kind: 'text', text: analysisAnswer(request.params) };
   const items = request.newItems;
   if (items.some((i) => i.type === 'function_call_output')) return { kind: 'clip', clip: 'done' };
   const lastUser = [...items].reverse().find((i) => i.type === 'message' && i.role !== 'assistant');

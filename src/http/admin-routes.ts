@@ -23,6 +23,7 @@ import { StoreUnavailableError, type CallStore } from '../store/call-store.js';
 import { isValidCursor } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { eventRoutes, type EventRouteDeps } from './event-routes.js';
 import type { BridgeMetrics } from './metrics.js';
 
 export interface AdminDeps {
@@ -35,6 +36,8 @@ export interface AdminDeps {
   numbers: NumbersRegistry;
   redactor: Redactor;
   metrics: BridgeMetrics;
+  /** `/api/events` (SPEC §10) */
+  events: Omit<EventRouteDeps, 'redactor'>;
 }
 
 const DEFAULT_PAGE = 20;
@@ -240,6 +243,8 @@ export function adminRoutes(deps: AdminDeps): Router {
       throw err;
     }
   });
+
+  api.use(eventRoutes({ ...deps.events, redactor: deps.redactor }));
 
   api.use((_req, res) => fail(res, 404, 'no such admin route; see README "HTTP surface"'));
 

@@ -82,6 +82,26 @@ export class BridgeMetrics {
     help: 'Call-store writes waiting to be written (grows while another process locks the database)',
     registers: [this.registry],
   });
+  // call events (SPEC §10)
+  readonly eventsTotal = new Counter({
+    name: 'bridge_events_total',
+    help:
+      'Event delivery attempts by event type and result ' +
+      '(delivered; retrying: failed and will be retried; failed: given up)',
+    labelNames: ['type', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly eventDelivery = new Histogram({
+    name: 'bridge_event_delivery_seconds',
+    help: 'Time from an event being stored to its webhook accepting it',
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
+    registers: [this.registry],
+  });
+  readonly eventsPending = new Gauge({
+    name: 'bridge_events_pending',
+    help: 'Events stored and not yet delivered or failed',
+    registers: [this.registry],
+  });
   readonly frameLatency = new FrameLatencyHistogram(this.registry);
   readonly firstAudio = new Histogram({
     name: 'bridge_first_audio_seconds',

@@ -563,6 +563,17 @@ function commandToGa(cmd: ModelCommand): WireObject {
     case 'model.clearAudio':
       return { type: 'input_audio_buffer.clear' };
     case 'model.createResponse':
+      if (cmd.outOfBand !== undefined) {
+        return {
+          type: 'response.create',
+          response: {
+            conversation: 'none',
+            output_modalities: ['text'],
+            ...(cmd.instructions !== undefined ? { instructions: cmd.instructions } : {}),
+            metadata: cmd.outOfBand.metadata,
+          },
+        };
+      }
       return cmd.instructions === undefined
         ? { type: 'response.create' }
         : { type: 'response.create', response: { instructions: cmd.instructions } };

@@ -78,7 +78,15 @@ export type ModelCommand =
    * empty session). The server answers `session.updated`; voice, formats and VAD are untouched.
    */
   | { type: 'model.probe' }
-  | { type: 'model.createResponse'; instructions?: string }
+  | {
+      type: 'model.createResponse';
+      instructions?: string;
+      /**
+       * An out-of-band text response (PROTOCOLS.md §10.2): `conversation: "none"`, text output,
+       * `metadata` echoed in `response.created`/`.done`; the conversation is left as it was.
+       */
+      outOfBand?: { metadata: Record<string, string> };
+    }
   | { type: 'model.cancelResponse'; responseId?: string }
   | { type: 'model.truncate'; itemId: string; contentIndex: number; audioEndMs: number }
   | { type: 'model.deleteItem'; itemId: string }

@@ -5,6 +5,7 @@
  */
 import type { CallObserver } from '../call/call-runner.js';
 import type { CallEvent, RecordCommand } from '../call/events.js';
+import type { CallEvents } from '../events/call-events.js';
 import type { ToolRecord } from '../call/tools/tool-records.js';
 import type { BridgeMetrics } from '../http/metrics.js';
 import type { CallWriter } from './call-store.js';
@@ -19,6 +20,8 @@ export class CallJournal implements CallObserver {
     private readonly repo: CallWriter,
     private readonly metrics: BridgeMetrics,
     private readonly monotonicMs: () => number,
+    /** the call's events (SPEC §10): `call.ended` is stored with the call's final write */
+    private readonly events: CallEvents | null = null,
   ) {}
 
   onEvent(event: CallEvent): void {
@@ -70,7 +73,13 @@ export class CallJournal implements CallObserver {
       case 'record.end':
         if (this.ended) return;
         this.ended = true;
-        this.repo.finishCall(this.callSid, record.outcome, record.detail, record.atMs);
+        this.repo.finishCall(
+          this.callSid,
+          record.outcome,
+          record.detail,
+          record.atMs,
+          this.events?.event('call.ended', null, record.atMs),
+        );
         this.metrics.callsTotal.inc({ outcome: record.outcome });
         break;
     }

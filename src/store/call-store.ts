@@ -10,6 +10,7 @@
 import type { CallOutcome } from '../call/events.js';
 import { BridgeError } from '../util/errors.js';
 import type {
+  CallAnalysis,
   CallRecord,
   CallStart,
   ContextRecord,
@@ -18,23 +19,52 @@ import type {
   ToolCallWrite,
   TurnWrite,
 } from './calls-repo.js';
+import type { AttemptResult, DueEvent, EventQuery, EventSummary, NewEvent } from './events-repo.js';
 
 /** The writes a call makes while it runs; none blocks and none throws. */
 export interface CallWriter {
-  startCall(call: CallStart): void;
+  /** `event` (its `call.started`) is stored in the same transaction as the call's row */
+  startCall(call: CallStart, event?: NewEvent): void;
   addTurn(callSid: string, turn: TurnWrite): void;
   addBargeIn(callSid: string): void;
   /** A latency figure: the first one of the call (greeting), or a response to a caller turn. */
   addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): void;
-  /** Finalises a call; a call already finalised keeps its first outcome. */
-  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): void;
+  /**
+   * Finalises a call; a call already finalised keeps its first outcome. `event` (its
+   * `call.ended`) is stored in the same transaction; one per call.
+   */
+  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number, event?: NewEvent): void;
+  /** The post-call analysis, with its `call.analyzed` event in the same transaction. */
+  storeAnalysis(callSid: string, analysis: CallAnalysis, event: NewEvent | null): void;
   addStatusEvent(callSid: string, event: StatusWrite): void;
   addToolCall(callSid: string, call: ToolCallWrite): void;
   /** What the per-call context service did (SPEC §10). */
   setContext(callSid: string, context: ContextRecord): void;
 }
 
-export interface CallStore extends CallWriter {
+/**
+ * The event outbox (SPEC §10): what the delivery worker and the admin API need. Reads may
+ * refuse with {@link StoreUnavailableError}; writes never block and never throw.
+ */
+export interface EventOutbox {
+  /** Up to `limit` events due at `nowMs`: at most one per call, its oldest pending one. */
+  dueEvents(nowMs: number, limit: number): Promise<DueEvent[]>;
+  /** When the next pending event falls due (epoch ms); null when none is pending. */
+  nextEventDueMs(): Promise<number | null>;
+  pendingEvents(): Promise<number>;
+  /** Newest first. @throws StoreUnavailableError */
+  listEvents(query: EventQuery): Promise<{ events: EventSummary[]; next: string | null }>;
+  getEvent(id: string): Promise<EventSummary | null>;
+  /** Keeps the data built for an event stored without it (`call.ended`), so every attempt sends the same body. */
+  setEventData(id: string, data: Record<string, unknown>): void;
+  recordAttempt(id: string, result: AttemptResult): void;
+  /** Makes an event pending again, due at `nowMs`, with a fresh 24 h horizon. */
+  redeliverEvent(id: string, nowMs: number): void;
+  /** At start-up: every pending event falls due now. */
+  resumeEvents(nowMs: number): void;
+}
+
+export interface CallStore extends CallWriter, EventOutbox {
   /** Every write made before the call. @throws StoreUnavailableError */
   getCall(callSid: string): Promise<CallRecord | null>;
   /** Newest first; `next` is the cursor of the following page or null. @throws StoreUnavailableError */

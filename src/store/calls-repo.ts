@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 
 import type { CallOutcome } from '../call/events.js';
 import { BridgeError } from '../util/errors.js';
+import { EVENT_WRITE_SQL, eventWrites, EventsRepo, type NewEvent } from './events-repo.js';
 
 export type StoredOutcome = CallOutcome | 'in_progress' | 'incomplete';
 
@@ -58,6 +59,15 @@ export interface CallRecord {
   /** the per-call context service's outcome (SPEC §10); null without `context_url` */
   context: ContextRecord | null;
   statusEvents: StatusEvent[];
+  /** the post-call analysis (SPEC §10), once stored */
+  analysis: CallAnalysis | null;
+}
+
+export interface CallAnalysis {
+  summary: string;
+  data: unknown;
+  /** `data` matches the profile's analysis schema */
+  valid: boolean;
 }
 
 export interface ContextRecord {
@@ -142,7 +152,26 @@ const MIGRATIONS: readonly string[] = [
      at_ms     INTEGER NOT NULL
    );
    CREATE INDEX tool_calls_by_call ON tool_calls (call_sid, at_ms, id);`,
-  // 3: who ran a tool call (MCP, SPEC §9) and what the per-call context did (SPEC §10)
+  // 3: event outbox and post-call analysis (SPEC §10)
+  `CREATE TABLE events (
+     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+     id           TEXT NOT NULL UNIQUE,
+     call_sid     TEXT NOT NULL,
+     type         TEXT NOT NULL,
+     url          TEXT NOT NULL,
+     created_ms   INTEGER NOT NULL,
+     data         TEXT,
+     status       TEXT NOT NULL DEFAULT 'pending',
+     attempts     INTEGER NOT NULL DEFAULT 0,
+     next_ms      INTEGER NOT NULL,
+     horizon_ms   INTEGER NOT NULL,
+     delivered_ms INTEGER,
+     last_error   TEXT
+   );
+   CREATE UNIQUE INDEX events_once_per_call ON events (call_sid, type);
+   CREATE INDEX events_pending ON events (status, call_sid, seq);
+   ALTER TABLE calls ADD COLUMN analysis TEXT;`,
+  // 4: who ran a tool call (MCP, SPEC §9) and what the per-call context did (SPEC §10)
   `ALTER TABLE tool_calls ADD COLUMN via TEXT;
    ALTER TABLE calls ADD COLUMN context TEXT;`,
 ];
@@ -163,6 +192,7 @@ interface CallRow {
   first_audio_ms: number | null;
   response_ms: string;
   context: string | null;
+  analysis: string | null;
 }
 
 /** Longest transcript text kept per turn (a runaway model must not bloat the database). */
@@ -188,6 +218,7 @@ export const WRITE_SQL = {
   setContext: `UPDATE calls SET context = ? WHERE call_sid = ?`,
   markIncomplete: `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
      WHERE outcome = 'in_progress'`,
+  ...EVENT_WRITE_SQL,
 } as const;
 
 export type WriteName = keyof typeof WRITE_SQL;
@@ -196,14 +227,17 @@ export type WriteName = keyof typeof WRITE_SQL;
 export interface WriteCommand {
   name: WriteName;
   params: (string | number | null)[];
+  /** writes made in the same transaction (an outbox event with the record change that causes it) */
+  with?: WriteCommand[];
 }
 
 /** Builds the {@link WriteCommand} for each write the bridge makes; clamps sizes and rounds times. */
 export const writes = {
-  startCall(call: CallStart): WriteCommand {
+  startCall(call: CallStart, event?: NewEvent): WriteCommand {
     return {
       name: 'insertCall',
       params: [call.callSid, call.from, call.to, call.profile, Math.round(call.startedAtMs)],
+      ...(event ? { with: [eventWrites.insert(event)] } : {}),
     };
   },
   addTurn(callSid: string, turn: TurnWrite): WriteCommand {
@@ -220,8 +254,22 @@ export const writes = {
     return { name: afterCallerTurn ? 'responseLatency' : 'firstAudio', params: [Math.round(latencyMs), callSid] };
   },
   /** Finalises a call; a call already finalised keeps its first outcome. */
-  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): WriteCommand {
-    return { name: 'finish', params: [outcome, detail, Math.round(endedAtMs), callSid] };
+  finishCall(
+    callSid: string,
+    outcome: CallOutcome,
+    detail: string | null,
+    endedAtMs: number,
+    event?: NewEvent,
+  ): WriteCommand {
+    return {
+      name: 'finish',
+      params: [outcome, detail, Math.round(endedAtMs), callSid],
+      ...(event ? { with: [eventWrites.insert(event)] } : {}),
+    };
+  },
+  /** The analysis, and its `call.analyzed` event in the same transaction. */
+  storeAnalysis(callSid: string, analysis: CallAnalysis, event: NewEvent | null): WriteCommand {
+    return { ...eventWrites.analysis(callSid, analysis), ...(event ? { with: [eventWrites.insert(event)] } : {}) };
   },
   addStatusEvent(callSid: string, event: StatusWrite): WriteCommand {
     return {
@@ -332,6 +380,7 @@ export class CallsRepo {
   private readonly db: Database.Database;
   private readonly stmts;
   private readonly writeStmts: Record<WriteName, Database.Statement>;
+  private eventsRepo: EventsRepo | null = null;
 
   /**
    * Opens (and migrates) `DATA_DIR/calls.sqlite`; `:memory:` for tests.
@@ -379,9 +428,23 @@ export class CallsRepo {
     }
   }
 
-  /** Runs one write now; returns the rows it changed. @throws the SqliteError (e.g. SQLITE_BUSY) */
+  /**
+   * Runs one write (and those `with` it, in one transaction) now; returns the rows it changed.
+   * @throws the SqliteError (e.g. SQLITE_BUSY)
+   */
   apply(command: WriteCommand): number {
-    return this.writeStmts[command.name].run(...command.params).changes;
+    const run = () => {
+      const changes = this.writeStmts[command.name].run(...command.params).changes;
+      for (const w of command.with ?? []) this.writeStmts[w.name].run(...w.params);
+      return changes;
+    };
+    return command.with === undefined ? run() : this.db.transaction(run)();
+  }
+
+  /** The event outbox's reads (SPEC §10), on this connection. */
+  get events(): EventsRepo {
+    this.eventsRepo ??= new EventsRepo(this.db);
+    return this.eventsRepo;
   }
 
   /** Marks rows a crash left open as `incomplete`; returns how many. Run once at start-up. */
@@ -518,6 +581,7 @@ export class CallsRepo {
       tools,
       context: row.context === null ? null : (JSON.parse(row.context) as ContextRecord),
       statusEvents,
+      analysis: row.analysis === null ? null : (JSON.parse(row.analysis) as CallAnalysis),
     };
   }
 

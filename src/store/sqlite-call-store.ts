@@ -27,6 +27,7 @@ import {
   sqliteCode,
   WRITE_SQL,
   writes,
+  type CallAnalysis,
   type CallRecord,
   type CallsRepo,
   type CallStart,
@@ -37,6 +38,14 @@ import {
   type TurnWrite,
   type WriteCommand,
 } from './calls-repo.js';
+import {
+  eventWrites,
+  type AttemptResult,
+  type DueEvent,
+  type EventQuery,
+  type EventSummary,
+  type NewEvent,
+} from './events-repo.js';
 
 export interface SqliteStoreLimits {
   /** bytes of writes kept while they wait; beyond it writes are dropped (default 16 MiB) */
@@ -82,6 +91,7 @@ type FromWriter =
 function approxBytes(command: WriteCommand): number {
   let bytes = 96;
   for (const p of command.params) bytes += typeof p === 'string' ? p.length * 2 : 8;
+  for (const w of command.with ?? []) bytes += approxBytes(w);
   return bytes;
 }
 
@@ -166,8 +176,8 @@ export class SqliteCallStore implements CallStore {
     }
   }
 
-  startCall(call: CallStart): void {
-    this.enqueue(writes.startCall(call));
+  startCall(call: CallStart, event?: NewEvent): void {
+    this.enqueue(writes.startCall(call, event));
   }
 
   addTurn(callSid: string, turn: TurnWrite): void {
@@ -182,8 +192,55 @@ export class SqliteCallStore implements CallStore {
     this.enqueue(writes.addLatency(callSid, latencyMs, afterCallerTurn));
   }
 
-  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number): void {
-    this.enqueue(writes.finishCall(callSid, outcome, detail, endedAtMs));
+  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number, event?: NewEvent): void {
+    this.enqueue(writes.finishCall(callSid, outcome, detail, endedAtMs, event));
+  }
+
+  storeAnalysis(callSid: string, analysis: CallAnalysis, event: NewEvent | null): void {
+    this.enqueue(writes.storeAnalysis(callSid, analysis, event));
+  }
+
+  // The event outbox (SPEC §10): reads after the writes made before them, like the call reads.
+
+  async dueEvents(nowMs: number, limit: number): Promise<DueEvent[]> {
+    await this.readable();
+    return this.read(() => this.reader.events.due(nowMs, limit));
+  }
+
+  async nextEventDueMs(): Promise<number | null> {
+    await this.readable();
+    return this.read(() => this.reader.events.nextDueMs());
+  }
+
+  async pendingEvents(): Promise<number> {
+    await this.readable();
+    return this.read(() => this.reader.events.pendingCount());
+  }
+
+  async listEvents(query: EventQuery): Promise<{ events: EventSummary[]; next: string | null }> {
+    await this.readable();
+    return this.read(() => this.reader.events.list(query));
+  }
+
+  async getEvent(id: string): Promise<EventSummary | null> {
+    await this.readable();
+    return this.read(() => this.reader.events.get(id));
+  }
+
+  setEventData(id: string, data: Record<string, unknown>): void {
+    this.enqueue(eventWrites.data(id, data));
+  }
+
+  recordAttempt(id: string, result: AttemptResult): void {
+    this.enqueue(eventWrites.attempt(id, result));
+  }
+
+  redeliverEvent(id: string, nowMs: number): void {
+    this.enqueue(eventWrites.redeliver(id, nowMs));
+  }
+
+  resumeEvents(nowMs: number): void {
+    this.enqueue(eventWrites.resume(nowMs));
   }
 
   addStatusEvent(callSid: string, event: StatusWrite): void {
@@ -226,7 +283,9 @@ export class SqliteCallStore implements CallStore {
   }
 
   private post(entry: Pending): void {
-    this.worker.postMessage({ type: 'write', seq: entry.seq, name: entry.command.name, params: entry.command.params });
+    const { name, params } = entry.command;
+    const also = entry.command.with;
+    this.worker.postMessage({ type: 'write', seq: entry.seq, name, params, ...(also ? { with: also } : {}) });
   }
 
   private onWriter(message: FromWriter): void {

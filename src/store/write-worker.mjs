@@ -9,7 +9,8 @@
  * tsx inside the worker costs ~0.5 s of CPU per store. The SQL comes from `WRITE_SQL` in
  * `calls-repo.ts` through `workerData`, so this file holds no schema knowledge.
  *
- * Messages in:  `{type: 'write', seq, name, params}`, `{type: 'close'}`.
+ * Messages in:  `{type: 'write', seq, name, params, with?}` (`with`: writes made in the same
+ *               transaction, e.g. an outbox event with its record change), `{type: 'close'}`.
  * Messages out: `{type: 'landed', through}` — every write up to `seq` `through` is done (written,
  *               or dropped after a `fault` with `transient: false`);
  *               `{type: 'fault', seq, name, code, message, transient}` — a write failed; a transient
@@ -26,7 +27,9 @@ import Database from 'better-sqlite3';
 /**
  * What the main thread sends (`workerData` once, then messages).
  * @typedef {{file: string, statements: Record<string, string>, busyTimeoutMs: number, retryMs: number}} Setup
- * @typedef {{type: 'write', seq: number, name: string, params: unknown[]} | {type: 'close'}} Message
+ * @typedef {{name: string, params: unknown[]}} Statement
+ * @typedef {{type: 'write', seq: number, name: string, params: unknown[], with?: Statement[]}} Write
+ * @typedef {Write | {type: 'close'}} Message
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- JSDoc casts are not checked in a .mjs file
 const { file, statements, busyTimeoutMs, retryMs } = /** @type {Setup} */ (workerData);
@@ -39,7 +42,7 @@ const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|CANTOPEN|PROTOCOL|NOMEM)/;
 let db = null;
 /** @type {Map<string, import('better-sqlite3').Statement>} */
 let prepared = new Map();
-/** @type {{seq: number, name: string, params: unknown[]}[]} */
+/** @type {{seq: number, name: string, params: unknown[], with?: Statement[]}[]} */
 const queue = [];
 /** @type {ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | null} */
 let scheduled = null;
@@ -59,6 +62,13 @@ function open() {
   db = opened;
 }
 
+/** @param {Statement} write */
+function run(write) {
+  const statement = prepared.get(write.name);
+  if (statement === undefined) throw Object.assign(new Error(`unknown write ${write.name}`), { code: 'UNKNOWN' });
+  statement.run(...write.params);
+}
+
 /** @param {number} delayMs */
 function schedule(delayMs) {
   if (scheduled !== null) return;
@@ -72,9 +82,9 @@ function drain() {
     const write = queue[0];
     try {
       open();
-      const statement = prepared.get(write.name);
-      if (statement === undefined) throw Object.assign(new Error(`unknown write ${write.name}`), { code: 'UNKNOWN' });
-      statement.run(...write.params);
+      if (write.with === undefined) run(write);
+      else
+        /** @type {import('better-sqlite3').Database} */ (db).transaction(() => [write, ...write.with].forEach(run))();
     } catch (/** @type {unknown} */ err) {
       const raw = /** @type {{code?: unknown} | null} */ (err)?.code;
       const code = typeof raw === 'string' ? raw : 'UNKNOWN';

@@ -55,6 +55,7 @@ describe('CallsRepo', () => {
       tools: [],
       context: null,
       statusEvents: [],
+      analysis: null,
     });
   });
 
