@@ -19,11 +19,12 @@ import { NumbersFileConflict, type NumbersRegistry } from '../config/numbers.js'
 import { isE164 } from '../config/env.js';
 import { isLocalRequest } from '../security/local-request.js';
 import { maskPhone, type Redactor } from '../security/redact.js';
-import { StoreUnavailableError, type CallStore } from '../store/call-store.js';
+import type { CallStore } from '../store/call-store.js';
 import { isValidCursor } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { eventRoutes, type EventRouteDeps } from './event-routes.js';
+import { fail, fromStore } from './json-errors.js';
 import type { BridgeMetrics } from './metrics.js';
 
 export interface AdminDeps {
@@ -58,25 +59,6 @@ function sameSecret(given: string, expected: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(expected);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function fail(res: Response, status: number, error: string): void {
-  res.status(status).json({ error });
-}
-
-/** Seconds a client is told to wait when the call store cannot answer (a lock usually clears). */
-const STORE_RETRY_AFTER_S = 5;
-
-/** Runs a store read; a store that cannot answer now gives a 503 that says so. */
-async function fromStore<T>(res: Response, read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (err) {
-    if (!(err instanceof StoreUnavailableError)) throw err;
-    res.setHeader('Retry-After', String(STORE_RETRY_AFTER_S));
-    fail(res, 503, err.message);
-    return undefined;
-  }
 }
 
 /** The bearer token a request presents, or null. */

@@ -2,11 +2,13 @@
  * `GET /api/events` and `POST /api/events/:id/redeliver` (SPEC §10), mounted inside the admin
  * API (its authentication applies).
  */
-import express, { type Response, type Router } from 'express';
+import express, { type Router } from 'express';
 
 import type { Redactor } from '../security/redact.js';
-import { StoreUnavailableError, type EventOutbox } from '../store/call-store.js';
+import type { EventOutbox } from '../store/call-store.js';
 import { EVENT_STATUSES, isValidEventCursor, type EventStatus } from '../store/events-repo.js';
+
+import { fail, fromStore } from './json-errors.js';
 
 export interface EventRouteDeps {
   events: EventOutbox;
@@ -18,22 +20,6 @@ export interface EventRouteDeps {
 
 const DEFAULT_PAGE = 20;
 const MAX_PAGE = 100;
-const STORE_RETRY_AFTER_S = 5;
-
-function fail(res: Response, status: number, error: string): void {
-  res.status(status).json({ error });
-}
-
-async function fromStore<T>(res: Response, read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read();
-  } catch (err) {
-    if (!(err instanceof StoreUnavailableError)) throw err;
-    res.setHeader('Retry-After', String(STORE_RETRY_AFTER_S));
-    fail(res, 503, err.message);
-    return undefined;
-  }
-}
 
 export function eventRoutes(deps: EventRouteDeps): Router {
   const router = express.Router();

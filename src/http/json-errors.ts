@@ -5,8 +5,9 @@
  * page, a stack trace or a file path: the message is chosen here from the error's kind, not
  * copied from the error. Server errors (5xx) are logged with the error; client errors at debug.
  */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 
+import { StoreUnavailableError } from '../store/call-store.js';
 import type { Logger } from '../util/logger.js';
 
 /** body-parser's documented error `type`s → the message a client sees. */
@@ -68,3 +69,23 @@ export function jsonErrorHandler(logger: Logger): ErrorRequestHandler {
 export const jsonNotFound: RequestHandler = (_req, res) => {
   res.status(404).json({ error: 'not found' });
 };
+
+/** Answers `{"error": "..."}` with a status: how every JSON route says no. */
+export function fail(res: Response, status: number, error: string): void {
+  res.status(status).json({ error });
+}
+
+/** Seconds a client is told to wait when the call store cannot answer (a lock usually clears). */
+const STORE_RETRY_AFTER_S = 5;
+
+/** Runs a store read; a store that cannot answer now gives a 503 that says so. */
+export async function fromStore<T>(res: Response, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError)) throw err;
+    res.setHeader('Retry-After', String(STORE_RETRY_AFTER_S));
+    fail(res, 503, err.message);
+    return undefined;
+  }
+}

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { EmulatorSession } from '../../src/emulator/emulator-session.js';
 import { callerClip, silence, startCallHarness, until } from '../support/call-harness.js';
-import { startToolBackend, type BackendRequest } from '../support/tool-backend.js';
+import { startToolBackend, toolOutputOf, type BackendRequest } from '../support/tool-backend.js';
 
 const SECRET = 'tool-signing-secret-0123456789';
 const CLINIC_TOKEN = 'clinic-api-token-never-shown';
@@ -116,14 +116,6 @@ describe('custom HTTP tools', async () => {
     };
   }
 
-  async function outputOf(session: EmulatorSession, callId: string): Promise<string> {
-    const rec = await session.waitForReceived(
-      'conversation.item.create',
-      (r) => (r.wire['item'] as { call_id?: string } | undefined)?.call_id === callId,
-    );
-    return (rec.wire['item'] as { output: string }).output;
-  }
-
   it(
     'declares the tools; POSTs the exact signed body with idempotency-key; compact JSON output, then response.create',
     { timeout: 20_000 },
@@ -153,7 +145,7 @@ describe('custom HTTP tools', async () => {
         description: "Find the caller's next appointment by date of birth",
         parameters: { type: 'object', required: ['date_of_birth'] },
       });
-      const output = await outputOf(session, 'call_a1');
+      const output = await toolOutputOf(session, 'call_a1');
       expect(output).toBe('{"ok":true,"appointment":{"date":"2026-12-09","time":"10:30"}}');
       const req = backend.to('/lookup').at(-1)!;
       expect(req.method).toBe('POST');
@@ -199,7 +191,7 @@ describe('custom HTTP tools', async () => {
         { name: 'moved_tool', arguments: {}, callId: 'call_moved' },
         { name: 'broken_tool', arguments: {}, callId: 'call_broken' },
       );
-      const slow = await outputOf(session, 'call_slow');
+      const slow = await toolOutputOf(session, 'call_slow');
       expect(JSON.parse(slow)).toEqual({ ok: false, error: 'the tool did not answer within 400 ms' });
       const slowReq = backend.to('/slow').at(-1)!;
       const call = await session.waitForReceived(
@@ -210,11 +202,11 @@ describe('custom HTTP tools', async () => {
       // a loaded test machine, where bridge, backend and emulator share one busy event loop.
       expect(call.atMs - slowReq.atMs).toBeGreaterThanOrEqual(390);
       expect(call.atMs - slowReq.atMs).toBeLessThan(400 + 400);
-      expect(JSON.parse(await outputOf(session, 'call_moved'))).toEqual({
+      expect(JSON.parse(await toolOutputOf(session, 'call_moved'))).toEqual({
         ok: false,
         error: 'the tool answered with a redirect (HTTP 302), which is not followed',
       });
-      const broken = await outputOf(session, 'call_broken');
+      const broken = await toolOutputOf(session, 'call_broken');
       expect(JSON.parse(broken)).toEqual({ ok: false, error: 'the tool answered HTTP 500' });
       expect(broken).not.toContain(SECRET);
       expect(backend.to('/lookup')).toHaveLength(lookupsBefore);
@@ -235,15 +227,15 @@ describe('custom HTTP tools', async () => {
         { name: 'lookup_appointment', arguments: '{"date_of_birth": ', callId: 'call_notjson' },
         { name: 'big_tool', arguments: {}, callId: 'call_big' },
       );
-      expect(JSON.parse(await outputOf(session, 'call_bad'))).toEqual({
+      expect(JSON.parse(await toolOutputOf(session, 'call_bad'))).toEqual({
         ok: false,
         error: 'arguments.date_of_birth must match pattern "^\\d{4}-\\d{2}-\\d{2}$"',
       });
-      expect(JSON.parse(await outputOf(session, 'call_notjson'))).toEqual({
+      expect(JSON.parse(await toolOutputOf(session, 'call_notjson'))).toEqual({
         ok: false,
         error: 'arguments are not a JSON object',
       });
-      const big = await outputOf(session, 'call_big');
+      const big = await toolOutputOf(session, 'call_big');
       expect(Buffer.byteLength(big)).toBe(16 * 1024);
       expect(big).toMatch(/^x+\n\[cut: the answer was longer than 16 KiB\]$/);
       expect(backend.to('/lookup')).toHaveLength(before);
@@ -257,7 +249,7 @@ describe('custom HTTP tools', async () => {
       arguments: { day: 'Mon day', week: 3 },
       callId: 'call_get',
     });
-    expect(await outputOf(session, 'call_get')).toBe('Open 8 to 6.');
+    expect(await toolOutputOf(session, 'call_get')).toBe('Open 8 to 6.');
     const req = backend.to('/hours').at(-1)!;
     expect(req.method).toBe('GET');
     expect(req.url).toBe('/hours?day=Mon+day&week=3');
@@ -285,7 +277,7 @@ describe('custom HTTP tools', async () => {
       // counted from the tool call (the caller heard nothing in between): about 300 ms after the request
       expect(said.atMs - req.atMs).toBeGreaterThanOrEqual(250);
       expect(said.atMs - req.atMs).toBeLessThan(1_500);
-      expect(await outputOf(session, 'call_slowok')).toBe('{"found":true}');
+      expect(await toolOutputOf(session, 'call_slowok')).toBe('{"found":true}');
       const waits = session.received.filter((r) => r.type === 'response.create' && isWait(r));
       expect(waits).toHaveLength(1);
       expect(JSON.stringify(session.received)).not.toContain('This is never said');
@@ -328,7 +320,7 @@ describe('custom HTTP tools', async () => {
       const truncate = await session.waitForReceived('conversation.item.truncate');
       const req = backend.to('/slower').at(-1)!;
       expect(truncate.atMs).toBeGreaterThan(req.atMs); // the barge-in came while the tool was running
-      expect(await outputOf(session, 'call_bi')).toBe('{"slot":"9:00"}');
+      expect(await toolOutputOf(session, 'call_bi')).toBe('{"slot":"9:00"}');
       const outputAt = session.received.findIndex(
         (r) => (r.wire['item'] as { call_id?: string } | undefined)?.call_id === 'call_bi',
       );

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import type { EmulatorSession } from '../../src/emulator/emulator-session.js';
 import { callerClip, silence, startCallHarness, until } from '../support/call-harness.js';
 import { startMcpServer } from '../support/mcp-server.js';
+import { toolOutputOf } from '../support/tool-backend.js';
 
 const CRM_TOKEN = 'crm-token-never-shown-0123';
 process.env['CRM_TOKEN'] = CRM_TOKEN;
@@ -103,14 +104,6 @@ describe('MCP via bridge', async () => {
     };
   }
 
-  async function outputOf(session: EmulatorSession, callId: string): Promise<string> {
-    const rec = await session.waitForReceived(
-      'conversation.item.create',
-      (r) => (r.wire['item'] as { call_id?: string } | undefined)?.call_id === callId,
-    );
-    return (rec.wire['item'] as { output: string }).output;
-  }
-
   it(
     'lists the allowed tools (names mapped), calls them with the headers, outputs then one response.create',
     { timeout: 30_000 },
@@ -135,10 +128,10 @@ describe('MCP via bridge', async () => {
         { kind: 'toolCall', name: 'refund', arguments: { number: 42 }, callId: 'c3' },
         { kind: 'toolCall', name: 'slow_search', arguments: {}, callId: 'c4' },
       );
-      expect(await outputOf(session, 'c1')).toBe('Customer +15557654321: Ada Lovelace');
-      expect(await outputOf(session, 'c2')).toBe('{"order":42,"status":"shipped"}');
-      expect(JSON.parse(await outputOf(session, 'c3'))).toEqual({ ok: false, error: 'refunds need a supervisor' });
-      expect(JSON.parse(await outputOf(session, 'c4'))).toEqual({
+      expect(await toolOutputOf(session, 'c1')).toBe('Customer +15557654321: Ada Lovelace');
+      expect(await toolOutputOf(session, 'c2')).toBe('{"order":42,"status":"shipped"}');
+      expect(JSON.parse(await toolOutputOf(session, 'c3'))).toEqual({ ok: false, error: 'refunds need a supervisor' });
+      expect(JSON.parse(await toolOutputOf(session, 'c4'))).toEqual({
         ok: false,
         error: 'the MCP server did not answer within 500 ms',
       });

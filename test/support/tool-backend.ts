@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 
 import { afterAll } from 'vitest';
 
+import type { EmulatorSession } from '../../src/emulator/emulator-session.js';
+
 export interface BackendRequest {
   method: string;
   /** path and query */
@@ -59,4 +61,13 @@ export async function startToolBackend(): Promise<ToolBackend> {
     to: (path) => requests.filter((r) => r.url.split('?')[0] === path),
     on: (path, handler) => handlers.set(path, handler),
   };
+}
+
+/** The `function_call_output` the bridge sent the model for one tool call, once it arrives. */
+export async function toolOutputOf(session: EmulatorSession, callId: string): Promise<string> {
+  const rec = await session.waitForReceived(
+    'conversation.item.create',
+    (r) => (r.wire['item'] as { call_id?: string } | undefined)?.call_id === callId,
+  );
+  return (rec.wire['item'] as { output: string }).output;
 }
