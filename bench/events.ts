@@ -18,6 +18,7 @@ import { SimulatedPhone } from '../src/sim/phone.js';
 import { CallsRepo, writes } from '../src/store/calls-repo.js';
 import { startInProcessBridge } from './in-process-bridge.js';
 import {
+  benchOptions,
   COMMON_DEFAULTS,
   fmt,
   machineInfo,
@@ -147,16 +148,8 @@ function seedBacklog(dataDir: string, count: number, url: string): void {
 }
 
 export async function runEventsBench(args: readonly string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const parsed = parse(args);
-  if (typeof parsed === 'string') {
-    process.stderr.write(parsed);
-    return 2;
-  }
-  const o = parsed;
+  const o = benchOptions(args, USAGE, parse);
+  if (typeof o === 'number') return o;
   const latencies = await deliveryLatency(o.latencyCalls);
   process.stderr.write(`delivery: ${latencies.length} events, p50 ${fmt(percentile(latencies, 50), 1)} ms\n`);
 

@@ -720,6 +720,25 @@ export function replaceReadmeSection(readme: string, marker: string, body: strin
 // ---------------------------------------------------------------------------------------------
 // Runners
 
+/**
+ * A bench's options from its arguments: with `--help` it prints `usage` and gives exit code 0;
+ * arguments `parse` refuses are printed and give 2.
+ */
+export function benchOptions<T extends object>(
+  args: readonly string[],
+  usage: string,
+  parse: (args: readonly string[]) => T | string,
+): T | number {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const parsed = parse(args);
+  if (typeof parsed !== 'string') return parsed;
+  process.stderr.write(parsed);
+  return 2;
+}
+
 export function preflight(nice: number): Pinning | null {
   if (!procAvailable()) {
     process.stderr.write('load bench: needs Linux /proc for the server CPU and RSS figures\n');
@@ -874,16 +893,8 @@ interface SoakSample {
 }
 
 export async function runSoakBench(args: readonly string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(SOAK_USAGE);
-    return 0;
-  }
-  const parsed = parseSoakOptions(args);
-  if (typeof parsed === 'string') {
-    process.stderr.write(parsed);
-    return 2;
-  }
-  const o = parsed;
+  const o = benchOptions(args, SOAK_USAGE, parseSoakOptions);
+  if (typeof o === 'number') return o;
   const pinning = preflight(o.nice);
   if (pinning === null) return 1;
   const machine = machineInfo(pinning);

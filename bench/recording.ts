@@ -14,6 +14,7 @@ import type { ModelAudioFormat } from '../src/protocol/realtime.js';
 import { PROJECT_ROOT } from './load/children.js';
 import { ProgressBar } from './load/progress.js';
 import {
+  benchOptions,
   COMMON_DEFAULTS,
   fmt,
   machineInfo,
@@ -126,16 +127,8 @@ function render(date: string, machine: ReturnType<typeof machineInfo>, o: Record
 }
 
 export async function runRecordingBench(args: readonly string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const parsed = parse(args);
-  if (typeof parsed === 'string') {
-    process.stderr.write(parsed);
-    return 2;
-  }
-  const o = parsed;
+  const o = benchOptions(args, USAGE, parse);
+  if (typeof o === 'number') return o;
   const pinning = preflight(o.load.nice);
   if (pinning === null) return 1;
   const machine = machineInfo(pinning);

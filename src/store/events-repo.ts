@@ -41,13 +41,7 @@ export interface EventSummary {
 }
 
 /** An event the delivery worker is to send now. */
-export interface DueEvent {
-  id: string;
-  type: EventType;
-  callSid: string;
-  url: string;
-  createdAtMs: number;
-  data: Record<string, unknown> | null;
+export interface DueEvent extends NewEvent {
   attempts: number;
   horizonMs: number;
 }
