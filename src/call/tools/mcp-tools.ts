@@ -11,9 +11,11 @@
  *   mapped to valid ones; the call goes to the server under its own name.
  * - Whatever goes wrong in a call, the model gets `{"ok":false,"error":"<short reason>"}`; a
  *   result the server marks `isError` is such an error too, with the server's text.
+ *
+ * The SDK is loaded on the first connection, not at start-up: it is a quarter of a second of
+ * module loading that a bridge with no MCP server never needs.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 import { TOOL_NAME } from '../../config/custom-tools.js';
 import type { McpServer } from '../../config/mcp-servers.js';
@@ -123,6 +125,10 @@ export class McpCatalog {
   }
 
   private async connect(server: McpServer): Promise<Connection | null> {
+    const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([
+      import('@modelcontextprotocol/sdk/client/index.js'),
+      import('@modelcontextprotocol/sdk/client/streamableHttp.js'),
+    ]);
     const client = new Client({ name: 'voice-bridge', version: this.deps.version });
     const transport = new StreamableHTTPClientTransport(new URL(server.url), {
       requestInit: { headers: server.resolvedHeaders(), redirect: 'manual' },
