@@ -48,7 +48,7 @@ import {
   type UpgradeHandler,
 } from './http/server.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
-import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
+import { configuredDialect, EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
@@ -90,6 +90,13 @@ export interface BridgeOptions {
   recordingsMinFreeBytes?: number;
   /** event delivery limits (a test seam: retry pauses, timeout) */
   eventDelivery?: Partial<DeliveryLimits>;
+}
+
+/** Header values of the profile's `via: model` MCP servers: sent to the provider, so kept out of recordings. */
+function providerSecrets(profile: Profile): string[] {
+  return (profile.mcpServers ?? [])
+    .filter((s) => s.via === 'model')
+    .flatMap((s) => Object.values(s.resolvedHeaders()));
 }
 
 /** EMULATOR_SCRIPT's responder. @throws ConfigError naming the file (unreadable, or a bad field) */
@@ -171,7 +178,10 @@ export class Bridge {
   static async start(options: BridgeOptions): Promise<Bridge> {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
-    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, { watch: options.watchNumbers ?? true });
+    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
+      watch: options.watchNumbers ?? true,
+      dialect: configuredDialect(config),
+    });
     // With an auth token the stream-token key is derived from it, so every instance behind
     // a load balancer accepts the others' tokens; without one a random per-process key.
     const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
@@ -429,7 +439,8 @@ export class Bridge {
         ? new CallRecorder({
             dir: path.join(this.config.dataDir, 'recordings'),
             clock: this.clock,
-            redactor: this.redactor,
+            // `via: model` MCP header values travel in session.update
+            redactor: this.redactor.withSecrets(providerSecrets(profile)),
             logger: log,
             header: {
               callSid,

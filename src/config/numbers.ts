@@ -23,6 +23,7 @@ import path from 'node:path';
 import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
+import type { Dialect } from '../protocol/dialects.js';
 import type { ModelAudioFormat } from '../protocol/realtime.js';
 import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
@@ -188,8 +189,6 @@ export interface Profiles {
   rejectUnknown: boolean;
   defaults: Profile;
   byNumber: ReadonlyMap<string, Profile>;
-  /** fields accepted but not acted on, one line each (logged at load) */
-  warnings: readonly string[];
 }
 
 export type Lookup = { kind: 'profile'; profile: Profile } | { kind: 'reject' };
@@ -252,6 +251,7 @@ function resolveMcpServers(
   env: NodeJS.ProcessEnv,
   file: string,
   where: string,
+  dialect: Dialect,
 ): McpServer[] {
   const fieldPath = where.slice(where.indexOf(': ') + 2);
   const fail = (field: string, message: string): never => {
@@ -262,6 +262,11 @@ function resolveMcpServers(
     if (labels.has(entry.label))
       fail(`mcp_servers[${i}].label`, `${JSON.stringify(entry.label)} is already an MCP server of this profile`);
     labels.add(entry.label);
+    if (entry.via === 'model' && dialect === 'beta')
+      fail(
+        `mcp_servers[${i}].via`,
+        '"model" needs the GA realtime dialect (beta has no type "mcp" tools). Fix: use via: bridge, or a GA endpoint',
+      );
     try {
       return new McpServer(entry, env);
     } catch (err) {
@@ -273,7 +278,14 @@ function resolveMcpServers(
 }
 
 /** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
-function resolveProfile(key: string, f: ProfileFields, file: string, where: string, env: NodeJS.ProcessEnv): Profile {
+function resolveProfile(
+  key: string,
+  f: ProfileFields,
+  file: string,
+  where: string,
+  env: NodeJS.ProcessEnv,
+  dialect: Dialect,
+): Profile {
   const td = f.turn_detection;
   const turnDetection: TurnDetectionSettings =
     td?.type === 'semantic_vad'
@@ -309,7 +321,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     transcription,
     tools,
     customTools,
-    mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
+    mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where, dialect),
     contextUrl: f.context_url ?? null,
     contextTimeoutMs: f.context_timeout_ms ?? DEFAULT_CONTEXT_TIMEOUT_MS,
     ...eventFields(f, file, where),
@@ -379,7 +391,12 @@ function branchIssue(issue: z.core.$ZodIssue, data: unknown): z.core.$ZodIssue {
  * @param file path used in error messages
  * @throws ConfigError naming the file and the field path
  */
-export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Profiles {
+export function parseProfiles(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  dialect: Dialect = 'ga',
+): Profiles {
   const name = path.basename(file);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -402,7 +419,7 @@ export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv
   }
   const raw = parsed.data;
   const baseFields = raw.defaults ?? {};
-  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`, env);
+  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`, env, dialect);
   const byNumber = new Map<string, Profile>();
   for (const [number, fields] of Object.entries(raw.numbers ?? {})) {
     const where = `${name}: numbers.${JSON.stringify(number)}`;
@@ -412,14 +429,9 @@ export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv
         `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
       );
     }
-    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
+    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env, dialect));
   }
-  const warnings = [defaults, ...byNumber.values()].flatMap((p) =>
-    (p.mcpServers ?? [])
-      .filter((m) => m.via === 'model')
-      .map((m) => `${name}: ${p.key}: MCP server ${m.label}: via: model is not supported yet (#16); left out`),
-  );
-  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber, warnings };
+  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
 }
 
 /**
@@ -517,19 +529,25 @@ export class NumbersRegistry {
     readonly file: string,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    /** the realtime dialect the bridge speaks: `via: model` MCP servers need GA */
+    private readonly dialect: Dialect,
   ) {
-    this.profiles = NumbersRegistry.read(file);
-    for (const warning of this.profiles.warnings) logger.warn({ file }, warning);
+    this.profiles = NumbersRegistry.read(file, dialect);
   }
 
   /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
-  static open(file: string, logger: Logger, clock: Clock, options: { watch?: boolean } = {}): NumbersRegistry {
-    const registry = new NumbersRegistry(file, logger, clock);
+  static open(
+    file: string,
+    logger: Logger,
+    clock: Clock,
+    options: { watch?: boolean; dialect?: Dialect } = {},
+  ): NumbersRegistry {
+    const registry = new NumbersRegistry(file, logger, clock, options.dialect ?? 'ga');
     if (options.watch ?? true) registry.startWatching();
     return registry;
   }
 
-  private static read(file: string): Profiles {
+  private static read(file: string, dialect: Dialect): Profiles {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -541,7 +559,7 @@ export class NumbersRegistry {
           'Fix: create it (see numbers.example.yaml) or point NUMBERS_FILE at it',
       );
     }
-    return parseProfiles(text, file);
+    return parseProfiles(text, file, process.env, dialect);
   }
 
   /** The profiles in force now. */
@@ -565,10 +583,9 @@ export class NumbersRegistry {
    */
   reload(): ConfigError | null {
     try {
-      const next = NumbersRegistry.read(this.file);
+      const next = NumbersRegistry.read(this.file, this.dialect);
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
-      for (const warning of next.warnings) this.logger.warn({ file: this.file }, warning);
       for (const l of this.listeners) l(next);
       return null;
     } catch (err) {

@@ -27,6 +27,11 @@ function isPreviewVersion(apiVersion: string | null): boolean {
   return apiVersion !== null && /preview/i.test(apiVersion);
 }
 
+/** The dialect the bridge speaks with `config` (known before the emulator, if any, listens). */
+export function configuredDialect(config: Config): Dialect {
+  return resolveRealtimeEndpoint(config, 'ws://127.0.0.1/').dialect;
+}
+
 /**
  * Resolves the endpoint for `config`.
  * @param emulatorUrl where the local emulator listens (used only when nothing else is configured)
