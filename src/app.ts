@@ -94,9 +94,7 @@ export interface BridgeOptions {
 
 /** Header values of the profile's `via: model` MCP servers: sent to the provider, so kept out of recordings. */
 function providerSecrets(profile: Profile): string[] {
-  return (profile.mcpServers ?? [])
-    .filter((s) => s.via === 'model')
-    .flatMap((s) => Object.values(s.resolvedHeaders()));
+  return (profile.mcpServers ?? []).filter((s) => s.via === 'model').flatMap((s) => Object.values(s.resolvedHeaders()));
 }
 
 /** EMULATOR_SCRIPT's responder. @throws ConfigError naming the file (unreadable, or a bad field) */

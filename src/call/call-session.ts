@@ -361,17 +361,27 @@ export class CallSession {
    */
   private onProviderToolCall(responseId: string, item: ItemSummary, out: CallCommand[]): void {
     const now = this.clock.now();
-    const ran = item.status === 'completed' || item.status === 'failed';
+    // the item has no status: a call that ran has an output or an error (a cancelled one neither)
+    const output = item.mcp?.output ?? null;
+    const error = item.mcp?.error ?? null;
+    const ran = output !== null || error !== null;
     const atMs = this.toolCalls.providerCallDone(responseId, item.id, ran, now);
-    const ok = item.status === 'completed' && (item.mcp?.error ?? null) === null;
+    const ok = output !== null && error === null;
     const name = item.name ?? 'unknown';
     log(out, ok ? 'info' : 'warn', 'provider called an MCP tool', {
       tool: name,
       server: item.mcp?.serverLabel ?? null,
-      status: item.status,
-      error: item.mcp?.error?.slice(0, 200) ?? null,
+      error: error === null ? (ran ? null : 'did not run') : error.slice(0, 200),
     });
-    out.push({ type: 'record.tool', name, arguments: parseArguments(item.arguments ?? ''), ok, ms: now - atMs, atMs, via: 'model' });
+    out.push({
+      type: 'record.tool',
+      name,
+      arguments: parseArguments(item.arguments ?? ''),
+      ok,
+      ms: now - atMs,
+      atMs,
+      via: 'model',
+    });
     if (this.responses.active !== responseId && this.toolCalls.responseDone(responseId)) this.requestResponse(out);
   }
 
@@ -379,7 +389,7 @@ export class CallSession {
   private onMcpEvent(e: Extract<ModelEvent, { type: 'model.mcp' }>, out: CallCommand[]): void {
     if (e.phase === 'mcp_call.in_progress') this.toolCalls.providerCallStarted(e.itemId, this.clock.now());
     if (e.phase === 'mcp_list_tools.failed')
-      log(out, 'warn', 'the provider could not list an MCP server\'s tools; its tools are absent', { itemId: e.itemId });
+      log(out, 'warn', "the provider could not list an MCP server's tools; its tools are absent", { itemId: e.itemId });
   }
 
   private onToolDone(callId: string, output: string, out: CallCommand[]): void {
