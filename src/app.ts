@@ -53,6 +53,7 @@ import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
+import { tappedTools } from './recording/tool-tap.js';
 import { RecordingsRetention } from './recording/retention.js';
 import { MemoryIssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
@@ -475,7 +476,9 @@ export class Bridge {
       apologyMulaw: this.apologyMulaw,
       control: this.control,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
-      tools: recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => journal.onTool(r)),
+      tools: ((table) => (recorder === null ? table : tappedTools(table, recorder)))(
+        recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => journal.onTool(r)),
+      ),
       call: info,
       twilio: ({ onEvent, tap }) => {
         const link = new TwilioLink({
