@@ -76,7 +76,11 @@ export function timelineView(t: Timeline, audio: HTMLAudioElement): HTMLElement 
     );
   }
   for (const l of t.latencies) {
-    const label = svg('text', { x: x(l.atMs) + 2, y: ASSISTANT_Y + LANE_H + 16, class: 'latency' });
+    const label = svg('text', {
+      x: Math.min(x(l.atMs) + 2, WIDTH - 48),
+      y: ASSISTANT_Y + LANE_H + 16,
+      class: 'latency',
+    });
     label.textContent = `${Math.round(l.latencyMs)} ms`;
     root.append(
       svg(

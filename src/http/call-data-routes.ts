@@ -24,7 +24,7 @@ import type { OperatorEvent } from '../call/events.js';
 import { isE164 } from '../config/env.js';
 import type { CallControl } from '../live/call-control.js';
 import type { LiveHub } from '../live/live-hub.js';
-import { scanRecording, streamCallWav, type CallAudioPlan } from '../recording/call-audio.js';
+import { scanRecording, streamCallWav, wavByteLength, type CallAudioPlan } from '../recording/call-audio.js';
 import { recordingFileName } from '../recording/recorder.js';
 import { buildTimeline } from '../recording/timeline.js';
 import type { Redactor } from '../security/redact.js';
@@ -88,11 +88,30 @@ export function callDataRoutes(deps: CallDataDeps): Router {
   router.get('/calls/:sid/recording.wav', async (req, res) => {
     const plan = await planFor(req, res);
     if (plan === null) return;
+    const size = wavByteLength(plan);
     res.type('audio/wav');
-    res.setHeader('Content-Length', String(44 + Math.round(plan.durationMs * 8) * 4));
+    res.setHeader('Accept-Ranges', 'bytes');
     res.setHeader('Cache-Control', 'no-store');
+    let start = 0;
+    let end = size - 1;
+    const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range !== null && (range[1] !== '' || range[2] !== '')) {
+      // `bytes=a-b`, `bytes=a-` or the last n bytes `bytes=-n`
+      if (range[1] === '') start = Math.max(0, size - Number(range[2]));
+      else {
+        start = Number(range[1]);
+        if (range[2] !== '') end = Math.min(size - 1, Number(range[2]));
+      }
+      if (start > end || start >= size) {
+        res.setHeader('Content-Range', `bytes */${size}`);
+        fail(res, 416, `the range is outside the ${size} bytes of the recording`);
+        return;
+      }
+      res.status(206).setHeader('Content-Range', `bytes ${start}-${end}/${size}`);
+    }
+    res.setHeader('Content-Length', String(end - start + 1));
     try {
-      await pipeline(Readable.from(streamCallWav(plan)), res);
+      await pipeline(Readable.from(streamCallWav(plan, start, end)), res);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'recording.wav stream ended early');
     }

@@ -38,6 +38,7 @@ function page(title: string, body: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/console/app.css">
 </head>
 <body>
@@ -106,7 +107,8 @@ export function consoleRoutes(deps: ConsoleAccess): Router {
         res.type('html').send(SHELL);
         return;
       case 'login':
-        res.status(401).type('html').send(loginPage(null));
+        // 200, not 401: the form is the answer (a browser logs every 401 page as an error)
+        res.type('html').send(loginPage(null));
         return;
       case 'closed':
         res.status(401).type('text').send('The console is closed: TWILIO_AUTH_TOKEN is set, so it needs ADMIN_TOKEN.');

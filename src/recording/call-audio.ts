@@ -266,15 +266,31 @@ export async function openStereoReader(plan: CallAudioPlan): Promise<{ read: Lan
   };
 }
 
-/** The WAV of a plan, header first, then one block of PCM at a time (see the file header). */
-export async function* streamCallWav(plan: CallAudioPlan): AsyncGenerator<Buffer> {
+/** The byte length of a plan's WAV file. */
+export function wavByteLength(plan: CallAudioPlan): number {
+  return 44 + planSamples(plan) * 4;
+}
+
+/**
+ * Bytes `[start, end]` (inclusive, as an HTTP Range says) of a plan's WAV, header first, then
+ * one block of PCM at a time (see the file header): a player seeks without the whole file.
+ */
+export async function* streamCallWav(
+  plan: CallAudioPlan,
+  start = 0,
+  end = wavByteLength(plan) - 1,
+): AsyncGenerator<Buffer> {
   const total = planSamples(plan);
   const reader = await openStereoReader(plan);
   try {
-    yield stereoWavHeader(total);
-    for (let from = 0; from < total; from += BLOCK_SAMPLES) {
-      const block = await reader.read(from, Math.min(BLOCK_SAMPLES, total - from));
-      yield Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+    if (start < 44) yield stereoWavHeader(total).subarray(start, Math.min(44, end + 1));
+    const firstSample = Math.max(0, Math.floor((start - 44) / 4));
+    const lastSample = Math.min(total, Math.ceil((end + 1 - 44) / 4));
+    for (let from = firstSample; from < lastSample; from += BLOCK_SAMPLES) {
+      const block = await reader.read(from, Math.min(BLOCK_SAMPLES, lastSample - from));
+      const bytes = Buffer.from(block.buffer, block.byteOffset, block.byteLength);
+      const offset = 44 + from * 4;
+      yield bytes.subarray(Math.max(0, start - offset), Math.min(bytes.length, end + 1 - offset));
     }
   } finally {
     await reader.close();
