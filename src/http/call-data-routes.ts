@@ -26,7 +26,7 @@ import type { CallControl } from '../live/call-control.js';
 import type { LiveHub } from '../live/live-hub.js';
 import { scanRecording, streamCallWav, wavByteLength, type CallAudioPlan } from '../recording/call-audio.js';
 import { recordingFileName } from '../recording/recorder.js';
-import { buildTimeline } from '../recording/timeline.js';
+import { buildTimeline, type Timeline } from '../recording/timeline.js';
 import type { Redactor } from '../security/redact.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -56,10 +56,13 @@ function validSid(sid: string): boolean {
 
 export function callDataRoutes(deps: CallDataDeps): Router {
   const router = express.Router();
-  const plans = new Map<string, { key: string; plan: CallAudioPlan }>();
+  const plans = new Map<string, { key: string; plan: CallAudioPlan; timeline: Promise<Timeline> | null }>();
 
   /** The call's scanned recording, or null (answered 404 already). */
-  async function planFor(req: Request, res: Response): Promise<CallAudioPlan | null> {
+  async function planFor(
+    req: Request,
+    res: Response,
+  ): Promise<{ key: string; plan: CallAudioPlan; timeline: Promise<Timeline> | null } | null> {
     const sid = String(req.params['sid']);
     if (!validSid(sid)) {
       fail(res, 404, 'no such call');
@@ -73,21 +76,23 @@ export function callDataRoutes(deps: CallDataDeps): Router {
     }
     const key = `${info.size}:${info.mtimeMs}`;
     const cached = plans.get(file);
-    if (cached?.key === key) return cached.plan;
+    if (cached?.key === key) return cached;
     const scan = await scanRecording(file);
     if (!scan.ok) {
       fail(res, 404, `the recording of ${sid} cannot be used: ${scan.reason}`);
       return null;
     }
+    const entry = { key, plan: scan.plan, timeline: null };
     plans.delete(file);
-    plans.set(file, { key, plan: scan.plan });
+    plans.set(file, entry);
     if (plans.size > PLAN_CACHE_SIZE) plans.delete(plans.keys().next().value!);
-    return scan.plan;
+    return entry;
   }
 
   router.get('/calls/:sid/recording.wav', async (req, res) => {
-    const plan = await planFor(req, res);
-    if (plan === null) return;
+    const entry = await planFor(req, res);
+    if (entry === null) return;
+    const { plan } = entry;
     const size = wavByteLength(plan);
     res.type('audio/wav');
     res.setHeader('Accept-Ranges', 'bytes');
@@ -118,9 +123,15 @@ export function callDataRoutes(deps: CallDataDeps): Router {
   });
 
   router.get('/calls/:sid/timeline', async (req, res) => {
-    const plan = await planFor(req, res);
-    if (plan === null) return;
-    res.json(await buildTimeline(plan));
+    const entry = await planFor(req, res);
+    if (entry === null) return;
+    entry.timeline ??= buildTimeline(entry.plan);
+    try {
+      res.json(await entry.timeline);
+    } catch (err) {
+      entry.timeline = null;
+      throw err;
+    }
   });
 
   router.get('/live', (req, res) => {

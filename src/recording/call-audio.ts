@@ -224,15 +224,23 @@ async function fillLane(
   const end = from + count;
   while (cursor.index < spans.length && spans[cursor.index]!.atSample + spans[cursor.index]!.samples <= from)
     cursor.index++;
-  for (let i = cursor.index; i < spans.length; i++) {
+  let last = cursor.index;
+  while (last < spans.length && spans[last]!.atSample < end) last++;
+  if (last === cursor.index) return;
+  // the spans of a block lie in order in the track: one read covers them all
+  const first = spans[cursor.index]!;
+  const readFrom = first.trackOffset + Math.max(0, from - first.atSample);
+  const lastSpan = spans[last - 1]!;
+  const readTo = lastSpan.trackOffset + Math.min(lastSpan.samples, end - lastSpan.atSample);
+  const mulaw = Buffer.alloc(Math.max(0, readTo - readFrom));
+  const { bytesRead } = await track.read(mulaw, 0, mulaw.length, readFrom);
+  const pcm = decodeMulaw(mulaw.subarray(0, bytesRead));
+  for (let i = cursor.index; i < last; i++) {
     const span = spans[i]!;
-    if (span.atSample >= end) break;
     const a = Math.max(from, span.atSample);
     const b = Math.min(end, span.atSample + span.samples);
-    const mulaw = Buffer.alloc(b - a);
-    const { bytesRead } = await track.read(mulaw, 0, b - a, span.trackOffset + (a - span.atSample));
-    const pcm = decodeMulaw(mulaw.subarray(0, bytesRead));
-    for (let k = 0; k < pcm.length; k++) out[(a - from + k) * channels + channel] = pcm[k]!;
+    const at = span.trackOffset + (a - span.atSample) - readFrom;
+    for (let k = 0; k < b - a && at + k < pcm.length; k++) out[(a - from + k) * channels + channel] = pcm[at + k]!;
   }
 }
 
