@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 
 import { encodeMulaw } from '../../../src/audio/g711.js';
 import { RECORDING_FORMAT } from '../../../src/protocol/recording.js';
-import { scanRecording, streamCallWav } from '../../../src/recording/call-audio.js';
+import { scanRecording, streamCallWav, wavByteLength } from '../../../src/recording/call-audio.js';
 import { buildTimeline } from '../../../src/recording/timeline.js';
 import { tempDir } from '../../support/tmp.js';
 
@@ -140,6 +140,25 @@ describe('recording.wav from a recording', () => {
     // the cut: nothing on the right from the clear on, though 2 s more had been sent
     expect(rms(pcm, 1, 2500, 4000)).toBe(0);
     expect(rms(pcm, 1, 2400, 2499)).toBeGreaterThan(1000);
+  });
+
+  it('streams any byte range of the file exactly as the whole file has it (players seek with Range)', async () => {
+    const scan = await scanRecording(writeRecording(tempDir()));
+    if (!scan.ok) throw new Error(scan.reason);
+    const whole: Buffer[] = [];
+    for await (const chunk of streamCallWav(scan.plan)) whole.push(chunk);
+    const wav = Buffer.concat(whole);
+    expect(wav.length).toBe(wavByteLength(scan.plan));
+    for (const [start, end] of [
+      [0, 10],
+      [40, 47],
+      [45, 32_049],
+      [64_001, wav.length - 1],
+    ] as const) {
+      const part: Buffer[] = [];
+      for await (const chunk of streamCallWav(scan.plan, start, end)) part.push(chunk);
+      expect(Buffer.concat(part).equals(wav.subarray(start, end + 1)), `bytes ${start}-${end}`).toBe(true);
+    }
   });
 
   it('gives a timeline with the lanes, the barge-in, the tool call and the answer latency', async () => {
