@@ -24,6 +24,13 @@ const SAMPLES_PER_MS = CALL_AUDIO_RATE_HZ / 1000;
 /** Samples written per step of the WAV stream (one second: 32 KB of stereo PCM). */
 const BLOCK_SAMPLES = CALL_AUDIO_RATE_HZ;
 
+/** The start of a log line as the recorder writes it: `{"t":…,"dir":"…","audio":…,"msg":` (audio optional). */
+const FAST_LINE = /^\{"t":(-?[0-9.]+),"dir":"(twilio_in|twilio_out|model_in|model_out)",(?:"audio":([0-9]+),)?"msg":/;
+/** Model events the timeline does not use that come by the hundred: audio and transcript deltas. */
+const MODEL_STREAM = /^\{"type":"(response\.(output_)?audio\.delta|response\.(output_)?audio_transcript\.delta)"/;
+const TIMESTAMP = /"timestamp":"([0-9]+)"/;
+const DIRECTIONS = new Set(['twilio_in', 'twilio_out', 'model_in', 'model_out']);
+
 /** Frames of one side placed on the call clock: `samples` bytes of its track from `trackOffset`, from `atSample` on. */
 export interface AudioSpan {
   atSample: number;
@@ -91,7 +98,8 @@ export async function scanRecording(logFile: string): Promise<ScanResult> {
   const lines = createInterface({ input: createReadStream(logFile, 'utf8'), crlfDelay: Infinity });
   let header: Record<string, unknown> | null = null;
   let tracks: CallAudioPlan['tracks'] | null = null;
-  const offsets: Record<string, number> = { twilio_in: 0, twilio_out: 0, model_in: 0, model_out: 0 };
+  /** bytes of each Twilio track used so far: where the next frame's audio starts */
+  const offsets = { twilio_in: 0, twilio_out: 0 };
   const caller: AudioSpan[] = [];
   const assistant: AudioSpan[] = [];
   const facts: CallFacts = { speechStarted: [], speechStopped: [], clears: [], tools: [] };
@@ -99,8 +107,40 @@ export async function scanRecording(logFile: string): Promise<ScanResult> {
   let callerOffsetMs: number | null = null;
   let playEndSample = 0;
   let lastMs = 0;
+  const onCallerFrame = (t: number, bytes: number, stamp: number) => {
+    const at = offsets.twilio_in;
+    offsets.twilio_in = at + bytes;
+    const stampMs = Number.isFinite(stamp) ? stamp : t;
+    callerOffsetMs ??= t - stampMs;
+    caller.push({ atSample: Math.round((callerOffsetMs + stampMs) * SAMPLES_PER_MS), trackOffset: at, samples: bytes });
+  };
+  const onAssistantFrame = (t: number, bytes: number) => {
+    const at = offsets.twilio_out;
+    offsets.twilio_out = at + bytes;
+    const start = Math.max(Math.round(t * SAMPLES_PER_MS), playEndSample);
+    assistant.push({ atSample: start, trackOffset: at, samples: bytes });
+    playEndSample = start + bytes;
+  };
   for await (const text of lines) {
     if (text.trim() === '') continue;
+    // Most lines are audio frames, written by the recorder in one fixed shape: read without JSON.parse.
+    const fast = header === null ? null : FAST_LINE.exec(text);
+    if (fast !== null) {
+      const t = Number(fast[1]);
+      const dir = fast[2]!;
+      const bytes = fast[3] === undefined ? 0 : Number(fast[3]);
+      const rest = text.slice(fast[0].length);
+      if (dir === 'model_in' || (dir === 'model_out' && MODEL_STREAM.test(rest))) {
+        lastMs = Math.max(lastMs, t);
+        continue;
+      }
+      if (bytes > 0 && rest.startsWith('{"event":"media"') && (dir === 'twilio_in' || dir === 'twilio_out')) {
+        lastMs = Math.max(lastMs, t);
+        if (dir === 'twilio_in') onCallerFrame(t, bytes, Number(TIMESTAMP.exec(rest)?.[1]));
+        else onAssistantFrame(t, bytes);
+        continue;
+      }
+    }
     let line: Record<string, unknown> | null;
     try {
       line = asRecord(JSON.parse(text));
@@ -122,26 +162,14 @@ export async function scanRecording(logFile: string): Promise<ScanResult> {
     const t = typeof line['t'] === 'number' ? line['t'] : null;
     const dir = typeof line['dir'] === 'string' ? line['dir'] : null;
     const msg = asRecord(line['msg']);
-    if (t === null || dir === null || msg === null || !(dir in offsets)) continue;
+    if (t === null || dir === null || msg === null || !DIRECTIONS.has(dir)) continue;
     lastMs = Math.max(lastMs, t);
     const bytes = typeof line['audio'] === 'number' && line['audio'] > 0 ? line['audio'] : 0;
-    const at = offsets[dir]!;
-    offsets[dir] = at + bytes;
     const kind = dir.startsWith('twilio') ? msg['event'] : msg['type'];
-    if (dir === 'twilio_in' && kind === 'media' && bytes > 0) {
-      const stamp = Number(asRecord(msg['media'])?.['timestamp']);
-      const stampMs = Number.isFinite(stamp) ? stamp : t;
-      callerOffsetMs ??= t - stampMs;
-      caller.push({
-        atSample: Math.round((callerOffsetMs + stampMs) * SAMPLES_PER_MS),
-        trackOffset: at,
-        samples: bytes,
-      });
-    } else if (dir === 'twilio_out' && kind === 'media' && bytes > 0) {
-      const start = Math.max(Math.round(t * SAMPLES_PER_MS), playEndSample);
-      assistant.push({ atSample: start, trackOffset: at, samples: bytes });
-      playEndSample = start + bytes;
-    } else if (dir === 'twilio_out' && kind === 'clear') {
+    if (dir === 'twilio_in' && kind === 'media' && bytes > 0)
+      onCallerFrame(t, bytes, Number(asRecord(msg['media'])?.['timestamp']));
+    else if (dir === 'twilio_out' && kind === 'media' && bytes > 0) onAssistantFrame(t, bytes);
+    else if (dir === 'twilio_out' && kind === 'clear') {
       const cut = Math.round(t * SAMPLES_PER_MS);
       while (assistant.length > 0 && assistant.at(-1)!.atSample >= cut) assistant.pop();
       const last = assistant.at(-1);
