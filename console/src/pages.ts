@@ -221,7 +221,13 @@ export function livePage(onLeave: (close: () => void) => void): HTMLElement {
       el('h2', {}, `${d.from} → ${d.to}`),
       el('p', { class: 'muted' }, d.callSid),
       transcript,
-      el('div', { class: 'controls' }, hangUp, to, transfer, say, sayButton),
+      el(
+        'div',
+        { class: 'controls' },
+        el('div', { class: 'control-row' }, hangUp),
+        el('div', { class: 'control-row' }, to, transfer),
+        el('div', { class: 'control-row' }, say, sayButton),
+      ),
       status,
     );
     calls.set(d.callSid, { card, transcript });
@@ -442,18 +448,22 @@ export async function overviewPage(): Promise<HTMLElement> {
 /** A small bar chart drawn as SVG (no chart library: three charts, ~40 lines, nothing to ship). */
 function barChart(caption: string, data: [string, number][]): HTMLElement {
   const w = 600;
-  const h = 160;
+  const h = 140;
+  const top = 18;
   const max = Math.max(1, ...data.map(([, v]) => v));
-  const bw = w / Math.max(1, data.length);
-  const chart = svg('svg', { viewBox: `0 0 ${w} ${h + 30}`, class: 'chart', role: 'img', 'aria-label': caption });
+  const slot = w / Math.max(1, data.length);
+  const bw = Math.min(64, slot - 4);
+  const chart = svg('svg', { viewBox: `0 0 ${w} ${top + h + 20}`, class: 'chart', role: 'img', 'aria-label': caption });
+  chart.append(svg('line', { x1: 0, x2: w, y1: top + h, y2: top + h, class: 'axis' }));
   data.forEach(([label, v], i) => {
     const bh = (v / max) * h;
-    chart.append(svg('rect', { x: i * bw + 2, y: h - bh, width: Math.max(1, bw - 4), height: bh, class: 'bar' }));
-    const t = svg('text', { x: i * bw + bw / 2, y: h + 14, class: 'bar-label' });
+    const cx = i * slot + slot / 2;
+    chart.append(svg('rect', { x: cx - bw / 2, y: top + h - bh, width: Math.max(1, bw), height: bh, class: 'bar' }));
+    const t = svg('text', { x: cx, y: top + h + 14, class: 'bar-label' });
     t.textContent = data.length > 12 && i % 3 !== 0 ? '' : label;
-    const n = svg('text', { x: i * bw + bw / 2, y: Math.max(12, h - bh - 3), class: 'bar-value' });
+    const n = svg('text', { x: cx, y: top + h - bh - 4, class: 'bar-value' });
     n.textContent = v === 0 ? '' : String(Math.round(v));
     chart.append(t, n);
   });
-  return el('figure', { class: 'chart-figure' }, chart as unknown as Node, el('figcaption', {}, caption));
+  return el('figure', { class: 'chart-figure' }, el('figcaption', {}, caption), chart as unknown as Node);
 }
