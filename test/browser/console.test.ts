@@ -180,7 +180,11 @@ describe.skipIf(!HAVE_BROWSER)('operator console in Chromium', { sequential: tru
     expect(headX).toBeGreaterThan(470);
     expect(headX).toBeLessThan(530);
     await shot('call');
-    await page.screenshot({ path: path.join(import.meta.dirname, '../../docs/console.png') });
+    // the README's picture: header, metadata, timeline and player
+    await page.screenshot({
+      path: path.join(import.meta.dirname, '../../docs/console.png'),
+      clip: { x: 0, y: 0, width: 1280, height: 560 },
+    });
   });
 
   it('Live shows a running call and its transcript, and Hang up ends it', { timeout: 30_000 }, async () => {
