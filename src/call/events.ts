@@ -81,8 +81,22 @@ export type CallEvent =
   | TerminateEvent
   | CallLimitEvent;
 
-/** How a call ended (SPEC §3). */
-export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
+/** How a call ended (SPEC §3, §13). */
+export type CallOutcome =
+  | 'completed'
+  | 'caller_hung_up'
+  | 'hang_up_tool'
+  | 'transferred'
+  | 'error'
+  /** outbound: a machine answered and the voicemail message was said after its beep */
+  | 'voicemail_left'
+  /** outbound: a machine (or fax) answered and the call was ended at once */
+  | 'machine_detected'
+  /** outbound: Twilio's call status, the callee never picked up */
+  | 'no_answer'
+  | 'busy'
+  | 'failed'
+  | 'canceled';
 
 export type TwilioCommand =
   /** one 20 ms μ-law 8 kHz frame */
