@@ -20,7 +20,9 @@ export type TimerName =
   /** the apology has had time to play */
   | 'apologyDone'
   /** a tool job with a wait message has run `wait_after_ms` (SPEC §9 "no dead air") */
-  | 'toolWait';
+  | 'toolWait'
+  /** an outbound callee has said nothing since the answer: greet anyway (`answering-machine.ts`) */
+  | 'opening';
 
 /** The socket to Twilio closed (with or without a `stop` first). */
 export interface TwilioClosedEvent {
@@ -70,7 +72,15 @@ export interface CallLimitEvent {
   reason: CallLimitReason;
 }
 
+/** Twilio's answering-machine verdict for an outbound call (`AnsweredBy`, SPEC §13). */
+export interface AnsweredByEvent {
+  type: 'call.answeredBy';
+  /** `human`, `machine_end_beep`, `machine_end_silence`, `machine_end_other`, `fax`, `unknown`, … */
+  answeredBy: string;
+}
+
 export type CallEvent =
+  | AnsweredByEvent
   | TwilioEvent
   | TwilioClosedEvent
   | ModelEvent

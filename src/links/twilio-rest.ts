@@ -14,7 +14,26 @@ import { describeError } from '../util/errors.js';
 export interface TwilioRest {
   hangUp(callSid: string): Promise<void>;
   transfer(callSid: string, to: string): Promise<void>;
+  /** Places an outbound call (SPEC §13). @throws Error with Twilio's status and message, no credentials */
+  createCall(call: OutboundCallRequest): Promise<{ callSid: string; status: string }>;
 }
+
+/**
+ * One `POST /Calls.json` (PROTOCOLS §10.5; twilio-node `CallListInstanceCreateOptions`):
+ * `url` is fetched at answer like an inbound webhook; `amdCallbackUrl` null = no machine
+ * detection, else `MachineDetection=DetectMessageEnd` with `AsyncAmd=true`, so the call
+ * connects at once and the verdict arrives later at that URL.
+ */
+export interface OutboundCallRequest {
+  to: string;
+  from: string;
+  url: string;
+  statusCallbackUrl: string;
+  amdCallbackUrl: string | null;
+}
+
+/** Every progress step Twilio can report (default is `completed` only). */
+const STATUS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'];
 
 export interface TwilioRestOptions {
   accountSid: string;
@@ -50,9 +69,9 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
       ? new twilio.RequestClient({ timeout: timeoutMs })
       : new RebasedRequestClient(options.baseUrl.replace(/\/+$/, ''), timeoutMs);
   const client = twilio(options.accountSid, options.authToken, { httpClient });
-  const run = async (what: string, fn: () => Promise<unknown>) => {
+  const run = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      await fn();
+      return await fn();
     } catch (err) {
       const status = (err as { status?: number }).status;
       // eslint-disable-next-line preserve-caught-error -- no cause on purpose: Twilio's error can carry the credentials
@@ -60,11 +79,36 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     }
   };
   return {
-    hangUp: (callSid) => run('hang-up', () => client.calls(callSid).update({ status: 'completed' })),
+    hangUp: (callSid) =>
+      run('hang-up', () => client.calls(callSid).update({ status: 'completed' })).then(() => undefined),
     transfer: (callSid, to) => {
       const vr = new twilio.twiml.VoiceResponse();
       vr.dial(to);
-      return run('transfer', () => client.calls(callSid).update({ twiml: vr.toString() }));
+      return run('transfer', () => client.calls(callSid).update({ twiml: vr.toString() })).then(() => undefined);
+    },
+    createCall: async (call) => {
+      const amd =
+        call.amdCallbackUrl === null
+          ? {}
+          : {
+              machineDetection: 'DetectMessageEnd',
+              asyncAmd: 'true',
+              asyncAmdStatusCallback: call.amdCallbackUrl,
+              asyncAmdStatusCallbackMethod: 'POST',
+            };
+      const created = await run('call creation', () =>
+        client.calls.create({
+          to: call.to,
+          from: call.from,
+          url: call.url,
+          method: 'POST',
+          statusCallback: call.statusCallbackUrl,
+          statusCallbackEvent: STATUS_EVENTS,
+          statusCallbackMethod: 'POST',
+          ...amd,
+        }),
+      );
+      return { callSid: created.sid, status: created.status };
     },
   };
 }
