@@ -39,6 +39,8 @@ export interface AdminDeps {
   metrics: BridgeMetrics;
   /** `/api/events` (SPEC §10) */
   events: Omit<EventRouteDeps, 'redactor'>;
+  /** more `/api` routes behind the same gate (`POST /api/calls`, SPEC §13) */
+  routes?: Router[];
 }
 
 const DEFAULT_PAGE = 20;
@@ -227,6 +229,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
 
   api.use(eventRoutes({ ...deps.events, redactor: deps.redactor }));
+  for (const routes of deps.routes ?? []) api.use(routes);
 
   api.use((_req, res) => fail(res, 404, 'no such admin route; see README "HTTP surface"'));
 
