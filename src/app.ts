@@ -251,7 +251,11 @@ export class Bridge {
       clock,
       logger: logger.child({ component: 'outbound' }),
       profiles: () => numbers.current(),
-      limits: { maxConcurrent: config.outboundMaxConcurrent, callsPerSecond: config.outboundCps, allow: config.outboundAllow },
+      limits: {
+        maxConcurrent: config.outboundMaxConcurrent,
+        callsPerSecond: config.outboundCps,
+        allow: config.outboundAllow,
+      },
       deliverVerdict: (callSid, answeredBy) => {
         const call = bridge.live.get(callSid);
         call?.runner.dispatch({ type: 'call.answeredBy', answeredBy });

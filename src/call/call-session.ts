@@ -72,7 +72,14 @@ type Phase =
   | { name: 'ended'; outcome: CallOutcome };
 
 const APOLOGY = { responseId: 'apology', itemId: 'apology', contentIndex: 0 };
-const ALL_TIMERS: readonly TimerName[] = ['dtmf', 'endFallback', 'sessionRenew', 'modelStall', 'apologyDone', 'opening'];
+const ALL_TIMERS: readonly TimerName[] = [
+  'dtmf',
+  'endFallback',
+  'sessionRenew',
+  'modelStall',
+  'apologyDone',
+  'opening',
+];
 
 /**
  * Longest voicemail message the call waits for before it ends anyway (the last mark may never
@@ -137,7 +144,12 @@ export class CallSession {
   /** The session configuration sent with every `session.update`. */
   sessionConfig(): SessionConfig {
     const createResponse = this.machine === null || this.machine.greeted;
-    return sessionConfigFor(this.profile, this.greeting.interruptResponse, toolDeclarations(this.tools), createResponse);
+    return sessionConfigFor(
+      this.profile,
+      this.greeting.interruptResponse,
+      toolDeclarations(this.tools),
+      createResponse,
+    );
   }
 
   /** One event in, the commands it causes out. Never throws on well-typed input. */
@@ -445,7 +457,9 @@ export class CallSession {
     this.responses.active = null;
     this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
     this.voicemailAsked = true;
-    const instructions = `You reached a voicemail box and the beep has sounded. Say exactly the following, then stop: "${message}"`;
+    const instructions =
+      'You reached a voicemail box and the beep has sounded. ' +
+      `Say exactly the following, then stop: "${message}"`;
     this.sendToModel({ type: 'model.createResponse', instructions }, out);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
   }

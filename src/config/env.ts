@@ -251,7 +251,7 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
   EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
   OUTBOUND_MAX_CONCURRENT: 'use the number of outbound calls allowed at once, e.g. OUTBOUND_MAX_CONCURRENT=10',
-  OUTBOUND_CPS: 'use calls per second, e.g. OUTBOUND_CPS=1 (Twilio\'s default account limit)',
+  OUTBOUND_CPS: "use calls per second, e.g. OUTBOUND_CPS=1 (Twilio's default account limit)",
   OUTBOUND_ALLOW: 'use comma-separated E.164 prefixes, e.g. OUTBOUND_ALLOW=+1,+44',
 };
 

@@ -15,7 +15,9 @@ const DialRequestSchema = z
     from: z.string().regex(E164, 'must be an E.164 number such as +15551230001'),
     profile: z.string().min(1).max(64).optional(),
     variables: z.record(z.string().regex(/^[A-Za-z0-9_]{1,64}$/), z.string().max(2_000)).optional(),
-    machine_detection: z.enum(MACHINE_DETECTION, { message: `must be one of ${MACHINE_DETECTION.join(', ')}` }).optional(),
+    machine_detection: z
+      .enum(MACHINE_DETECTION, { message: `must be one of ${MACHINE_DETECTION.join(', ')}` })
+      .optional(),
     voicemail_message: z.string().min(1).max(2_000).optional(),
   })
   .strict();
@@ -63,15 +65,59 @@ export function parseDialRequest(body: unknown): DialRequestResult {
  * and Kazakhstan.
  */
 const SHORT_COUNTRY_CODES = new Set([
-  '1', '7', '20', '27', '30', '31', '32', '33', '34', '36', '39', '40', '41', '43', '44', '45', '46', '47', '48',
-  '49', '51', '52', '53', '54', '55', '56', '57', '58', '60', '61', '62', '63', '64', '65', '66', '81', '82', '84',
-  '86', '90', '91', '92', '93', '94', '95', '98',
+  '1',
+  '7',
+  '20',
+  '27',
+  '30',
+  '31',
+  '32',
+  '33',
+  '34',
+  '36',
+  '39',
+  '40',
+  '41',
+  '43',
+  '44',
+  '45',
+  '46',
+  '47',
+  '48',
+  '49',
+  '51',
+  '52',
+  '53',
+  '54',
+  '55',
+  '56',
+  '57',
+  '58',
+  '60',
+  '61',
+  '62',
+  '63',
+  '64',
+  '65',
+  '66',
+  '81',
+  '82',
+  '84',
+  '86',
+  '90',
+  '91',
+  '92',
+  '93',
+  '94',
+  '95',
+  '98',
 ]);
 
 /** The country prefix of an E.164 number (`+1`, `+44`, `+353`). */
 export function countryPrefix(e164: string): string {
   const digits = e164.slice(1);
-  for (const length of [1, 2]) if (SHORT_COUNTRY_CODES.has(digits.slice(0, length))) return `+${digits.slice(0, length)}`;
+  for (const length of [1, 2])
+    if (SHORT_COUNTRY_CODES.has(digits.slice(0, length))) return `+${digits.slice(0, length)}`;
   return `+${digits.slice(0, 3)}`;
 }
 

@@ -106,13 +106,14 @@ export class OutboundCalls {
       return {
         ok: false,
         status: 503,
-        error: 'outbound calls need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_API_BASE_URL for the simulator)',
+        error:
+          'outbound calls need TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (and TWILIO_API_BASE_URL for the simulator)',
       };
     if (!mayDial(request.to, request.from, limits.allow))
       return {
         ok: false,
         status: 403,
-        error: `to: ${request.to} is outside OUTBOUND_ALLOW (${limits.allow?.join(',') ?? "the from number's country"})`,
+        error: `to: ${request.to} is outside OUTBOUND_ALLOW (${limits.allow?.join(',') ?? 'the from country'})`,
       };
     const profile = this.profileOf(request);
     if (!profile.ok) return profile;
@@ -177,7 +178,9 @@ export class OutboundCalls {
   }
 
   /** The profile a request names, or the `from` number's. */
-  private profileOf(request: DialRequest): { ok: true; value: Profile } | { ok: false; status: 404 | 403; error: string } {
+  private profileOf(
+    request: DialRequest,
+  ): { ok: true; value: Profile } | { ok: false; status: 404 | 403; error: string } {
     const profiles = this.deps.profiles();
     if (request.profile !== null) {
       const named = request.profile === DEFAULTS_KEY ? profiles.defaults : profiles.byNumber.get(request.profile);
