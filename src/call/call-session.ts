@@ -458,8 +458,7 @@ export class CallSession {
     this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
     this.voicemailAsked = true;
     const instructions =
-      'You reached a voicemail box and the beep has sounded. ' +
-      `Say exactly the following, then stop: "${message}"`;
+      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`;
     this.sendToModel({ type: 'model.createResponse', instructions }, out);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
   }

@@ -221,6 +221,13 @@ export class OutboundCalls {
   onVerdict(callSid: string, answeredBy: string): void {
     const call = this.calls.get(callSid);
     if (call === undefined) return;
+    // on the record beside the call statuses, where `npm run dial` and the console show it
+    this.deps.store.addStatusEvent(callSid, {
+      kind: 'call',
+      status: 'amd',
+      detail: answeredBy,
+      atMs: this.deps.clock.now(),
+    });
     if (!this.deps.deliverVerdict(callSid, answeredBy)) call.answeredBy = answeredBy;
   }
 
