@@ -102,15 +102,18 @@ export async function runOutboundBench(args: readonly string[]): Promise<number>
     };
     const p = report.people;
     const m = report.machines;
+    const firstMessageMs = Math.round(
+      Math.min(...voicemails.map((c) => c.firstAssistantAudioMs! - c.audio!.beepEndMs!)),
+    );
     process.stdout.write(
       [
-        `people   ${p.greeted}/${p.calls} greeted; answer → first greeting audio p50 ${p.answerToFirstAudioMs.p50} ms, ` +
-          `p90 ${p.answerToFirstAudioMs.p90} ms; end of "hello?" → first audio p50 ${p.helloEndToFirstAudioMs.p50} ms, ` +
+        `people   ${p.greeted}/${p.calls} greeted; answer → first greeting audio ` +
+          `p50 ${p.answerToFirstAudioMs.p50} ms, p90 ${p.answerToFirstAudioMs.p90} ms; ` +
+          `end of "hello?" → first audio p50 ${p.helloEndToFirstAudioMs.p50} ms, ` +
           `p90 ${p.helloEndToFirstAudioMs.p90} ms`,
-        `machines ${m.voicemails}/${m.calls} voicemails; verdict → message start p50 ${m.verdictToMessageMs.p50} ms, ` +
-          `p90 ${m.verdictToMessageMs.p90} ms; beep end → message start min ${Math.round(
-            Math.min(...voicemails.map((c) => c.firstAssistantAudioMs! - c.audio!.beepEndMs!)),
-          )} ms`,
+        `machines ${m.voicemails}/${m.calls} voicemails; verdict → message start ` +
+          `p50 ${m.verdictToMessageMs.p50} ms, p90 ${m.verdictToMessageMs.p90} ms; ` +
+          `beep end → message start min ${firstMessageMs} ms`,
         '',
       ].join('\n'),
     );
