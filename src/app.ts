@@ -256,6 +256,12 @@ export class Bridge {
         callsPerSecond: config.outboundCps,
         allow: config.outboundAllow,
       },
+      endedEvent: (call, atMs) =>
+        new CallEvents(call.callSid, webhooksFor(call.profile, config.eventsUrl), () => bridge.delivery?.kick()).event(
+          'call.ended',
+          null,
+          atMs,
+        ),
       deliverVerdict: (callSid, answeredBy) => {
         const call = bridge.live.get(callSid);
         call?.runner.dispatch({ type: 'call.answeredBy', answeredBy });

@@ -14,6 +14,7 @@ import type { CallOutcome } from '../call/events.js';
 import type { TwilioRest } from '../links/twilio-rest.js';
 import { maskPhone } from '../security/redact.js';
 import type { CallStore } from '../store/call-store.js';
+import type { NewEvent } from '../store/events-repo.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { mayDial, type DialRequest } from './dial-policy.js';
@@ -33,6 +34,8 @@ export interface OutboundDeps {
   logger: Logger;
   profiles: () => Profiles;
   limits: OutboundLimits;
+  /** the `call.ended` outbox row of a call that was never answered (SPEC §10), if its profile sends events */
+  endedEvent: (call: OutboundCall, atMs: number) => NewEvent | undefined;
   /** hands an AMD verdict to the live call; false when the call is not live here (yet) */
   deliverVerdict: (callSid: string, answeredBy: string) => boolean;
 }
@@ -213,7 +216,11 @@ export class OutboundCalls {
   onStatus(callSid: string, status: string): void {
     if (!this.open.has(callSid)) return;
     const outcome = UNANSWERED[status];
-    if (outcome !== undefined) this.deps.store.finishCall(callSid, outcome, status, this.deps.clock.now());
+    const call = this.calls.get(callSid);
+    if (outcome !== undefined && call !== undefined) {
+      const atMs = this.deps.clock.now();
+      this.deps.store.finishCall(callSid, outcome, status, atMs, this.deps.endedEvent(call, atMs));
+    }
     if (outcome !== undefined || status === 'completed') this.ended(callSid);
   }
 

@@ -4,13 +4,15 @@
  * creates the call through the `twilio` client pointed at the simulator, which answers with a
  * simulated person or answering machine, posts signed AMD and status callbacks, and hangs up.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { TwilioSim, type CalleeKind } from '../../src/sim/twilio-sim.js';
 import { SystemClock } from '../../src/util/clock.js';
-import { TEST_PACING } from '../support/call-harness.js';
+import { TEST_PACING, until } from '../support/call-harness.js';
 import { RealtimeEmulator } from '../../src/emulator/realtime-emulator.js';
 import { startTestBridge, type TestBridge } from '../support/bridge.js';
 import { tempDir } from '../support/tmp.js';
@@ -203,4 +205,37 @@ describe('outbound limits and idempotency', () => {
     // the place is free again once Twilio says the call is over
     expect((await dial(tb.url, { from: FROM, to: '+15557770003' })).status).toBe(201);
   });
+});
+
+describe('outbound calls send the same events as inbound ones', () => {
+  it(
+    'call.started and call.ended for an answered call, call.ended for an unanswered one',
+    { timeout: 20_000 },
+    async () => {
+      const events: { type: string; callSid: string; data: Record<string, unknown> }[] = [];
+      const receiver = createServer((req, res) => {
+        let body = '';
+        req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        req.on('end', () => {
+          events.push(JSON.parse(body) as (typeof events)[number]);
+          res.writeHead(204).end();
+        });
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      afterAll(() => new Promise<void>((resolve) => receiver.close(() => resolve())));
+      const eventsUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/events`;
+      const tb = await bridgeWith({ EVENTS_URL: eventsUrl });
+      const answered = await placed(tb.url, { to: '+15557770002', machine_detection: 'hangup' });
+      const unanswered = await placed(tb.url, { to: '+15557770004' });
+      const of = (sid: string, type: string) => events.find((e) => e.callSid === sid && e.type === type);
+      await until(
+        () => of(answered, 'call.ended') !== undefined && of(unanswered, 'call.ended') !== undefined,
+        15_000,
+        'both call.ended events',
+      );
+      expect(of(answered, 'call.started')?.data).toMatchObject({ direction: 'outbound', to: '+15557770002' });
+      expect(of(answered, 'call.ended')?.data).toMatchObject({ direction: 'outbound', outcome: 'machine_detected' });
+      expect(of(unanswered, 'call.ended')?.data).toMatchObject({ direction: 'outbound', outcome: 'busy' });
+    },
+  );
 });
