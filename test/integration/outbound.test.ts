@@ -129,8 +129,12 @@ describe('outbound calls through the Twilio simulator', async () => {
       expect(call.firstAssistantAudioMs).not.toBeNull();
       expect(call.firstAssistantAudioMs!).toBeGreaterThan(call.audio!.beepEndMs!);
       expect(call.endedBy).toBe('bridge');
+      // Twilio's `completed` came after the bridge ended the call: the specific outcome stays
+      expect(call.statuses.at(-1)).toBe('completed');
       const rec = await record(tb.url, callSid);
       expect(rec).toMatchObject({ direction: 'outbound', outcome: 'voicemail_left' });
+      const statuses = (rec['statusEvents'] as { status: string }[]).map((e) => e.status);
+      expect(statuses).toEqual(expect.arrayContaining(['ringing', 'amd', 'completed']));
     },
   );
 
@@ -142,20 +146,16 @@ describe('outbound calls through the Twilio simulator', async () => {
     expect((await record(tb.url, callSid))['outcome']).toBe('machine_detected');
   });
 
-  it(
-    'no answer and busy become the outcomes; a later completed does not overwrite them',
-    { timeout: 10_000 },
-    async () => {
-      for (const [to, outcome] of [
-        ['+15557770003', 'no_answer'],
-        ['+15557770004', 'busy'],
-      ] as const) {
-        const callSid = await placed(tb.url, { to });
-        await sim.call(callSid)!.done;
-        expect(await record(tb.url, callSid)).toMatchObject({ direction: 'outbound', outcome });
-      }
-    },
-  );
+  it('no answer and busy become the outcomes', { timeout: 10_000 }, async () => {
+    for (const [to, outcome] of [
+      ['+15557770003', 'no_answer'],
+      ['+15557770004', 'busy'],
+    ] as const) {
+      const callSid = await placed(tb.url, { to });
+      await sim.call(callSid)!.done;
+      expect(await record(tb.url, callSid)).toMatchObject({ direction: 'outbound', outcome });
+    }
+  });
 
   it("403 outside OUTBOUND_ALLOW (default: the from number's country); 400 names a bad field", async () => {
     const foreign = await dial(tb.url, { from: FROM, to: '+447700900123' });
