@@ -6,7 +6,7 @@
  */
 import type Database from 'better-sqlite3';
 
-/** Migration 5 (appended to `calls-repo.ts`'s list): call direction, and the idempotency keys. */
+/** Migration 6 (appended to `calls-repo.ts`'s list): call direction, and the idempotency keys. */
 export const OUTBOUND_MIGRATION = `ALTER TABLE calls ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound';
    CREATE TABLE outbound_requests (
      idempotency_key TEXT PRIMARY KEY,
