@@ -48,7 +48,7 @@ function createResponse(cmds: CallCommand[]): string[] {
   return of(cmds, 'model.createResponse').map((c) => c.instructions ?? '');
 }
 
-function autoResponse(cmds: CallCommand[]): boolean[] {
+function autoResponse(cmds: CallCommand[]): (boolean | undefined)[] {
   return of(cmds, 'model.updateSession').map((c) => c.session.turnDetection?.createResponse);
 }
 
