@@ -21,6 +21,11 @@
  *
  * Every callback carries `X-Twilio-Signature` made with the auth token over the exact URL it
  * posts to, as Twilio does.
+ *
+ * Sources: Call resource, https://www.twilio.com/docs/voice/api/call (create, update, statuses,
+ * CPS queueing); Answering Machine Detection, https://www.twilio.com/docs/voice/answering-machine-detection
+ * (`MachineDetection`, `AsyncAmd`, `AsyncAmdStatusCallback`, `AnsweredBy` values); warning 21262,
+ * https://www.twilio.com/docs/api/errors/21262 (AMD without a callback URL).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
