@@ -255,6 +255,7 @@ export class Bridge {
         maxConcurrent: config.outboundMaxConcurrent,
         callsPerSecond: config.outboundCps,
         allow: config.outboundAllow,
+        staleAfterMs: (600 + config.maxCallDurationS) * 1000,
       },
       endedEvent: (call, atMs) =>
         new CallEvents(call.callSid, webhooksFor(call.profile, config.eventsUrl), () => bridge.delivery?.kick()).event(

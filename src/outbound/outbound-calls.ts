@@ -24,6 +24,11 @@ export interface OutboundLimits {
   callsPerSecond: number;
   /** OUTBOUND_ALLOW prefixes; null = the `from` number's country */
   allow: readonly string[] | null;
+  /**
+   * A placed call whose end never reached us (a lost status callback) frees its place after
+   * this long: Twilio's longest ring (600 s) plus MAX_CALL_DURATION_S.
+   */
+  staleAfterMs: number;
 }
 
 export interface OutboundDeps {
@@ -147,6 +152,7 @@ export class OutboundCalls {
       const { callSid } = created;
       placed = true;
       this.open.add(callSid);
+      this.deps.clock.setTimer(limits.staleAfterMs, () => this.ended(callSid));
       this.calls.set(callSid, {
         callSid,
         profile: { ...profile.value, outbound: settings },
