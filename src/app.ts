@@ -50,7 +50,9 @@ import {
   type HttpLimits,
   type UpgradeHandler,
 } from './http/server.js';
+import { outboundRoutes } from './http/outbound-routes.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
+import { OutboundCalls, type OutboundCall } from './outbound/outbound-calls.js';
 import { configuredDialect, EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
@@ -117,17 +119,22 @@ function loadEmulatorScript(file: string): Responder {
   return scriptResponder(parseEmulatorScript(text, file));
 }
 
-/** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
-function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
+/**
+ * Who is calling whom, as tools and the context service are told (SPEC §9 `call`); an
+ * outbound call adds the variables its dial request gave.
+ */
+function callInfo(stream: AcceptedStream, profile: Profile, outbound: OutboundCall | null): CallInfo {
   const { callSid } = stream.start;
-  const variables = { caller_number: stream.from, called_number: stream.to };
-  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
+  const variables = { ...outbound?.variables, caller_number: stream.from, called_number: stream.to };
+  const direction = outbound === null ? 'inbound' : 'outbound';
+  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction, variables };
 }
 
 /** `call.started` data (SPEC §10). */
 function startedData(call: CallStart): Record<string, unknown> {
   const { callSid, from, to, profile, startedAtMs } = call;
-  return { callSid, from, to, profile, direction: 'inbound', startedAt: new Date(startedAtMs).toISOString() };
+  const direction = call.direction ?? 'inbound';
+  return { callSid, from, to, profile, direction, startedAt: new Date(startedAtMs).toISOString() };
 }
 
 interface LiveCall {
@@ -152,6 +159,7 @@ export class Bridge {
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
   private delivery: EventDelivery | null = null;
+  private outbound: OutboundCalls | null = null;
   /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
   readonly liveHub = new LiveHub();
 
@@ -253,6 +261,31 @@ export class Bridge {
     const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
     const admission = new CallAdmission(clock, config.maxConcurrentCalls, () => bridge.live.size);
     bridge.admission = admission;
+    const outbound = new OutboundCalls({
+      rest: control,
+      store: calls,
+      clock,
+      logger: logger.child({ component: 'outbound' }),
+      profiles: () => numbers.current(),
+      limits: {
+        maxConcurrent: config.outboundMaxConcurrent,
+        callsPerSecond: config.outboundCps,
+        allow: config.outboundAllow,
+        staleAfterMs: (600 + config.maxCallDurationS) * 1000,
+      },
+      endedEvent: (call, atMs) =>
+        new CallEvents(call.callSid, webhooksFor(call.profile, config.eventsUrl), () => bridge.delivery?.kick()).event(
+          'call.ended',
+          null,
+          atMs,
+        ),
+      deliverVerdict: (callSid, answeredBy) => {
+        const call = bridge.live.get(callSid);
+        call?.runner.dispatch({ type: 'call.answeredBy', answeredBy });
+        return call !== undefined;
+      },
+    });
+    bridge.outbound = outbound;
     app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
     app.use(
       twilioRoutes({
@@ -266,6 +299,8 @@ export class Bridge {
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
+        outboundProfile: (callSid) => outbound.get(callSid)?.profile ?? null,
+        onAnsweredBy: (callSid, answeredBy) => outbound.onVerdict(callSid, answeredBy),
         onAnswered: (call) => bridge.beginCall(call),
       }),
     );
@@ -302,7 +337,7 @@ export class Bridge {
     app.use(
       adminRoutes({
         consoleSessions,
-        more: [callData],
+        more: [callData, outboundRoutes({ outbound, signature })],
         adminToken: config.adminToken,
         signedMode: !config.localMode,
         metricsToken: config.metricsToken,
@@ -427,8 +462,10 @@ export class Bridge {
    * socket, in order, and the call is built on the profile the context shaped.
    */
   private startCall(stream: AcceptedStream): void {
-    const profile = this.profileFor(stream);
-    const info = callInfo(stream, profile);
+    const outbound = this.outbound?.get(stream.start.callSid) ?? null;
+    // an outbound call keeps the profile its dial request shaped (machine detection, voicemail message)
+    const profile = outbound?.profile ?? this.profileFor(stream);
+    const info = callInfo(stream, profile, outbound);
     if (!needsPreparation(profile)) {
       this.runCall(stream, {
         profile: applyContext(profile, null, info.variables),
@@ -448,7 +485,8 @@ export class Bridge {
   /** The webhook answered a call: its context and MCP tools are asked for now (SPEC §9, §10). */
   private beginCall(call: { callSid: string; from: string; to: string; profile: Profile }): void {
     const { callSid, from, to, profile } = call;
-    beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction: 'inbound' });
+    const direction = this.outbound?.get(callSid) ? 'outbound' : 'inbound';
+    beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction });
   }
 
   /** Builds a call and lets it run. */
@@ -563,6 +601,7 @@ export class Bridge {
         onAudioHandled: (direction, ms) => metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
+          this.outbound?.ended(callSid);
           metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
           const written = Promise.all([recorder?.close(), analysisDone])
@@ -574,7 +613,15 @@ export class Bridge {
         },
       },
     });
-    const started = { callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() };
+    const outbound = this.outbound?.get(callSid) ?? null;
+    const started: CallStart = {
+      callSid,
+      from: stream.from,
+      to: stream.to,
+      profile: profile.key,
+      startedAtMs: this.clock.now(),
+      direction: info.direction,
+    };
     this.calls.startCall(started, events.event('call.started', startedData(started), started.startedAtMs));
     if (context !== null) {
       journal.onContext(context);
@@ -595,6 +642,8 @@ export class Bridge {
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);
+    // Twilio's AMD verdict came before the stream started
+    if (outbound?.answeredBy) runner.dispatch({ type: 'call.answeredBy', answeredBy: outbound.answeredBy });
     if (stream.ws.isPaused) stream.ws.resume();
   }
 
@@ -617,6 +666,7 @@ export class Bridge {
     const stream = params['StreamEvent'];
     const status = stream ?? params['CallStatus'];
     if (status === undefined) return;
+    if (stream === undefined) this.outbound?.onStatus(callSid, status);
     this.calls.addStatusEvent(callSid, {
       kind: stream !== undefined ? 'stream' : 'call',
       status,

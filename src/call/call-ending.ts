@@ -52,3 +52,12 @@ export function limitEnd(reason: CallLimitReason, canUseRest: boolean): EndPlan 
 function hangUp(canUseRest: boolean): RestCommand | null {
   return canUseRest ? { type: 'rest.hangUp' } : null;
 }
+
+/**
+ * The end of an outbound call a machine answered (SPEC §13): after the voicemail message
+ * `responseId` has played (`voicemail_left`), or at once (`machine_detected`, responseId null).
+ */
+export function machineEnd(responseId: string | null, detail: string, canUseRest: boolean): EndPlan {
+  const outcome = responseId === null ? 'machine_detected' : 'voicemail_left';
+  return { outcome, detail, responseId, rest: hangUp(canUseRest), transfer: null };
+}

@@ -23,6 +23,10 @@
  *        │                               rest.done(transfer failed) ─► live: the model tells the caller
  *        └──────────── twilio.stop / twilio.closed (any phase) ──────────────────────────────────────► ended
  *                                  ending(started) ── rest.done ─► ended
+ *
+ * Outbound calls (answering-machine.ts) open `live` without a greeting until the callee is
+ * known: a short "hello?", silence, or AnsweredBy=human → greeting; a machine verdict →
+ * live(leaving: voicemail_left after the message plays) or live(leaving: machine_detected) at once.
  * ```
  */
 import type { Profile } from '../config/numbers.js';
@@ -38,7 +42,8 @@ import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
-import { apologyEnd, limitEnd, toolEnd, type EndPlan } from './call-ending.js';
+import { AnsweringMachine, SILENT_OPENING_MS, type MachineAction } from './answering-machine.js';
+import { apologyEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
@@ -74,7 +79,20 @@ type Phase =
   | { name: 'ended'; outcome: CallOutcome };
 
 const APOLOGY = { responseId: 'apology', itemId: 'apology', contentIndex: 0 };
-const ALL_TIMERS: readonly TimerName[] = ['dtmf', 'endFallback', 'sessionRenew', 'modelStall', 'apologyDone'];
+const ALL_TIMERS: readonly TimerName[] = [
+  'dtmf',
+  'endFallback',
+  'sessionRenew',
+  'modelStall',
+  'apologyDone',
+  'opening',
+];
+
+/**
+ * Longest voicemail message the call waits for before it ends anyway (the last mark may never
+ * come back from a machine that hung up).
+ */
+const VOICEMAIL_MAX_MS = 60_000;
 
 export class CallSession {
   readonly tuning: SessionTuning;
@@ -91,6 +109,12 @@ export class CallSession {
   private readonly turns = new AssistantTurns();
   private readonly keypad = new CallerKeypad();
   private readonly toolCalls = new ToolCalls();
+  /** outbound calls only: who answered, and what that means (`answering-machine.ts`) */
+  private readonly machine: AnsweringMachine | null;
+  /** the voicemail message was asked for and its response has not started yet */
+  private voicemailAsked = false;
+  /** a machine verdict that came before the model session was open */
+  private pendingMachine: MachineAction | null = null;
   private modelOpen = false;
   private twilioOpen = true;
   private readonly responses = new ModelResponses();
@@ -107,7 +131,9 @@ export class CallSession {
     this.input = new CallerInput({ modelAudio: profile.modelAudio, modelBytesPerMs: this.modelBytesPerMs, ...tuning });
     this.playout = new AssistantPlayout(profile.modelAudio, tuning.markIntervalMs, this.clock);
     this.watch = new ModelWatch(tuning.modelStallTimeoutMs, tuning.sessionRenewLeadMs);
-    this.greeting = new Greeting(profile.greeting, profile.greetingInterruptible);
+    const outbound = options.call?.direction === 'outbound' ? (profile.outbound ?? null) : null;
+    this.machine = outbound === null ? null : new AnsweringMachine(outbound);
+    this.greeting = new Greeting(outbound?.greeting ?? profile.greeting, profile.greetingInterruptible);
     this.goodbye = new Goodbye(profile.goodbye ?? null);
   }
 
@@ -126,7 +152,13 @@ export class CallSession {
 
   /** The session configuration sent with every `session.update`. */
   sessionConfig(): SessionConfig {
-    return sessionConfigFor(this.profile, this.greeting.interruptResponse, toolDeclarations(this.tools));
+    const createResponse = this.machine === null || this.machine.greeted;
+    return sessionConfigFor(
+      this.profile,
+      this.greeting.interruptResponse,
+      toolDeclarations(this.tools),
+      createResponse,
+    );
   }
 
   /** One event in, the commands it causes out. Never throws on well-typed input. */
@@ -177,6 +209,9 @@ export class CallSession {
         return this.finish('completed', event.reason, out, true);
       case 'call.limit':
         return this.onLimit(event.reason, out);
+      case 'call.answeredBy':
+        log(out, 'info', 'answered by', { answeredBy: event.answeredBy.slice(0, 32) });
+        return this.onMachineAction(this.machine?.verdict(event.answeredBy) ?? { kind: 'none' }, out);
       case 'operator.hangUp':
         log(out, 'info', 'operator hung up');
         return this.finish('completed', 'operator hung up', out, true);
@@ -194,7 +229,9 @@ export class CallSession {
   private onStart(out: CallCommand[]): void {
     if (this.phase.name !== 'awaitingStart') return log(out, 'warn', 'duplicate start ignored');
     this.phase = { name: 'connecting' };
-    if (this.profile.greeting !== null) this.playout.awaitFirstAudio(false);
+    if (this.profile.greeting !== null || this.machine !== null) this.playout.awaitFirstAudio(false);
+    if (this.machine !== null && !this.machine.greeted)
+      out.push({ type: 'timer.set', name: 'opening', delayMs: SILENT_OPENING_MS });
     out.push({ type: 'model.connect' });
   }
 
@@ -233,8 +270,10 @@ export class CallSession {
     if (this.phase.name === 'connecting') this.phase = { name: 'live', leaving: null };
     // Sent right after session.update: the server handles events in order, so the greeting
     // uses the new voice and format without waiting a round trip for session.updated.
-    const greeting = this.phase.name === 'live' ? this.greeting.instructions() : null;
-    if (greeting !== null) this.sendToModel({ type: 'model.createResponse', instructions: greeting }, out);
+    if (this.phase.name === 'live' && !reconnect && (this.machine?.greeted ?? true)) this.greet(out);
+    const pending = this.pendingMachine;
+    this.pendingMachine = null;
+    if (pending !== null) this.onMachineAction(pending, out);
     out.push(this.watch.rearm(this.modelOpen, this.responses.active !== null || this.phase.name === 'live'));
   }
 
@@ -271,13 +310,16 @@ export class CallSession {
         out.push(modelErrorLog(e.code, e.message));
         return;
       case 'model.speechStarted':
+        this.machine?.speechStarted(this.clock.now());
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
-        return this.playout.awaitFirstAudio(true);
+        this.playout.awaitFirstAudio(true);
+        return this.onMachineAction(this.machine?.speechStopped(this.clock.now()) ?? { kind: 'none' }, out);
       case 'model.inputTranscriptDone':
         return this.record(this.turns.callerSaid(e.transcript), out, 'caller');
       case 'model.responseCreated':
         this.responses.active = e.responseId;
+        if (this.voicemailAsked) this.voicemailStarted(e.responseId, out);
         this.goodbye.responseCreated(e.responseId);
         return this.greeting.responseCreated(e.responseId);
       case 'model.outputItemAdded':
@@ -435,6 +477,60 @@ export class CallSession {
       this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
   }
 
+  /** The greeting: the profile's (or the outbound one), else a plain first response on an outbound call. */
+  private greet(out: CallCommand[]): void {
+    const instructions = this.greeting.instructions();
+    if (instructions !== null) this.sendToModel({ type: 'model.createResponse', instructions }, out);
+    else if (this.machine !== null) this.requestResponse(out);
+  }
+
+  // ── outbound: who answered (answering-machine.ts) ──────────────────────────
+
+  private onMachineAction(action: MachineAction, out: CallCommand[]): void {
+    // a greeting decided before the model is open is said when it opens (the machine says `greeted`)
+    if (this.phase.name === 'connecting' && action.kind !== 'greet') this.pendingMachine = action;
+    if (action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
+    out.push({ type: 'timer.cancel', name: 'opening' });
+    switch (action.kind) {
+      case 'greet':
+        // the model may now answer the callee's turns on its own
+        this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+        return this.greet(out);
+      case 'hangup':
+        log(out, 'info', 'a machine answered; ending the call', { answeredBy: action.answeredBy });
+        this.phase = { name: 'live', leaving: machineEnd(null, action.answeredBy, this.options.canUseRest) };
+        return this.checkEnd(out);
+      case 'voicemail':
+        return this.leaveVoicemail(action.message, out);
+    }
+  }
+
+  /** A machine answered: whatever plays is cut, the model stops answering, and says the message once. */
+  private leaveVoicemail(message: string, out: CallCommand[]): void {
+    const active = this.responses.cancellable;
+    if (active !== null) {
+      out.push({ type: 'model.cancelResponse', responseId: active });
+      this.responses.discard(active);
+    }
+    for (const id of this.playout.ledger.unplayed().map((item) => item.responseId)) this.responses.discard(id);
+    this.playout.clear(out);
+    this.responses.active = null;
+    this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+    this.voicemailAsked = true;
+    const instructions =
+      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`;
+    this.sendToModel({ type: 'model.createResponse', instructions }, out);
+    out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
+  }
+
+  /** The voicemail message's response started: the call ends once it has played. */
+  private voicemailStarted(responseId: string, out: CallCommand[]): void {
+    this.voicemailAsked = false;
+    if (this.phase.name !== 'live') return;
+    this.phase = { name: 'live', leaving: machineEnd(responseId, 'voicemail message said', this.options.canUseRest) };
+    this.checkEnd(out);
+  }
+
   // ── the operator (SPEC §12) ──────────────────────────────────────────────────
 
   /** A transfer asked for from the console: leaves once what is queued has played, like the tool's. */
@@ -563,6 +659,8 @@ export class CallSession {
         return this.onModelClosed(true, 0, out);
       case 'toolWait':
         return this.toolCalls.waitDue(this.clock.now(), this.responses.active, this.playout.ledger, out);
+      case 'opening':
+        return this.onMachineAction(this.machine?.openingTimeout() ?? { kind: 'none' }, out);
     }
   }
 

@@ -75,6 +75,12 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'events',
     runner: 'runEventsBench',
   },
+  outbound: {
+    description:
+      'outbound calls through the Twilio simulator: answer → first greeting audio (20 people), verdict → voicemail',
+    module: 'outbound',
+    runner: 'runOutboundBench',
+  },
   kernels: {
     description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',
     module: 'kernels',

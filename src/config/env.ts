@@ -71,6 +71,12 @@ export interface Config {
   bridgeSigningSecret: string | null;
   /** where call events go when a profile has no `webhooks` (SPEC §10); null = nowhere */
   eventsUrl: string | null;
+  /** outbound calls (SPEC §13): live and ringing at once; more → 429 */
+  outboundMaxConcurrent: number;
+  /** outbound calls created per second; more wait their turn */
+  outboundCps: number;
+  /** E.164 prefixes outbound calls may reach; null = the country prefix of each call's `from` */
+  outboundAllow: string[] | null;
 }
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
@@ -211,6 +217,13 @@ const EnvSchema = z.object({
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
   BRIDGE_SIGNING_SECRET: bearerTokenVar,
   EVENTS_URL: urlVar(['https:', 'http:'], 'https://crm.example.com/bridge-events'),
+  OUTBOUND_MAX_CONCURRENT: integerVar(1, 100_000, 'OUTBOUND_MAX_CONCURRENT=10'),
+  OUTBOUND_CPS: decimalVar(0.01, 1_000, 'OUTBOUND_CPS=1'),
+  OUTBOUND_ALLOW: optionalText.superRefine((value, ctx) => {
+    if (value === null) return;
+    const bad = value.split(',').find((p) => !/^\+\d{1,15}$/.test(p.trim()));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `has ${JSON.stringify(bad)}, not a + prefix` });
+  }),
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -237,6 +250,9 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
   BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
   EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
+  OUTBOUND_MAX_CONCURRENT: 'use the number of outbound calls allowed at once, e.g. OUTBOUND_MAX_CONCURRENT=10',
+  OUTBOUND_CPS: "use calls per second, e.g. OUTBOUND_CPS=1 (Twilio's default account limit)",
+  OUTBOUND_ALLOW: 'use comma-separated E.164 prefixes, e.g. OUTBOUND_ALLOW=+1,+44',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -328,6 +344,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         : Number(e.MAX_CONNECTIONS),
     bridgeSigningSecret: e.BRIDGE_SIGNING_SECRET,
     eventsUrl: e.EVENTS_URL,
+    outboundMaxConcurrent: e.OUTBOUND_MAX_CONCURRENT === null ? 10 : Number(e.OUTBOUND_MAX_CONCURRENT),
+    outboundCps: e.OUTBOUND_CPS === null ? 1 : Number(e.OUTBOUND_CPS),
+    outboundAllow: e.OUTBOUND_ALLOW === null ? null : e.OUTBOUND_ALLOW.split(',').map((p) => p.trim()),
   };
 }
 

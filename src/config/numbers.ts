@@ -88,6 +88,19 @@ const SemanticVadSchema = z
   })
   .strict();
 
+/** What an outbound call does when a machine answers (SPEC §13): nothing, hang up, or leave a message. */
+export const MACHINE_DETECTION = ['off', 'hangup', 'voicemail'] as const;
+export type MachineDetection = (typeof MACHINE_DETECTION)[number];
+
+/** A profile's outbound settings (SPEC §13), after inheritance. */
+export interface OutboundSettings {
+  /** said first when a person answers; null = the profile's greeting */
+  greeting: string | null;
+  machineDetection: MachineDetection;
+  /** said once after the beep (`voicemail`); null = hang up instead */
+  voicemailMessage: string | null;
+}
+
 /** Every field optional: what a number (or `defaults`) may say. */
 const ProfileFieldsSchema = z
   .object({
@@ -116,6 +129,16 @@ const ProfileFieldsSchema = z
     transfer_to: e164.nullable().optional(),
     model_audio: z
       .enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' })
+      .optional(),
+    outbound: z
+      .object({
+        greeting: z.string().nullable().optional(),
+        machine_detection: z
+          .enum(MACHINE_DETECTION, { message: `must be one of ${MACHINE_DETECTION.join(', ')}` })
+          .optional(),
+        voicemail_message: z.string().nullable().optional(),
+      })
+      .strict()
       .optional(),
   })
   .strict();
@@ -168,6 +191,8 @@ export interface Profile {
   analysis?: AnalysisSettings | null;
   transferTo: string | null;
   modelAudio: ModelAudioFormat;
+  /** outbound calls placed from this number (SPEC §13); absent in recordings made before they existed */
+  outbound?: OutboundSettings;
 }
 
 /** What applies when neither the number nor `defaults` says otherwise. */
@@ -327,7 +352,16 @@ function resolveProfile(
     ...eventFields(f, file, where),
     transferTo,
     modelAudio: f.model_audio ?? 'pcm16',
+    outbound: {
+      greeting: blankToNull(f.outbound?.greeting),
+      machineDetection: f.outbound?.machine_detection ?? 'voicemail',
+      voicemailMessage: blankToNull(f.outbound?.voicemail_message),
+    },
   };
+}
+
+function blankToNull(text: string | null | undefined): string | null {
+  return text === undefined || text === null || text.trim() === '' ? null : text;
 }
 
 /** The §10 event fields, resolved. @throws ConfigError naming `analysis.schema` */
