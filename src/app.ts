@@ -33,6 +33,7 @@ import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { checkProfilesForDialect } from './config/session-settings.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { CallAdmission } from './http/call-admission.js';
@@ -48,7 +49,7 @@ import {
   type UpgradeHandler,
 } from './http/server.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
-import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
+import { EMULATOR_PATH, endpointForModel, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
@@ -171,7 +172,12 @@ export class Bridge {
   static async start(options: BridgeOptions): Promise<Bridge> {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
-    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, { watch: options.watchNumbers ?? true });
+    // the dialect is known before the port is: the emulator's URL does not change it
+    const { dialect } = resolveRealtimeEndpoint(config, EMULATOR_PATH);
+    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
+      watch: options.watchNumbers ?? true,
+      check: (profiles) => checkProfilesForDialect(profiles, dialect),
+    });
     // With an auth token the stream-token key is derived from it, so every instance behind
     // a load balancer accepts the others' tokens; without one a random per-process key.
     const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
@@ -499,7 +505,7 @@ export class Bridge {
       },
       model: ({ onEvent, tap }) => {
         const link = new RealtimeLink({
-          endpoint,
+          endpoint: endpointForModel(endpoint, profile.model),
           clock: this.clock,
           logger: log,
           onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),

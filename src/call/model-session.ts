@@ -32,6 +32,7 @@ export function sessionConfigFor(profile: Profile, interruptResponse: boolean, t
     turnDetection,
     transcription: profile.transcription,
     tools,
+    ...(profile.modelSettings !== undefined ? { settings: profile.modelSettings } : {}),
   };
 }
 
