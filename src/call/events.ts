@@ -20,7 +20,9 @@ export type TimerName =
   /** the apology has had time to play */
   | 'apologyDone'
   /** a tool job with a wait message has run `wait_after_ms` (SPEC §9 "no dead air") */
-  | 'toolWait';
+  | 'toolWait'
+  /** the line has been quiet for the profile's `idle.after_ms` (SPEC §11) */
+  | 'idle';
 
 /** The socket to Twilio closed (with or without a `stop` first). */
 export interface TwilioClosedEvent {
@@ -82,7 +84,7 @@ export type CallEvent =
   | CallLimitEvent;
 
 /** How a call ended (SPEC §3). */
-export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
+export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'idle_hang_up' | 'error';
 
 export type TwilioCommand =
   /** one 20 ms μ-law 8 kHz frame */
