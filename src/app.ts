@@ -28,7 +28,10 @@ import { McpCatalog } from './call/tools/mcp-tools.js';
 import { ConfigError } from './util/errors.js';
 import type { Responder } from './emulator/responder.js';
 import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
-import { callTools, type McpListing } from './call/tools/registry.js';
+import { callTools, toolDeclarations, type McpListing } from './call/tools/registry.js';
+import { sessionConfigFor } from './call/model-session.js';
+import { WarmStarts } from './call/warm-start.js';
+import { WarmLink } from './links/warm-link.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
@@ -142,6 +145,8 @@ export class Bridge {
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
   private delivery: EventDelivery | null = null;
+  /** model sessions opened at the webhook, waiting for their stream (SPEC §11 warm start); null: PREWARM=0 */
+  private readonly warm: WarmStarts<WarmLink> | null;
 
   private constructor(
     readonly config: Config,
@@ -163,6 +168,14 @@ export class Bridge {
       onWarning: (server, reason) => logger.warn({ server, reason }, 'MCP server'),
     });
     const contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
+    this.warm =
+      config.prewarm && config.prewarmMax > 0
+        ? new WarmStarts({
+            clock,
+            maxWaiting: config.prewarmMax,
+            onUnclaimed: (callSid) => logger.info({ callSid }, 'warm model session unclaimed; closed'),
+          })
+        : null;
     this.preparation = { clock, contexts, catalog };
     const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
@@ -369,6 +382,11 @@ export class Bridge {
     return this.draining;
   }
 
+  /** Warm model sessions waiting for their stream (SPEC §11). */
+  get warmSessions(): number {
+    return this.warm?.size ?? 0;
+  }
+
   get activeCalls(): number {
     return this.live.size;
   }
@@ -421,6 +439,25 @@ export class Bridge {
   private beginCall(call: { callSid: string; from: string; to: string; profile: Profile }): void {
     const { callSid, from, to, profile } = call;
     beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction: 'inbound' });
+    // A call that waits for its context or MCP tools is configured with data fetched at its start.
+    if (this.warm !== null && !needsPreparation(profile)) this.openWarm(callSid, profile);
+  }
+
+  /** Opens and configures the call's model session now, for its stream to claim (SPEC §11 warm start). */
+  private openWarm(callSid: string, profile: Profile): void {
+    const log = this.logger.child({ callSid });
+    const endpoint = endpointForModel(this.realtimeEndpoint, profile.model);
+    const interruptible = profile.greeting === null || profile.greetingInterruptible;
+    const session = sessionConfigFor(profile, interruptible, toolDeclarations(this.callTools(profile, log, undefined)));
+    const opened = this.warm?.open(
+      callSid,
+      () =>
+        new WarmLink(
+          ({ onEvent, tap }) => new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, tap }),
+          session,
+        ),
+    );
+    if (opened === false) log.debug({ waiting: this.warm?.size }, 'no warm model session: PREWARM_MAX reached');
   }
 
   /** Builds a call and lets it run. */
@@ -504,13 +541,21 @@ export class Bridge {
         };
       },
       model: ({ onEvent, tap }) => {
-        const link = new RealtimeLink({
-          endpoint: endpointForModel(endpoint, profile.model),
-          clock: this.clock,
-          logger: log,
-          onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),
-          ...(tap ? { tap } : {}),
-        });
+        const events: typeof onEvent = analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e));
+        // the session opened at the webhook, if this instance opened one and it is still good
+        const warm = this.warm?.claim(callSid) ?? null;
+        if (warm !== null && !warm.usable) warm.close();
+        const link =
+          warm !== null && warm.usable
+            ? warm.attach(events, tap)
+            : new RealtimeLink({
+                endpoint: endpointForModel(endpoint, profile.model),
+                clock: this.clock,
+                logger: log,
+                onEvent: events,
+                ...(tap ? { tap } : {}),
+              });
+        if (warm?.usable) log.info('warm model session claimed');
         // the session's model.close runs the post-call analysis first (SPEC §10)
         return analysis === null ? link : analysis.wrap(link);
       },
@@ -604,6 +649,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.warm?.closeAll();
     for (const call of [...this.live.values()])
       call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));
