@@ -1,9 +1,12 @@
 /**
  * A realtime link opened before its call exists (SPEC §11 warm start): it connects at once and
- * sends the profile's `session.update` as soon as the socket opens, holding every event (and
- * every recorder line) until a call attaches. The call then drives it like any link: its
- * `connect()` hands over what was held, in order — `model.open` first, so the call configures
- * the session and asks for the greeting exactly as it would on a fresh socket, only sooner.
+ * sends the profile's `session.update` as soon as the socket opens, holding its events until a
+ * call attaches. The call then drives it like any link: its `connect()` hands over what was
+ * held, in order — `model.open` first, so the call configures the session and asks for the
+ * greeting exactly as it would on a fresh socket, only sooner.
+ *
+ * The recorder sees the wire from the claim on: the warm-up's own `session.update` and its
+ * answers are not recorded, so a recording reads (and replays) like one of a fresh socket.
  */
 import type { ModelLink } from '../call/call-runner.js';
 import type { ModelTap } from '../call/call-factory.js';
@@ -16,13 +19,9 @@ interface StatefulLink extends ModelLink {
   readonly state: string;
 }
 
-/** The most recorder lines held before a call attaches: a warm session says little (created, updated). */
-const MAX_HELD_TAP_LINES = 64;
-
 export class WarmLink implements ModelLink {
   private readonly link: StatefulLink;
   private readonly held: LinkEvent[] = [];
-  private readonly heldTap: (['model_in' | 'model_out', object] | Uint8Array)[] = [];
   private onEvent: ((event: LinkEvent) => void) | null = null;
   private tap: ModelTap | null = null;
   private configured = false;
@@ -36,8 +35,8 @@ export class WarmLink implements ModelLink {
     this.link = create({
       onEvent: (event) => this.receive(event),
       tap: {
-        message: (dir, wire) => (this.tap ? this.tap.message(dir, wire) : this.holdTap([dir, wire])),
-        appendAudio: (audio) => (this.tap ? this.tap.appendAudio(audio) : this.holdTap(audio)),
+        message: (dir, wire) => this.tap?.message(dir, wire),
+        appendAudio: (audio) => this.tap?.appendAudio(audio),
       },
     });
     this.link.connect();
@@ -49,23 +48,21 @@ export class WarmLink implements ModelLink {
     return state === 'connecting' || state === 'open';
   }
 
-  /** A call takes the link over: its events from now on, and the recorder lines held so far. */
+  /** A call takes the link over (its events are delivered from its `connect()` on). */
   attach(onEvent: (event: LinkEvent) => void, tap: ModelTap | undefined): this {
     this.onEvent = onEvent;
-    if (tap !== undefined) {
-      this.tap = tap;
-      for (const line of this.heldTap.splice(0))
-        if (line instanceof Uint8Array) tap.appendAudio(line);
-        else tap.message(line[0], line[1]);
-    }
-    this.heldTap.length = 0;
+    this.tap = tap ?? null;
     return this;
   }
 
-  /** The call's `model.connect`: the socket is already open (or opening); what it said so far is delivered now. */
+  /**
+   * The call's `model.connect`: the socket is already open (or opening). What it said so far is
+   * delivered now (`session.created` carries the expiry the call renews by), except the answer
+   * to the warm-up's `session.update`: the call sends its own.
+   */
   connect(): void {
     this.delivering = true;
-    for (const event of this.held.splice(0)) this.onEvent?.(event);
+    for (const event of this.held.splice(0)) if (event.type !== 'model.sessionUpdated') this.onEvent?.(event);
   }
 
   send(cmd: ModelCommand): boolean {
@@ -87,9 +84,5 @@ export class WarmLink implements ModelLink {
     }
     if (this.delivering && this.onEvent !== null) this.onEvent(event);
     else this.held.push(event);
-  }
-
-  private holdTap(line: ['model_in' | 'model_out', object] | Uint8Array): void {
-    if (this.heldTap.length < MAX_HELD_TAP_LINES) this.heldTap.push(line);
   }
 }
