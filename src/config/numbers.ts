@@ -164,7 +164,7 @@ export interface Profile {
   /** SPEC §11 settings sent in `session.update`, each only when set; absent in older recordings */
   modelSettings?: ModelSettings;
   /** silence handling (SPEC §11); null or absent: off */
-  idle?: IdleSettings | null;
+  idle?: IdleSettings | null | undefined;
   tools: BuiltinTool[];
   /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
   customTools?: readonly CustomTool[];

@@ -5,6 +5,8 @@ import { checkProfilesForDialect } from '../../../src/config/session-settings.js
 import { sessionConfigFor } from '../../../src/call/model-session.js';
 import { encodeClientEvent } from '../../../src/protocol/realtime-codec.js';
 import type { Dialect } from '../../../src/protocol/dialects.js';
+import { RecordedProfileSchema } from '../../../src/protocol/recording.js';
+import { recordedProfile } from '../../../src/recording/recorder.js';
 import { ConfigError } from '../../../src/util/errors.js';
 
 const FILE = '/etc/bridge/numbers.yaml';
@@ -135,5 +137,11 @@ describe('idle settings', () => {
       endAfter: 2,
     });
     expect(profileWith('voice: alloy').idle).toBeNull();
+  });
+
+  it('is kept in a recording header, so a replay runs the same silence handling', () => {
+    const profile = profileWith('idle: { after_ms: 5000, prompts: [Hello?], end_after: 1 }');
+    const header = RecordedProfileSchema.parse(JSON.parse(JSON.stringify(recordedProfile(profile))));
+    expect(header.idle).toEqual(profile.idle);
   });
 });
