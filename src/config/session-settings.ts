@@ -21,7 +21,12 @@ import { ConfigError } from '../util/errors.js';
 
 const IdleSchema = z
   .object({
-    after_ms: z.number().int().min(1_000, 'must be at least 1000 (ms)').max(120_000, 'must be at most 120000 (ms)'),
+    after_ms: z
+      .number()
+      .int()
+      .min(1_000, 'must be at least 1000 (ms)')
+      .max(120_000, 'must be at most 120000 (ms)')
+      .optional(),
     prompts: z.array(z.string().min(1, 'must not be empty')).min(1, 'must hold at least one prompt').optional(),
     end_after: z.number().int().min(1).max(10).optional(),
     goodbye: z.string().min(1, 'must not be empty').optional(),
@@ -68,6 +73,8 @@ export interface IdleSettings {
   goodbye: string;
 }
 
+/** SPEC §11's example: long enough for a caller looking something up, short enough not to feel dead. */
+const DEFAULT_IDLE_AFTER_MS = 8_000;
 const DEFAULT_IDLE_PROMPT = 'Are you still there?';
 const DEFAULT_IDLE_END_AFTER = 2;
 const DEFAULT_IDLE_GOODBYE = "I haven't heard anything for a while, so I'll end the call now. Goodbye!";
@@ -94,7 +101,7 @@ export function resolveSessionSettings(f: SettingsFields): ResolvedSessionSettin
     f.idle === undefined || f.idle === null
       ? null
       : {
-          afterMs: f.idle.after_ms,
+          afterMs: f.idle.after_ms ?? DEFAULT_IDLE_AFTER_MS,
           prompts: f.idle.prompts ?? [DEFAULT_IDLE_PROMPT],
           endAfter: f.idle.end_after ?? DEFAULT_IDLE_END_AFTER,
           goodbye: f.idle.goodbye ?? DEFAULT_IDLE_GOODBYE,

@@ -131,7 +131,7 @@ describe('session settings: a bad value is a configuration error naming file, fi
 
 describe('idle settings', () => {
   it('defaults fill what idle leaves out; absent idle is off', () => {
-    expect(profileWith('idle: { after_ms: 8000 }').idle).toMatchObject({
+    expect(profileWith('idle: {}').idle).toMatchObject({
       afterMs: 8000,
       prompts: ['Are you still there?'],
       endAfter: 2,
