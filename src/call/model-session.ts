@@ -39,6 +39,7 @@ export function sessionConfigFor(
     turnDetection,
     transcription: profile.transcription,
     tools,
+    ...(profile.modelSettings !== undefined ? { settings: profile.modelSettings } : {}),
   };
 }
 

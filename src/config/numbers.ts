@@ -24,6 +24,7 @@ import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
 import type { ModelAudioFormat } from '../protocol/realtime.js';
+import { VAD_EAGERNESS, type ModelSettings } from '../protocol/session-fields.js';
 import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
@@ -46,6 +47,7 @@ import {
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
 import { McpServer, McpServerSchema } from './mcp-servers.js';
+import { resolveSessionSettings, SessionSettingsFieldsSchema, type IdleSettings } from './session-settings.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [
@@ -83,7 +85,7 @@ const ServerVadSchema = z
 const SemanticVadSchema = z
   .object({
     type: z.literal('semantic_vad'),
-    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+    eagerness: z.enum(VAD_EAGERNESS, { message: `is not an eagerness (${VAD_EAGERNESS.join(', ')})` }).optional(),
   })
   .strict();
 
@@ -110,7 +112,11 @@ const ProfileFieldsSchema = z
     greeting_interruptible: z.boolean().optional(),
     turn_detection: z.discriminatedUnion('type', [ServerVadSchema, SemanticVadSchema]).optional(),
     transcription: z
-      .object({ model: z.string().min(1), language: z.string().min(2).optional() })
+      .object({
+        model: z.string().min(1),
+        language: z.string().min(2).optional(),
+        prompt: z.string().min(1, 'must not be empty').optional(),
+      })
       .strict()
       .nullable()
       .optional(),
@@ -124,6 +130,7 @@ const ProfileFieldsSchema = z
       .optional(),
     ...ContextFieldsSchema,
     ...EventFieldsSchema,
+    ...SessionSettingsFieldsSchema,
     mcp_servers: z.array(McpServerSchema).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
@@ -174,7 +181,13 @@ export interface Profile {
    */
   goodbye?: string | null | undefined;
   turnDetection: TurnDetectionSettings;
-  transcription: { model: string; language?: string } | null;
+  transcription: { model: string; language?: string; prompt?: string } | null;
+  /** per-number model or Azure deployment (SPEC §11); absent: REALTIME_MODEL */
+  model?: string;
+  /** SPEC §11 settings sent in `session.update`, each only when set; absent in older recordings */
+  modelSettings?: ModelSettings;
+  /** silence handling (SPEC §11); null or absent: off */
+  idle?: IdleSettings | null | undefined;
   tools: BuiltinTool[];
   /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
   customTools?: readonly CustomTool[];
@@ -321,6 +334,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     ? {
         model: f.transcription.model,
         ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}),
+        ...(f.transcription.prompt !== undefined ? { prompt: f.transcription.prompt } : {}),
       }
     : null;
   return {
@@ -332,6 +346,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     greetingInterruptible: f.greeting_interruptible ?? true,
     turnDetection,
     transcription,
+    ...resolveSessionSettings(f),
     tools,
     customTools,
     mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
@@ -551,19 +566,35 @@ export class NumbersRegistry {
     readonly file: string,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    private readonly check: (p: Profiles) => void,
   ) {
-    this.profiles = NumbersRegistry.read(file);
+    this.profiles = this.read();
     for (const warning of this.profiles.warnings) logger.warn({ file }, warning);
   }
 
-  /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
-  static open(file: string, logger: Logger, clock: Clock, options: { watch?: boolean } = {}): NumbersRegistry {
-    const registry = new NumbersRegistry(file, logger, clock);
+  /**
+   * Loads `file` and starts watching it (unless `watch: false`). `check` vets every version
+   * (load, reload, PUT) beyond the file's own rules, e.g. against the realtime dialect in use.
+   * @throws ConfigError
+   */
+  static open(
+    file: string,
+    logger: Logger,
+    clock: Clock,
+    options: { watch?: boolean; check?: (p: Profiles) => void } = {},
+  ): NumbersRegistry {
+    const registry = new NumbersRegistry(file, logger, clock, options.check ?? (() => undefined));
     if (options.watch ?? true) registry.startWatching();
     return registry;
   }
 
-  private static read(file: string): Profiles {
+  private read(): Profiles {
+    const profiles = NumbersRegistry.readFile(this.file);
+    this.check(profiles);
+    return profiles;
+  }
+
+  private static readFile(file: string): Profiles {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -599,7 +630,7 @@ export class NumbersRegistry {
    */
   reload(): ConfigError | null {
     try {
-      const next = NumbersRegistry.read(this.file);
+      const next = this.read();
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
       for (const warning of next.warnings) this.logger.warn({ file: this.file }, warning);
@@ -647,6 +678,7 @@ export class NumbersRegistry {
     }
     // validated first: a bad profile is answered as such even where nothing may be written
     const { text, profiles } = withNumberInText(readFileSync(this.file, 'utf8'), number, fields, this.file);
+    this.check(profiles);
     if (!this.writable) {
       throw new NumbersFileConflict(
         `no writable numbers file is configured (profiles come from ${path.basename(this.file)}); ` +
