@@ -28,11 +28,15 @@ import { McpCatalog } from './call/tools/mcp-tools.js';
 import { ConfigError } from './util/errors.js';
 import type { Responder } from './emulator/responder.js';
 import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
-import { callTools, type McpListing } from './call/tools/registry.js';
+import { callTools, toolDeclarations, type McpListing } from './call/tools/registry.js';
+import { sessionConfigFor } from './call/model-session.js';
+import { WarmStarts } from './call/warm-start.js';
+import { WarmLink } from './links/warm-link.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
-import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { checkMcpServersForDialect, DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { checkProfilesForDialect } from './config/session-settings.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { callDataRoutes } from './http/call-data-routes.js';
@@ -53,7 +57,7 @@ import {
 import { outboundRoutes } from './http/outbound-routes.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
 import { OutboundCalls, type OutboundCall } from './outbound/outbound-calls.js';
-import { configuredDialect, EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
+import { EMULATOR_PATH, endpointForModel, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
@@ -160,6 +164,8 @@ export class Bridge {
   private closed = false;
   private delivery: EventDelivery | null = null;
   private outbound: OutboundCalls | null = null;
+  /** model sessions opened at the webhook, waiting for their stream (SPEC §11 warm start); null: PREWARM=0 */
+  private readonly warm: WarmStarts<WarmLink> | null;
   /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
   readonly liveHub = new LiveHub();
 
@@ -183,6 +189,14 @@ export class Bridge {
       onWarning: (server, reason) => logger.warn({ server, reason }, 'MCP server'),
     });
     const contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
+    this.warm =
+      config.prewarm && config.prewarmMax > 0
+        ? new WarmStarts({
+            clock,
+            maxWaiting: config.prewarmMax,
+            onUnclaimed: (callSid) => logger.info({ callSid }, 'warm model session unclaimed; closed'),
+          })
+        : null;
     this.preparation = { clock, contexts, catalog };
     const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
@@ -192,9 +206,14 @@ export class Bridge {
   static async start(options: BridgeOptions): Promise<Bridge> {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
+    // the dialect is known before the port is: the emulator's URL does not change it
+    const { dialect } = resolveRealtimeEndpoint(config, EMULATOR_PATH);
     const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
       watch: options.watchNumbers ?? true,
-      dialect: configuredDialect(config),
+      check: (profiles) => {
+        checkProfilesForDialect(profiles, dialect);
+        checkMcpServersForDialect(profiles, dialect);
+      },
     });
     // With an auth token the stream-token key is derived from it, so every instance behind
     // a load balancer accepts the others' tokens; without one a random per-process key.
@@ -432,6 +451,11 @@ export class Bridge {
     return this.draining;
   }
 
+  /** Warm model sessions waiting for their stream (SPEC §11). */
+  get warmSessions(): number {
+    return this.warm?.size ?? 0;
+  }
+
   get activeCalls(): number {
     return this.live.size;
   }
@@ -487,6 +511,25 @@ export class Bridge {
     const { callSid, from, to, profile } = call;
     const direction = this.outbound?.get(callSid) ? 'outbound' : 'inbound';
     beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction });
+    // A call that waits for its context or MCP tools is configured with data fetched at its start.
+    if (this.warm !== null && !needsPreparation(profile)) this.openWarm(callSid, profile);
+  }
+
+  /** Opens and configures the call's model session now, for its stream to claim (SPEC §11 warm start). */
+  private openWarm(callSid: string, profile: Profile): void {
+    const log = this.logger.child({ callSid });
+    const endpoint = endpointForModel(this.realtimeEndpoint, profile.model);
+    const interruptible = profile.greeting === null || profile.greetingInterruptible;
+    const session = sessionConfigFor(profile, interruptible, toolDeclarations(this.callTools(profile, log, undefined)));
+    const opened = this.warm?.open(
+      callSid,
+      () =>
+        new WarmLink(
+          ({ onEvent, tap }) => new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, tap }),
+          session,
+        ),
+    );
+    if (opened === false) log.debug({ waiting: this.warm?.size }, 'no warm model session: PREWARM_MAX reached');
   }
 
   /** Builds a call and lets it run. */
@@ -577,13 +620,21 @@ export class Bridge {
         };
       },
       model: ({ onEvent, tap }) => {
-        const link = new RealtimeLink({
-          endpoint,
-          clock: this.clock,
-          logger: log,
-          onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),
-          ...(tap ? { tap } : {}),
-        });
+        const events: typeof onEvent = analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e));
+        // the session opened at the webhook, if this instance opened one and it is still good
+        const warm = this.warm?.claim(callSid) ?? null;
+        if (warm !== null && !warm.usable) warm.close();
+        const link =
+          warm !== null && warm.usable
+            ? warm.attach(events, tap)
+            : new RealtimeLink({
+                endpoint: endpointForModel(endpoint, profile.model),
+                clock: this.clock,
+                logger: log,
+                onEvent: events,
+                ...(tap ? { tap } : {}),
+              });
+        if (warm?.usable) log.info('warm model session claimed');
         // the session's model.close runs the post-call analysis first (SPEC §10)
         return analysis === null ? link : analysis.wrap(link);
       },
@@ -705,6 +756,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.warm?.closeAll();
     for (const call of [...this.live.values()])
       call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));

@@ -49,6 +49,17 @@ export function limitEnd(reason: CallLimitReason, canUseRest: boolean): EndPlan 
   return { outcome: 'error', detail: reason, responseId: null, rest: hangUp(canUseRest), transfer: null };
 }
 
+/** The end after the caller stayed silent through every idle prompt (SPEC §11): outcome `idle_hang_up`. */
+export function idleEnd(canUseRest: boolean): EndPlan {
+  return {
+    outcome: 'idle_hang_up',
+    detail: 'the caller stayed silent',
+    responseId: null,
+    rest: hangUp(canUseRest),
+    transfer: null,
+  };
+}
+
 function hangUp(canUseRest: boolean): RestCommand | null {
   return canUseRest ? { type: 'rest.hangUp' } : null;
 }

@@ -14,7 +14,8 @@
  *        │                              │                       │  model.closed(retry) → model down:
  *        │                              │                       │  caller audio held, restored on
  *        │                              │                       │  model.open(reconnect)
- *        │                              │                       │ tool plan end / transfer ─► live(leaving):
+ *        │                              │                       │ tool plan end / transfer, or idle after end_after
+ *        │                              │                       │ prompts (goodbye) ─► live(leaving):
  *        │                              │                       │   waits for the response's audio to play ─┐
  *        │                              │ model.failed          │ model.failed ─► ending(error, not started): │
  *        │                              └───────────────────────┘   the apology plays ───────────────────────┤
@@ -43,11 +44,12 @@ import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
 import { AnsweringMachine, SILENT_OPENING_MS, type MachineAction } from './answering-machine.js';
-import { apologyEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
+import { apologyEnd, idleEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
 import { Greeting } from './greeting.js';
+import { IdleTimer } from './idle-timer.js';
 import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
 import { operatorTransfer, sayInstructions } from './operator.js';
@@ -86,6 +88,7 @@ const ALL_TIMERS: readonly TimerName[] = [
   'modelStall',
   'apologyDone',
   'opening',
+  'idle',
 ];
 
 /**
@@ -115,8 +118,11 @@ export class CallSession {
   private voicemailAsked = false;
   /** a machine verdict that came before the model session was open */
   private pendingMachine: MachineAction | null = null;
+  private readonly idle: IdleTimer;
   private modelOpen = false;
   private twilioOpen = true;
+  /** between the model's speech_started and speech_stopped */
+  private callerSpeaking = false;
   private readonly responses = new ModelResponses();
   /** words an operator asked the assistant to say, waiting for a pause (SPEC §12) */
   private readonly operatorSays: string[] = [];
@@ -135,6 +141,7 @@ export class CallSession {
     this.machine = outbound === null ? null : new AnsweringMachine(outbound);
     this.greeting = new Greeting(outbound?.greeting ?? profile.greeting, profile.greetingInterruptible);
     this.goodbye = new Goodbye(profile.goodbye ?? null);
+    this.idle = new IdleTimer(profile.idle ?? null);
   }
 
   /** The current phase name (for logs, metrics and tests). */
@@ -165,6 +172,10 @@ export class CallSession {
   handle(event: CallEvent): CallCommand[] {
     const out: CallCommand[] = [];
     if (this.phase.name !== 'ended') this.dispatch(event, out);
+    if (this.phase.name !== 'ended') {
+      const idle = this.idle.update(this.lineQuiet());
+      if (idle !== null) out.push(idle);
+    }
     return out;
   }
 
@@ -182,6 +193,7 @@ export class CallSession {
         return this.onMark(event.name, out);
       case 'twilio.dtmf':
         if (this.phase.name !== 'live') return;
+        this.idle.callerActive();
         this.sendKeys(this.keypad.press(event.digit), out);
         out.push({ type: 'timer.set', name: 'dtmf', delayMs: this.tuning.dtmfDebounceMs });
         return;
@@ -310,9 +322,12 @@ export class CallSession {
         out.push(modelErrorLog(e.code, e.message));
         return;
       case 'model.speechStarted':
+        this.callerSpeaking = true;
+        this.idle.callerActive();
         this.machine?.speechStarted(this.clock.now());
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
+        this.callerSpeaking = false;
         this.playout.awaitFirstAudio(true);
         return this.onMachineAction(this.machine?.speechStopped(this.clock.now()) ?? { kind: 'none' }, out);
       case 'model.inputTranscriptDone':
@@ -661,7 +676,41 @@ export class CallSession {
         return this.toolCalls.waitDue(this.clock.now(), this.responses.active, this.playout.ledger, out);
       case 'opening':
         return this.onMachineAction(this.machine?.openingTimeout() ?? { kind: 'none' }, out);
+      case 'idle':
+        return this.onIdle(out);
     }
+  }
+
+  /**
+   * Nobody talks and nothing is owed (idle-timer.ts): the call is live and staying, the caller is
+   * not speaking, no response is in progress, every assistant frame has been heard, no tool runs.
+   */
+  private lineQuiet(): boolean {
+    return (
+      this.phase.name === 'live' &&
+      this.phase.leaving === null &&
+      this.modelOpen &&
+      !this.callerSpeaking &&
+      this.responses.active === null &&
+      !this.playout.ledger.busy &&
+      !this.toolCalls.busy
+    );
+  }
+
+  /** The line was quiet for `idle.after_ms`: the next prompt, or the goodbye and the end (SPEC §11). */
+  private onIdle(out: CallCommand[]): void {
+    if (!this.lineQuiet()) return;
+    const action = this.idle.fired();
+    if (action === null) return;
+    if (action.kind === 'prompt') {
+      log(out, 'info', 'caller silent; prompting', { prompt: this.idle.promptsUnanswered });
+      return this.sendToModel({ type: 'model.createResponse', instructions: action.instructions }, out);
+    }
+    log(out, 'info', 'caller silent after every prompt; saying goodbye and ending the call');
+    this.phase = { name: 'live', leaving: idleEnd(this.options.canUseRest) };
+    this.goodbye.begin({ text: action.goodbye, lead: 'The caller has stayed silent, so the call ends now.' });
+    out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
+    this.sayGoodbye(out);
   }
 
   /** The model socket is gone (closed, failed, or closed by us): caller audio is held, nothing is owed. */

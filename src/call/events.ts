@@ -22,7 +22,9 @@ export type TimerName =
   /** a tool job with a wait message has run `wait_after_ms` (SPEC §9 "no dead air") */
   | 'toolWait'
   /** an outbound callee has said nothing since the answer: greet anyway (`answering-machine.ts`) */
-  | 'opening';
+  | 'opening'
+  /** the line has been quiet for the profile's `idle.after_ms` (SPEC §11) */
+  | 'idle';
 
 /** The socket to Twilio closed (with or without a `stop` first). */
 export interface TwilioClosedEvent {
@@ -110,6 +112,8 @@ export type CallOutcome =
   | 'caller_hung_up'
   | 'hang_up_tool'
   | 'transferred'
+  /** the caller stayed silent through the profile's idle prompts (SPEC §11) */
+  | 'idle_hang_up'
   | 'error'
   /** outbound: a machine answered and the voicemail message was said after its beep */
   | 'voicemail_left'

@@ -42,6 +42,7 @@ export function sessionConfigFor(
     transcription: profile.transcription,
     tools,
     ...(mcpServers.length > 0 ? { mcpServers: mcpServers.map(mcpToolFor) } : {}),
+    ...(profile.modelSettings !== undefined ? { settings: profile.modelSettings } : {}),
   };
 }
 

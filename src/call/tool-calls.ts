@@ -61,6 +61,11 @@ export class ToolCalls {
     return startedMs;
   }
 
+  /** Some tool job is still running. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
   /** The model announced a function call item and its tool's name. */
   named(itemId: string, name: string): void {
     this.names.set(itemId, name);

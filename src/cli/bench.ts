@@ -70,6 +70,12 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'tool-rtt',
     runner: 'runToolBench',
   },
+  'first-word': {
+    description:
+      'webhook → first greeting audio, p50/p90 of 50 calls, with and without warm start (300 ms connect delay)',
+    module: 'first-word',
+    runner: 'runFirstWordBench',
+  },
   events: {
     description: 'call events: delivery latency to a local backend; frame p99 of 100 calls with a 1,000-event backlog',
     module: 'events',

@@ -57,6 +57,10 @@ export interface Config {
   trustProxy: boolean;
   /** live calls per instance, counting webhooks whose stream has not started yet (SPEC §8) */
   maxConcurrentCalls: number;
+  /** open and configure the model session when the webhook is accepted (SPEC §11 warm start; PREWARM, default on) */
+  prewarm: boolean;
+  /** warm sessions waiting for their stream at most (PREWARM_MAX, default 20) */
+  prewarmMax: number;
   /** a started stream silent this long is ended (outcome `error`, reason `media_timeout`) */
   mediaTimeoutS: number;
   /** a call is ended cleanly after this long (reason `max_duration`) */
@@ -207,6 +211,8 @@ const EnvSchema = z.object({
   METRICS_TOKEN: bearerTokenVar,
   TRUST_PROXY: booleanVar,
   MAX_CONCURRENT_CALLS: integerVar(1, 100_000, 'MAX_CONCURRENT_CALLS=200'),
+  PREWARM: booleanVar,
+  PREWARM_MAX: integerVar(0, 10_000, 'PREWARM_MAX=20'),
   MEDIA_TIMEOUT_S: integerVar(1, 3_600, 'MEDIA_TIMEOUT_S=15'),
   MAX_CALL_DURATION_S: integerVar(1, 86_400, 'MAX_CALL_DURATION_S=3600'),
   RECORDINGS_MAX_GB: decimalVar(0.001, 1_000_000, 'RECORDINGS_MAX_GB=10'),
@@ -235,6 +241,8 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   REALTIME_URL: 'use the full WebSocket URL of the realtime endpoint',
   REALTIME_DIALECT: 'use ga (current API) or beta (2024 preview shape)',
   RECORD_CALLS: 'use RECORD_CALLS=1 to record calls or RECORD_CALLS=0 not to',
+  PREWARM: 'use PREWARM=1 to open the model session at the webhook (default) or PREWARM=0 to open it at stream start',
+  PREWARM_MAX: 'use the number of warm sessions that may wait for their stream, e.g. PREWARM_MAX=20',
   LOG_LEVEL: 'use e.g. LOG_LEVEL=info',
   DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
   DRAIN_REDIRECT_URL:
@@ -334,6 +342,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     metricsToken: e.METRICS_TOKEN,
     trustProxy: isOn(e.TRUST_PROXY) ?? false,
     maxConcurrentCalls,
+    prewarm: isOn(e.PREWARM) ?? true,
+    prewarmMax: e.PREWARM_MAX === null ? 20 : Number(e.PREWARM_MAX),
     mediaTimeoutS: e.MEDIA_TIMEOUT_S === null ? 15 : Number(e.MEDIA_TIMEOUT_S),
     maxCallDurationS: e.MAX_CALL_DURATION_S === null ? 3_600 : Number(e.MAX_CALL_DURATION_S),
     recordingsMaxGb: e.RECORDINGS_MAX_GB === null ? 10 : Number(e.RECORDINGS_MAX_GB),

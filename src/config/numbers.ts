@@ -25,6 +25,7 @@ import { z } from 'zod';
 
 import type { Dialect } from '../protocol/dialects.js';
 import type { ModelAudioFormat } from '../protocol/realtime.js';
+import { VAD_EAGERNESS, type ModelSettings } from '../protocol/session-fields.js';
 import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
@@ -47,6 +48,7 @@ import {
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
 import { McpServer, McpServerSchema } from './mcp-servers.js';
+import { resolveSessionSettings, SessionSettingsFieldsSchema, type IdleSettings } from './session-settings.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [
@@ -84,7 +86,7 @@ const ServerVadSchema = z
 const SemanticVadSchema = z
   .object({
     type: z.literal('semantic_vad'),
-    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+    eagerness: z.enum(VAD_EAGERNESS, { message: `is not an eagerness (${VAD_EAGERNESS.join(', ')})` }).optional(),
   })
   .strict();
 
@@ -111,7 +113,11 @@ const ProfileFieldsSchema = z
     greeting_interruptible: z.boolean().optional(),
     turn_detection: z.discriminatedUnion('type', [ServerVadSchema, SemanticVadSchema]).optional(),
     transcription: z
-      .object({ model: z.string().min(1), language: z.string().min(2).optional() })
+      .object({
+        model: z.string().min(1),
+        language: z.string().min(2).optional(),
+        prompt: z.string().min(1, 'must not be empty').optional(),
+      })
       .strict()
       .nullable()
       .optional(),
@@ -125,6 +131,7 @@ const ProfileFieldsSchema = z
       .optional(),
     ...ContextFieldsSchema,
     ...EventFieldsSchema,
+    ...SessionSettingsFieldsSchema,
     mcp_servers: z.array(McpServerSchema).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
@@ -175,7 +182,13 @@ export interface Profile {
    */
   goodbye?: string | null | undefined;
   turnDetection: TurnDetectionSettings;
-  transcription: { model: string; language?: string } | null;
+  transcription: { model: string; language?: string; prompt?: string } | null;
+  /** per-number model or Azure deployment (SPEC §11); absent: REALTIME_MODEL */
+  model?: string;
+  /** SPEC §11 settings sent in `session.update`, each only when set; absent in older recordings */
+  modelSettings?: ModelSettings;
+  /** silence handling (SPEC §11); null or absent: off */
+  idle?: IdleSettings | null | undefined;
   tools: BuiltinTool[];
   /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
   customTools?: readonly CustomTool[];
@@ -276,7 +289,6 @@ function resolveMcpServers(
   env: NodeJS.ProcessEnv,
   file: string,
   where: string,
-  dialect: Dialect,
 ): McpServer[] {
   const fieldPath = where.slice(where.indexOf(': ') + 2);
   const fail = (field: string, message: string): never => {
@@ -287,11 +299,6 @@ function resolveMcpServers(
     if (labels.has(entry.label))
       fail(`mcp_servers[${i}].label`, `${JSON.stringify(entry.label)} is already an MCP server of this profile`);
     labels.add(entry.label);
-    if (entry.via === 'model' && dialect === 'beta')
-      fail(
-        `mcp_servers[${i}].via`,
-        '"model" needs the GA realtime dialect (beta has no type "mcp" tools). Fix: use via: bridge, or a GA endpoint',
-      );
     try {
       return new McpServer(entry, env);
     } catch (err) {
@@ -303,14 +310,7 @@ function resolveMcpServers(
 }
 
 /** @param file full path (for ConfigError.where) @param where `name: field path` prefix for messages */
-function resolveProfile(
-  key: string,
-  f: ProfileFields,
-  file: string,
-  where: string,
-  env: NodeJS.ProcessEnv,
-  dialect: Dialect,
-): Profile {
+function resolveProfile(key: string, f: ProfileFields, file: string, where: string, env: NodeJS.ProcessEnv): Profile {
   const td = f.turn_detection;
   const turnDetection: TurnDetectionSettings =
     td?.type === 'semantic_vad'
@@ -333,6 +333,7 @@ function resolveProfile(
     ? {
         model: f.transcription.model,
         ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}),
+        ...(f.transcription.prompt !== undefined ? { prompt: f.transcription.prompt } : {}),
       }
     : null;
   return {
@@ -344,9 +345,10 @@ function resolveProfile(
     greetingInterruptible: f.greeting_interruptible ?? true,
     turnDetection,
     transcription,
+    ...resolveSessionSettings(f),
     tools,
     customTools,
-    mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where, dialect),
+    mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
     contextUrl: f.context_url ?? null,
     contextTimeoutMs: f.context_timeout_ms ?? DEFAULT_CONTEXT_TIMEOUT_MS,
     ...eventFields(f, file, where),
@@ -425,12 +427,7 @@ function branchIssue(issue: z.core.$ZodIssue, data: unknown): z.core.$ZodIssue {
  * @param file path used in error messages
  * @throws ConfigError naming the file and the field path
  */
-export function parseProfiles(
-  text: string,
-  file: string,
-  env: NodeJS.ProcessEnv = process.env,
-  dialect: Dialect = 'ga',
-): Profiles {
+export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv = process.env): Profiles {
   const name = path.basename(file);
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -453,7 +450,7 @@ export function parseProfiles(
   }
   const raw = parsed.data;
   const baseFields = raw.defaults ?? {};
-  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`, env, dialect);
+  const defaults = resolveProfile(DEFAULTS_KEY, baseFields, file, `${name}: defaults`, env);
   const byNumber = new Map<string, Profile>();
   for (const [number, fields] of Object.entries(raw.numbers ?? {})) {
     const where = `${name}: numbers.${JSON.stringify(number)}`;
@@ -463,7 +460,7 @@ export function parseProfiles(
         `${where}: key is not an E.164 number; write it as "+<country code><number>", e.g. "+15551230001"`,
       );
     }
-    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env, dialect));
+    byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
   }
   return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
 }
@@ -537,6 +534,26 @@ export function withNumberInText(
   return { text: edited, profiles: parseProfiles(edited, file) };
 }
 
+/**
+ * Refuses `via: model` MCP servers when the bridge speaks the beta dialect (it has no
+ * `type: "mcp"` tools): a configuration error naming the file, the profile and the field.
+ * @throws ConfigError
+ */
+export function checkMcpServersForDialect(profiles: Profiles, dialect: Dialect): void {
+  if (dialect !== 'beta') return;
+  for (const p of [profiles.defaults, ...profiles.byNumber.values()]) {
+    const i = (p.mcpServers ?? []).findIndex((m) => m.via === 'model');
+    if (i < 0) continue;
+    const where = p.key === DEFAULTS_KEY ? 'defaults' : `numbers.${JSON.stringify(p.key)}`;
+    const field = `${where}.mcp_servers[${i}].via`;
+    throw new ConfigError(
+      `${profiles.file}: ${field}`,
+      `${path.basename(profiles.file)}: ${field}: "model" needs the GA realtime dialect ` +
+        '(beta has no type "mcp" tools). Fix: use via: bridge, or a GA endpoint',
+    );
+  }
+}
+
 /** Resolves the profile for a called number. */
 export function lookupProfile(profiles: Profiles, to: string): Lookup {
   const profile = profiles.byNumber.get(to);
@@ -563,25 +580,34 @@ export class NumbersRegistry {
     readonly file: string,
     private readonly logger: Logger,
     private readonly clock: Clock,
-    /** the realtime dialect the bridge speaks: `via: model` MCP servers need GA */
-    private readonly dialect: Dialect,
+    private readonly check: (p: Profiles) => void,
   ) {
-    this.profiles = NumbersRegistry.read(file, dialect);
+    this.profiles = this.read();
   }
 
-  /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
+  /**
+   * Loads `file` and starts watching it (unless `watch: false`). `check` vets every version
+   * (load, reload, PUT) beyond the file's own rules, e.g. against the realtime dialect in use.
+   * @throws ConfigError
+   */
   static open(
     file: string,
     logger: Logger,
     clock: Clock,
-    options: { watch?: boolean; dialect?: Dialect } = {},
+    options: { watch?: boolean; check?: (p: Profiles) => void } = {},
   ): NumbersRegistry {
-    const registry = new NumbersRegistry(file, logger, clock, options.dialect ?? 'ga');
+    const registry = new NumbersRegistry(file, logger, clock, options.check ?? (() => undefined));
     if (options.watch ?? true) registry.startWatching();
     return registry;
   }
 
-  private static read(file: string, dialect: Dialect): Profiles {
+  private read(): Profiles {
+    const profiles = NumbersRegistry.readFile(this.file);
+    this.check(profiles);
+    return profiles;
+  }
+
+  private static readFile(file: string): Profiles {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -593,7 +619,7 @@ export class NumbersRegistry {
           'Fix: create it (see numbers.example.yaml) or point NUMBERS_FILE at it',
       );
     }
-    return parseProfiles(text, file, process.env, dialect);
+    return parseProfiles(text, file);
   }
 
   /** The profiles in force now. */
@@ -617,7 +643,7 @@ export class NumbersRegistry {
    */
   reload(): ConfigError | null {
     try {
-      const next = NumbersRegistry.read(this.file, this.dialect);
+      const next = this.read();
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
       for (const l of this.listeners) l(next);
@@ -664,6 +690,7 @@ export class NumbersRegistry {
     }
     // validated first: a bad profile is answered as such even where nothing may be written
     const { text, profiles } = withNumberInText(readFileSync(this.file, 'utf8'), number, fields, this.file);
+    this.check(profiles);
     if (!this.writable) {
       throw new NumbersFileConflict(
         `no writable numbers file is configured (profiles come from ${path.basename(this.file)}); ` +

@@ -27,11 +27,6 @@ function isPreviewVersion(apiVersion: string | null): boolean {
   return apiVersion !== null && /preview/i.test(apiVersion);
 }
 
-/** The dialect the bridge speaks with `config` (known before the emulator, if any, listens). */
-export function configuredDialect(config: Config): Dialect {
-  return resolveRealtimeEndpoint(config, 'ws://127.0.0.1/').dialect;
-}
-
 /**
  * Resolves the endpoint for `config`.
  * @param emulatorUrl where the local emulator listens (used only when nothing else is configured)
@@ -126,4 +121,22 @@ function safeOrigin(url: string): string {
   } catch {
     return '(invalid URL)';
   }
+}
+
+/**
+ * The endpoint for a profile's own `model` (SPEC §11): the URL's `model` query (OpenAI, Azure
+ * GA, the emulator) or `deployment` (Azure preview) names it; a REALTIME_URL without either
+ * gets `model` added. Without a profile model the endpoint is returned unchanged.
+ */
+export function endpointForModel(endpoint: RealtimeEndpoint, model: string | undefined): RealtimeEndpoint {
+  if (model === undefined) return endpoint;
+  let url: URL;
+  try {
+    url = new URL(endpoint.url);
+  } catch {
+    return endpoint;
+  }
+  const param = url.searchParams.has('deployment') && !url.searchParams.has('model') ? 'deployment' : 'model';
+  url.searchParams.set(param, model);
+  return { ...endpoint, url: url.toString(), label: `${endpoint.label} model ${model}` };
 }

@@ -107,6 +107,11 @@ export const RecordedProfileSchema = z.object({
       }),
     )
     .optional(),
+  /** silence handling (SPEC §11); absent in recordings made before it existed */
+  idle: z
+    .object({ afterMs: z.number(), prompts: z.array(z.string()), endAfter: z.number(), goodbye: z.string() })
+    .nullable()
+    .optional(),
   transferTo: z.string().nullable(),
   modelAudio: z.enum(['pcm16', 'pcmu']),
 });

@@ -65,6 +65,7 @@ export function recordedProfile(profile: Profile): RecordedProfile {
     })),
     turnDetection: { ...rest.turnDetection },
     transcription: rest.transcription === null ? null : { ...rest.transcription },
+    idle: rest.idle ? { ...rest.idle, prompts: [...rest.idle.prompts] } : (rest.idle ?? null),
   };
 }
 
