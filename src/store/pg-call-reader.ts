@@ -84,7 +84,8 @@ export class PgCallReader {
         [sids],
       ),
       this.rows<ToolRow & { call_sid: string }>(
-        'SELECT call_sid, name, arguments, ok, ms, at_ms, via FROM tool_calls WHERE call_sid = ANY($1) ORDER BY at_ms, id',
+        `SELECT call_sid, name, arguments, ok, ms, at_ms, via FROM tool_calls
+          WHERE call_sid = ANY($1) ORDER BY at_ms, id`,
         [sids],
       ),
     ]);

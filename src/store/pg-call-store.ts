@@ -61,7 +61,8 @@ const PG_WRITE_SQL: Record<WriteName, string> = {
      WHERE call_sid = $2 AND jsonb_array_length(response_ms::jsonb) < 200`,
   finish: `UPDATE calls SET outcome = $1, detail = $2, ended_ms = $3 WHERE call_sid = $4 AND outcome = 'in_progress'`,
   insertStatus: `INSERT INTO status_events (call_sid, at_ms, kind, status, detail) VALUES ($1, $2, $3, $4, $5)`,
-  insertTool: `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms, via) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+  insertTool: `INSERT INTO tool_calls (call_sid, name, arguments, ok, ms, at_ms, via)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
   setContext: `UPDATE calls SET context = $1 WHERE call_sid = $2`,
   // with several instances a call is abandoned only when its instance is gone (pg-cluster.ts)
   markIncomplete: `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'

@@ -161,11 +161,9 @@ export interface PgDatabaseOptions {
 }
 
 const INT8_OID = 20;
-const TYPES = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === INT8_OID && format !== 'binary'
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format ?? 'text')) as typeof pg.types.getTypeParser,
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === INT8_OID && format !== 'binary' ? Number : (pg.types.getTypeParser(oid, format ?? 'text') as unknown),
 };
 
 /** The pool, migrated; what the PostgreSQL store, the cluster and the notify channel share. */

@@ -9,7 +9,7 @@ import type { CallStore } from '../../src/store/call-store.js';
 import type { NewEvent } from '../../src/store/events-repo.js';
 
 /** A fresh, empty store; `close` releases it (and whatever holds its data). */
-export type CallStoreFactory = () => Promise<{ store: CallStore; close(): Promise<void> }>;
+export type CallStoreFactory = () => Promise<{ store: CallStore; close: () => Promise<void> }>;
 
 const T0 = Date.UTC(2026, 11, 8, 9, 0, 0);
 const sid = (i: number) => `CA${String(i).padStart(32, '0')}`;

@@ -24,7 +24,8 @@ export default async function setup(project: TestProject): Promise<void> {
     project.provide('pgUrl', url);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
-    if (process.env['CI'] === 'true') throw new Error(`PostgreSQL at TEST_DATABASE_URL is unreachable in CI: ${why}`);
+    if (process.env['CI'] === 'true')
+      throw new Error(`PostgreSQL at TEST_DATABASE_URL is unreachable in CI: ${why}`, { cause: err });
     process.stdout.write(`PostgreSQL tests skipped: no database at TEST_DATABASE_URL (${why})\n`);
     project.provide('pgUrl', null);
   } finally {
