@@ -54,15 +54,19 @@ import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
 import { RecordingsRetention } from './recording/retention.js';
-import { MemoryIssuedCallLedger } from './security/issued-calls.js';
+import { ISSUED_CALL_TTL_MS, MemoryIssuedCallLedger, type IssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
-import { StreamTokens } from './security/stream-token.js';
+import { STREAM_TOKEN_TTL_MS, StreamTokens } from './security/stream-token.js';
 import { CallEvents, webhooksFor } from './events/call-events.js';
 import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
 import { CallsRepo, type CallStart } from './store/calls-repo.js';
+import { PgCallStore } from './store/pg-call-store.js';
+import { clusterSecret, PgCluster, PgIssuedCallLedger, PgTokenUses } from './store/pg-cluster.js';
+import { PgDatabase } from './store/pg-database.js';
+import { PgNotify } from './store/pg-notify.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -113,6 +117,14 @@ function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
   return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
 }
 
+/** What PostgreSQL mode adds to the store (SPEC §14). */
+interface SharedStore {
+  db: PgDatabase;
+  cluster: PgCluster;
+  notify: PgNotify;
+  tokenUses: PgTokenUses;
+}
+
 /** `call.started` data (SPEC §10). */
 function startedData(call: CallStart): Record<string, unknown> {
   const { callSid, from, to, profile, startedAtMs } = call;
@@ -141,6 +153,8 @@ export class Bridge {
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
   private delivery: EventDelivery | null = null;
+  /** PostgreSQL mode: the lease, the channel and the pool (SPEC §14) */
+  private shared: SharedStore | null = null;
 
   private constructor(
     readonly config: Config,
@@ -172,24 +186,45 @@ export class Bridge {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
     const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, { watch: options.watchNumbers ?? true });
-    // With an auth token the stream-token key is derived from it, so every instance behind
-    // a load balancer accepts the others' tokens; without one a random per-process key.
-    const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
     const redactor = new Redactor(configSecrets(config));
     const metrics = new BridgeMetrics();
-    // reads run on the event loop and must never wait for a lock: busy timeout 0
-    const calls = new SqliteCallStore(new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 }), {
-      logger: logger.child({ component: 'store' }),
-      clock,
-      monitor: {
-        onError: (op) => metrics.storeErrors.inc({ op }),
-        onDropped: (op) => metrics.storeDropped.inc({ op }),
-        onQueued: (n) => metrics.storeQueued.set(n),
-      },
-    });
-    const abandoned = calls.markAbandoned();
+    const storeLogger = logger.child({ component: 'store' });
+    const monitor = {
+      onError: (op: string) => metrics.storeErrors.inc({ op }),
+      onDropped: (op: string) => metrics.storeDropped.inc({ op }),
+      onQueued: (n: number) => metrics.storeQueued.set(n),
+    };
+    let calls: CallStore;
+    let issued: IssuedCallLedger;
+    let shared: SharedStore | null = null;
+    let abandoned: number | null;
+    if (config.databaseUrl === null) {
+      // reads run on the event loop and must never wait for a lock: busy timeout 0
+      const repo = new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 });
+      const sqlite = new SqliteCallStore(repo, { logger: storeLogger, clock, monitor });
+      abandoned = sqlite.markAbandoned();
+      calls = sqlite;
+      issued = new MemoryIssuedCallLedger(clock);
+    } else {
+      // SPEC §14: everything several instances share lives in PostgreSQL
+      const db = await PgDatabase.open(config.databaseUrl);
+      const { instanceId } = config;
+      calls = new PgCallStore({ db, instanceId, logger: storeLogger, clock, monitor });
+      issued = new PgIssuedCallLedger(db, clock, ISSUED_CALL_TTL_MS);
+      const cluster = new PgCluster({ db, instanceId, clock, logger: storeLogger });
+      const notify = await PgNotify.open({ db, instanceId, clock, logger: storeLogger });
+      abandoned = await cluster.join();
+      shared = { db, cluster, notify, tokenUses: new PgTokenUses(db, clock) };
+      logger.info({ instanceId, database: config.databaseUrl.replace(/:[^:@/]*@/, ':***@') }, 'store: PostgreSQL');
+    }
     if (abandoned !== null && abandoned > 0)
       logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
+    // With an auth token the stream-token key is derived from it, so every instance behind
+    // a load balancer accepts the others' tokens; without one, a key every instance sharing
+    // the database reads from it, or else a random per-process key.
+    const tokenSecret =
+      config.twilioAuthToken ?? (shared === null ? undefined : await clusterSecret(shared.db, 'stream-token-key'));
+    const tokens = new StreamTokens(clock, tokenSecret);
     const control =
       options.control !== undefined
         ? options.control
@@ -227,6 +262,7 @@ export class Bridge {
       upgrades,
       server,
     );
+    bridge.shared = shared;
 
     const signature = {
       authToken: config.twilioAuthToken,
@@ -246,7 +282,7 @@ export class Bridge {
         logger,
         isDraining,
         admission,
-        issued: new MemoryIssuedCallLedger(clock),
+        issued,
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
@@ -267,6 +303,7 @@ export class Bridge {
       ...(options.eventDelivery ? { limits: options.eventDelivery } : {}),
     });
     bridge.delivery = delivery;
+    if (shared !== null) shared.cluster.onBeat = () => delivery.kick();
     app.use(
       adminRoutes({
         adminToken: config.adminToken,
@@ -293,6 +330,9 @@ export class Bridge {
         isLive: (callSid) => bridge.live.has(callSid),
         canStart: (callSid) => admission.canStart(callSid),
         onStream: (s) => bridge.startCall(s),
+        ...(shared !== null
+          ? { claimToken: (token: string) => shared.tokenUses.claim(token, STREAM_TOKEN_TTL_MS) }
+          : {}),
       }),
     );
     if (config.recordCalls) {
@@ -613,5 +653,10 @@ export class Bridge {
     this.metrics.close();
     this.delivery?.close();
     await this.calls.close();
+    if (this.shared !== null) {
+      await this.shared.cluster.leave().catch(() => undefined);
+      await this.shared.notify.close();
+      await this.shared.db.close();
+    }
   }
 }

@@ -4,6 +4,7 @@
  * is wrong with the value and how to fix it. Secret values are never echoed back.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 import { z } from 'zod';
@@ -71,6 +72,10 @@ export interface Config {
   bridgeSigningSecret: string | null;
   /** where call events go when a profile has no `webhooks` (SPEC §10); null = nowhere */
   eventsUrl: string | null;
+  /** PostgreSQL shared by several instances (SPEC §14); null = SQLite in DATA_DIR */
+  databaseUrl: string | null;
+  /** this instance's name among several (SPEC §14 `INSTANCE_ID`, default `<host>-<pid>`) */
+  instanceId: string;
 }
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
@@ -81,6 +86,8 @@ export const SECRET_VARIABLES = [
   'ADMIN_TOKEN',
   'METRICS_TOKEN',
   'BRIDGE_SIGNING_SECRET',
+  // may carry the database password
+  'DATABASE_URL',
 ] as const;
 
 /**
@@ -211,6 +218,11 @@ const EnvSchema = z.object({
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
   BRIDGE_SIGNING_SECRET: bearerTokenVar,
   EVENTS_URL: urlVar(['https:', 'http:'], 'https://crm.example.com/bridge-events'),
+  DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://bridge@db.internal:5432/bridge'),
+  INSTANCE_ID: optionalText.superRefine((v, ctx) => {
+    if (v !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(v))
+      ctx.addIssue({ code: 'custom', message: 'must be 1–64 letters, digits, dots, dashes or underscores' });
+  }),
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -237,6 +249,8 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
   BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
   EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
+  DATABASE_URL: 'use postgres://user:password@host:5432/database, or unset it to keep SQLite in DATA_DIR',
+  INSTANCE_ID: 'use a short name such as bridge-1, or unset it for <host>-<pid>',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -328,6 +342,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         : Number(e.MAX_CONNECTIONS),
     bridgeSigningSecret: e.BRIDGE_SIGNING_SECRET,
     eventsUrl: e.EVENTS_URL,
+    databaseUrl: e.DATABASE_URL,
+    instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
   };
 }
 
@@ -340,7 +356,14 @@ export function configSecrets(config: Config): string[] {
     config.adminToken,
     config.metricsToken,
     config.bridgeSigningSecret,
+    databasePassword(config.databaseUrl),
   ].filter((s): s is string => typeof s === 'string');
+}
+
+function databasePassword(url: string | null): string | null {
+  if (url === null) return null;
+  const password = decodeURIComponent(new URL(url).password);
+  return password === '' ? null : password;
 }
 
 /** True for a valid E.164 number (`+` then up to 15 digits, no leading zero). */
