@@ -168,6 +168,9 @@ const TYPES: pg.CustomTypesConfig = {
 
 /** The pool, migrated; what the PostgreSQL store, the cluster and the notify channel share. */
 export class PgDatabase {
+  /** the schema the tables live in (`current_schema()`): deployments sharing a database stay apart */
+  namespace = 'public';
+
   private constructor(
     readonly pool: pg.Pool,
     readonly url: string,
@@ -193,6 +196,8 @@ export class PgDatabase {
     try {
       if (schema !== null) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await db.migrate();
+      const { rows } = await pool.query<{ schema: string }>('SELECT current_schema() AS schema');
+      db.namespace = rows[0]?.schema ?? 'public';
     } catch (err) {
       await pool.end().catch(() => undefined);
       throw new PgOpenError(describeDatabaseUrl(url), err);

@@ -3,7 +3,7 @@
  * call another instance holds (hang up, transfer, say), the live feed every instance shows,
  * and profile edits. No broker beyond the database the instances already share.
  *
- * One dedicated connection listens on {@link CHANNEL}; a lost connection is reopened with
+ * One dedicated connection listens on the schema's channel (`bridge_cluster_<schema>`); a lost connection is reopened with
  * back-off (1 s doubling to 30 s) and `onReconnect` runs, so a subscriber can re-read what it
  * may have missed. A payload that is not one of ours is logged and dropped. NOTIFY payloads are
  * at most 8000 bytes: {@link PgNotify.publish} refuses bigger ones rather than lose them.
@@ -14,7 +14,10 @@ import type { Clock, TimerHandle } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import type { PgDatabase } from './pg-database.js';
 
-export const CHANNEL = 'bridge_cluster';
+/** NOTIFY reaches every session of the database: one channel per schema keeps deployments apart. */
+function channelOf(db: PgDatabase): string {
+  return `bridge_cluster_${db.namespace}`;
+}
 const MAX_PAYLOAD_BYTES = 7_900;
 
 /** One message between instances. `to` null: every instance (the sender included). */
@@ -86,7 +89,7 @@ export class PgNotify implements ClusterBus {
     });
     client.on('end', () => this.lost(client));
     await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+    await client.query(`LISTEN "${channelOf(this.deps.db)}"`);
     this.client = client;
     this.retryMs = 1_000;
   }
@@ -140,7 +143,7 @@ export class PgNotify implements ClusterBus {
       throw new RangeError(
         `cluster message on ${topic} is ${Buffer.byteLength(payload)} bytes; at most ${MAX_PAYLOAD_BYTES}`,
       );
-    await this.deps.db.query('SELECT pg_notify($1, $2)', [CHANNEL, payload]);
+    await this.deps.db.query('SELECT pg_notify($1, $2)', [channelOf(this.deps.db), payload]);
   }
 
   subscribe(topic: string, handler: (body: Record<string, unknown>, from: string) => void): () => void {
