@@ -25,7 +25,7 @@ import {
   type PreparedCall,
 } from './call/call-preparation.js';
 import { McpCatalog } from './call/tools/mcp-tools.js';
-import { ConfigError } from './util/errors.js';
+import { ConfigError, describeError } from './util/errors.js';
 import type { Responder } from './emulator/responder.js';
 import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
 import { callTools, type McpListing } from './call/tools/registry.js';
@@ -67,6 +67,7 @@ import { PgCallStore } from './store/pg-call-store.js';
 import { clusterSecret, PgCluster, PgIssuedCallLedger, PgTokenUses } from './store/pg-cluster.js';
 import { PgDatabase } from './store/pg-database.js';
 import { PgNotify } from './store/pg-notify.js';
+import { PgProfiles, PROFILES_TOPIC } from './store/pg-numbers.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -185,7 +186,10 @@ export class Bridge {
   static async start(options: BridgeOptions): Promise<Bridge> {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
-    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, { watch: options.watchNumbers ?? true });
+    // with several instances the profiles live in PostgreSQL: the file only seeds them
+    const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
+      watch: config.databaseUrl === null && (options.watchNumbers ?? true),
+    });
     const redactor = new Redactor(configSecrets(config));
     const metrics = new BridgeMetrics();
     const storeLogger = logger.child({ component: 'store' });
@@ -212,7 +216,24 @@ export class Bridge {
       calls = new PgCallStore({ db, instanceId, logger: storeLogger, clock, monitor });
       issued = new PgIssuedCallLedger(db, clock, ISSUED_CALL_TTL_MS);
       const cluster = new PgCluster({ db, instanceId, clock, logger: storeLogger });
-      const notify = await PgNotify.open({ db, instanceId, clock, logger: storeLogger });
+      // after a lost channel, re-read what may have changed meanwhile
+      const notify = await PgNotify.open({ db, instanceId, clock, logger: storeLogger, onReconnect: () => refresh() });
+      const profiles = new PgProfiles(db, notify, clock, config.numbersFile);
+      const refresh = () =>
+        void profiles.read().then(
+          (text) => numbers.adopt(text),
+          (err: unknown) => storeLogger.warn({ err: describeError(err) }, 'shared profiles unreadable'),
+        );
+      notify.subscribe(PROFILES_TOPIC, refresh);
+      numbers.share(
+        await profiles.seed(readFileSync(config.numbersFile, 'utf8')),
+        (number, fields) =>
+          void profiles
+            .put(number, fields)
+            .catch((err: unknown) =>
+              storeLogger.error({ err: describeError(err) }, 'profile edit not stored in PostgreSQL'),
+            ),
+      );
       abandoned = await cluster.join();
       shared = { db, cluster, notify, tokenUses: new PgTokenUses(db, clock) };
       logger.info({ instanceId, database: config.databaseUrl.replace(/:[^:@/]*@/, ':***@') }, 'store: PostgreSQL');

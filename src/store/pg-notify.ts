@@ -3,10 +3,11 @@
  * call another instance holds (hang up, transfer, say), the live feed every instance shows,
  * and profile edits. No broker beyond the database the instances already share.
  *
- * One dedicated connection listens on the schema's channel (`bridge_cluster_<schema>`); a lost connection is reopened with
- * back-off (1 s doubling to 30 s) and `onReconnect` runs, so a subscriber can re-read what it
- * may have missed. A payload that is not one of ours is logged and dropped. NOTIFY payloads are
- * at most 8000 bytes: {@link PgNotify.publish} refuses bigger ones rather than lose them.
+ * One dedicated connection listens on the schema's channel (`bridge_cluster_<schema>`); a lost
+ * connection is reopened with back-off (1 s doubling to 30 s) and `onReconnect` runs, so a
+ * subscriber can re-read what it may have missed. A payload that is not one of ours is logged
+ * and dropped. NOTIFY payloads are at most 8000 bytes: {@link PgNotify.publish} refuses bigger
+ * ones rather than lose them.
  */
 import pg from 'pg';
 

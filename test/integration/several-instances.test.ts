@@ -2,7 +2,7 @@
  * Several instances, one line (issue #21, SPEC §14): three real bridge processes, started the
  * way `npm start` starts them, on one PostgreSQL (a schema of this file's own). Any instance
  * serves any part of any call: the webhook on A, the stream on B; the token replayed at C is
- * refused; C lists B's live call; B killed with SIGKILL mid-call is marked `incomplete` by a
+ * refused; C lists B's live call; a profile edited on A is used by B's next call; B killed with SIGKILL mid-call is marked `incomplete` by a
  * survivor within 30 s and its pending event is delivered by a survivor; calls spread over the
  * three leave one record each and lose no frame.
  */
@@ -144,6 +144,29 @@ describe.skipIf(PG_URL === null)('several instances on one PostgreSQL', () => {
         return events.some((e) => e.attempts >= 1 && e.status === 'pending') ? true : null;
       });
 
+      // a profile edited on A is B's within 1 s, and B's next call to that number uses it
+      const edited = Date.now();
+      const put = await fetch(`${a.url}/api/numbers/%2B15551230009`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ instructions: 'Edited on A.' }),
+      });
+      expect(put.status).toBe(200);
+      await waitFor('the edit on B', 1_000, async () => {
+        const listed = await (await fetch(`${b.url}/api/numbers`)).text();
+        return listed.includes('Edited on A.') ? true : null;
+      });
+      const profileMs = Date.now() - edited;
+      const onB = new SimulatedPhone({ bridgeUrl: b.url, to: '+15551230009', callerAudio: silence(200) });
+      await onB.dial();
+      await onB.hangUp();
+      await waitFor('the call on B recorded with the edited profile', 5_000, async () => {
+        const res = await fetch(`${c.url}/api/calls/${onB.callSid}`);
+        return res.status === 200 && ((await res.json()) as { profile: string }).profile === '+15551230009'
+          ? true
+          : null;
+      });
+
       // B dies mid-call; a survivor marks its call and delivers its event
       b.process.child.kill('SIGKILL');
       const killedAt = Date.now();
@@ -189,7 +212,8 @@ describe.skipIf(PG_URL === null)('several instances on one PostgreSQL', () => {
       });
       expect(new Set(listed.map((x) => x.callSid)).size).toBe(listed.length);
       process.stdout.write(
-        `several instances: B's call marked incomplete ${markedMs} ms after SIGKILL; ` +
+        `several instances: profile edit on B after ${profileMs} ms; ` +
+          `B's call marked incomplete ${markedMs} ms after SIGKILL; ` +
           `150 calls, ${sent} frames sent, ${received} received\n`,
       );
       for (const x of [a, c, b2]) x.process.child.kill('SIGTERM');
