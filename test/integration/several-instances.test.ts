@@ -2,9 +2,14 @@
  * Several instances, one line (issue #21, SPEC §14): three real bridge processes, started the
  * way `npm start` starts them, on one PostgreSQL (a schema of this file's own). Any instance
  * serves any part of any call: the webhook on A, the stream on B; the token replayed at C is
- * refused; C lists B's live call; a profile edited on A is used by B's next call; B killed with SIGKILL mid-call is marked `incomplete` by a
- * survivor within 30 s and its pending event is delivered by a survivor; calls spread over the
- * three leave one record each and lose no frame.
+ * refused; C lists B's live call; a profile edited on A is used by B's next call; B killed
+ * with SIGKILL mid-call is marked `incomplete` by a survivor within 30 s and its pending event
+ * is delivered by a survivor; calls spread over the three leave one record each and lose no
+ * frame.
+ *
+ * Not here yet: hang up / transfer / say via another instance. The channel exists
+ * (`pg-notify.ts`, topic routing tested in pg-cluster.test.ts); the call-control routes (#20)
+ * are not on this branch to route through it.
  */
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
