@@ -93,9 +93,23 @@ export class EventDelivery {
     this.limits = { ...DEFAULT_DELIVERY_LIMITS, ...deps.limits };
   }
 
-  /** Pending events from before a restart fall due now; delivery begins. */
+  /**
+   * Pending events from before a restart fall due now; delivery begins. An outbox with nothing
+   * pending (every fresh start) costs no write.
+   */
   start(): void {
-    this.deps.store.resumeEvents(this.deps.clock.now());
+    void this.resume();
+  }
+
+  private async resume(): Promise<void> {
+    try {
+      if ((await this.deps.store.pendingEvents()) > 0) this.deps.store.resumeEvents(this.deps.clock.now());
+    } catch (err) {
+      this.deps.logger.warn(
+        { err: describeError(err) },
+        'event outbox unreadable at start; pending events keep their times',
+      );
+    }
     this.kick();
   }
 

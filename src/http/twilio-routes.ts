@@ -9,7 +9,7 @@
  * CallSid (a replayed webhook gets `<Hangup/>`, SPEC §8).
  */
 import express, { type Request, type Response, type Router } from 'express';
-import twilio from 'twilio';
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 
 import type { Lookup, Profile } from '../config/numbers.js';
 import type { IssuedCallLedger } from '../security/issued-calls.js';
@@ -65,7 +65,7 @@ const REFUSALS = {
 
 /** What a caller hears when the bridge cannot take the call: a short apology, then the line closes. */
 function politeRefusal(why: keyof typeof REFUSALS): string {
-  const vr = new twilio.twiml.VoiceResponse();
+  const vr = new VoiceResponse();
   vr.say(REFUSALS[why]);
   vr.hangup();
   return vr.toString();
@@ -73,14 +73,14 @@ function politeRefusal(why: keyof typeof REFUSALS): string {
 
 /** The answer to a replayed webhook: no token, no words (the real call, if any, goes on). */
 function hangupTwiml(): string {
-  const vr = new twilio.twiml.VoiceResponse();
+  const vr = new VoiceResponse();
   vr.hangup();
   return vr.toString();
 }
 
 /** TwiML sending new calls to another bridge (DRAIN_REDIRECT_URL) while this one drains. */
 export function redirectTwiml(url: string): string {
-  const vr = new twilio.twiml.VoiceResponse();
+  const vr = new VoiceResponse();
   vr.redirect({ method: 'POST' }, url);
   return vr.toString();
 }
@@ -143,7 +143,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     const lookup = deps.lookup(to);
     if (lookup.kind === 'reject') {
       log.info('call rejected: number not configured and reject_unknown is set');
-      const vr = new twilio.twiml.VoiceResponse();
+      const vr = new VoiceResponse();
       vr.reject();
       res.type('text/xml').send(vr.toString());
       return;
@@ -170,7 +170,7 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     const profile = lookup.profile.key;
     const token = deps.tokens.issue({ callSid, profile, from, to });
     const base = publicBaseUrl(req, deps.signature);
-    const vr = new twilio.twiml.VoiceResponse();
+    const vr = new VoiceResponse();
     const stream = vr.connect().stream({
       url: `${toWebSocketBase(base)}${MEDIA_PATH}`,
       statusCallback: `${base}/twilio/status`,

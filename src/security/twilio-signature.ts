@@ -13,7 +13,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-import twilio from 'twilio';
+import { validateRequest } from 'twilio/lib/webhooks/webhooks.js';
 
 import { forwardingHeader, isLoopbackAddress } from './local-request.js';
 
@@ -82,7 +82,7 @@ export function checkWebhookRequest(
   const signature = firstHeaderRaw(req, 'x-twilio-signature');
   if (signature === undefined) return { ok: false, reason: 'missing_signature' };
   const url = publicBaseUrl(req, settings) + pathAndQuery;
-  return twilio.validateRequest(settings.authToken, signature, url, params as Record<string, string>)
+  return validateRequest(settings.authToken, signature, url, params as Record<string, string>)
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
 }
@@ -98,7 +98,7 @@ export function checkMediaUpgrade(settings: SignatureSettings, req: IncomingMess
   const u = new URL(req.url ?? '/', 'ws://placeholder');
   const url = toWebSocketBase(publicBaseUrl(req, settings)) + u.pathname + u.search;
   const candidates = [url, url.endsWith('/') ? url.slice(0, -1) : `${url}/`];
-  return candidates.some((c) => twilio.validateRequest(settings.authToken!, signature, c, {}))
+  return candidates.some((c) => validateRequest(settings.authToken!, signature, c, {}))
     ? { ok: true }
     : { ok: false, reason: 'bad_signature' };
 }

@@ -174,6 +174,8 @@ const MIGRATIONS: readonly string[] = [
   // 4: who ran a tool call (MCP, SPEC §9) and what the per-call context did (SPEC §10)
   `ALTER TABLE tool_calls ADD COLUMN via TEXT;
    ALTER TABLE calls ADD COLUMN context TEXT;`,
+  // 5: the delivery worker reads pending events in due order and stops at its limit
+  `CREATE INDEX events_due ON events (status, next_ms, seq);`,
 ];
 
 /** Longest arguments JSON kept per tool call. */

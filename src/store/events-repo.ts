@@ -171,9 +171,13 @@ export function dueEvent(r: EventRow): DueEvent {
   };
 }
 
-/** The first pending event of each call (the only one that may be sent: in order per call). */
+/**
+ * The first pending event of each call (the only one that may be sent: in order per call),
+ * read in due order along `events_due` so a query stops at its limit instead of sorting every
+ * pending row (a 1,000-event backlog: ~1 ms per read before, on the audio thread).
+ */
 const HEADS = `FROM events e WHERE e.status = 'pending'
-  AND e.seq = (SELECT MIN(seq) FROM events WHERE call_sid = e.call_sid AND status = 'pending')`;
+  AND NOT EXISTS (SELECT 1 FROM events p WHERE p.status = 'pending' AND p.call_sid = e.call_sid AND p.seq < e.seq)`;
 
 /** Reads of the outbox (on the connection `CallsRepo` opened). */
 export class EventsRepo {
@@ -183,7 +187,7 @@ export class EventsRepo {
     this.stmts = {
       get: db.prepare(`SELECT * FROM events WHERE id = ?`),
       due: db.prepare(`SELECT * ${HEADS} AND e.next_ms <= ? ORDER BY e.next_ms, e.seq LIMIT ?`),
-      nextDue: db.prepare(`SELECT MIN(e.next_ms) AS next ${HEADS}`),
+      nextDue: db.prepare(`SELECT e.next_ms AS next ${HEADS} ORDER BY e.next_ms, e.seq LIMIT 1`),
       pending: db.prepare(`SELECT COUNT(*) AS n FROM events WHERE status = 'pending'`),
     };
   }
@@ -200,7 +204,7 @@ export class EventsRepo {
 
   /** When the next pending event falls due (epoch ms), or null when none is pending. */
   nextDueMs(): number | null {
-    return (this.stmts.nextDue.get() as { next: number | null }).next;
+    return (this.stmts.nextDue.get() as { next: number } | undefined)?.next ?? null;
   }
 
   pendingCount(): number {

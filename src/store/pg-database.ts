@@ -84,7 +84,8 @@ const MIGRATIONS: readonly string[] = [
      claimed_until BIGINT NOT NULL DEFAULT 0
    );
    CREATE UNIQUE INDEX events_once_per_call ON events (call_sid, type);
-   CREATE INDEX events_pending ON events (call_sid, seq) WHERE status = 'pending';`,
+   CREATE INDEX events_pending ON events (call_sid, seq) WHERE status = 'pending';
+   CREATE INDEX events_due ON events (next_ms, seq) WHERE status = 'pending';`,
   // 2: what several instances share (SPEC §14)
   `CREATE TABLE instances (
      id           TEXT PRIMARY KEY,
