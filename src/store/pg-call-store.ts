@@ -301,6 +301,10 @@ export class PgCallStore implements CallStore {
       return false;
     }
     let broken = false;
+    // a connection lost while checked out is reported on the client: without a listener the
+    // 'error' event would end the process; the failed query reports it to us anyway
+    const lost = () => (broken = true);
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       for (const p of batch) await this.run(client, p.command);
@@ -331,6 +335,7 @@ export class PgCallStore implements CallStore {
       this.resumed();
       return true;
     } finally {
+      client.off('error', lost);
       client.release(broken);
     }
   }

@@ -159,6 +159,8 @@ export interface PgDatabaseOptions {
   schema?: string;
   /** connections in the pool (default 10) */
   maxConnections?: number;
+  /** `application_name` of its connections, as `pg_stat_activity` shows them (default `phone-realtime-bridge`) */
+  applicationName?: string;
 }
 
 const INT8_OID = 20;
@@ -186,6 +188,7 @@ export class PgDatabase {
     const pool = new pg.Pool({
       connectionString: url,
       max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? 'phone-realtime-bridge',
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
       types: TYPES,
@@ -218,6 +221,8 @@ export class PgDatabase {
 
   private async migrate(): Promise<void> {
     const client = await this.pool.connect();
+    const lost = () => undefined;
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
@@ -234,6 +239,7 @@ export class PgDatabase {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      client.off('error', lost);
       client.release();
     }
   }

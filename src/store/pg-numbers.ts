@@ -39,6 +39,10 @@ export class PgProfiles {
   /** Applies one number's edit to the stored document and tells every instance. */
   async put(number: string, fields: Record<string, unknown>): Promise<void> {
     const client = await this.db.pool.connect();
+    let broken = false;
+    // a connection lost while checked out must not become an unhandled 'error' event
+    const lost = () => (broken = true);
+    client.on('error', lost);
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<{ document: string }>(
@@ -54,7 +58,8 @@ export class PgProfiles {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
-      client.release();
+      client.off('error', lost);
+      client.release(broken);
     }
     await this.bus.publish(PROFILES_TOPIC, {});
   }
