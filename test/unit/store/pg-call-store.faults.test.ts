@@ -92,13 +92,15 @@ describe('PostgreSQL store faults', () => {
       let waiting = 0;
       while (waiting === 0) {
         const r = await admin.query<{ n: number }>(
-          `SELECT COUNT(*)::integer AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+          `SELECT COUNT(*)::integer AS n FROM pg_stat_activity
+            WHERE application_name = $1 AND wait_event_type = 'Lock'`,
           [app],
         );
         waiting = r.rows[0]!.n;
       }
       await admin.query(
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`,
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE application_name = $1 AND wait_event_type = 'Lock'`,
         [app],
       );
       await locker.query('COMMIT');
