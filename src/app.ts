@@ -63,11 +63,9 @@ import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
 import { CallsRepo, type CallStart } from './store/calls-repo.js';
-import { PgCallStore } from './store/pg-call-store.js';
-import { clusterSecret, PgCluster, PgIssuedCallLedger, PgTokenUses } from './store/pg-cluster.js';
-import { PgDatabase } from './store/pg-database.js';
-import { PgNotify } from './store/pg-notify.js';
-import { PgProfiles, PROFILES_TOPIC } from './store/pg-numbers.js';
+import type { PgCluster, PgTokenUses } from './store/pg-cluster.js';
+import type { PgDatabase } from './store/pg-database.js';
+import type { PgNotify } from './store/pg-notify.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -201,6 +199,7 @@ export class Bridge {
     let calls: CallStore;
     let issued: IssuedCallLedger;
     let shared: SharedStore | null = null;
+    let tokenSecret = config.twilioAuthToken ?? undefined;
     let abandoned: number | null;
     if (config.databaseUrl === null) {
       // reads run on the event loop and must never wait for a lock: busy timeout 0
@@ -210,7 +209,18 @@ export class Bridge {
       calls = sqlite;
       issued = new MemoryIssuedCallLedger(clock);
     } else {
-      // SPEC §14: everything several instances share lives in PostgreSQL
+      // SPEC §14: everything several instances share lives in PostgreSQL (its modules, `pg`
+      // included, load only here: a SQLite start-up does not pay for them)
+      const [{ PgCallStore }, { clusterSecret, PgCluster, PgIssuedCallLedger, PgTokenUses }, { PgDatabase }] =
+        await Promise.all([
+          import('./store/pg-call-store.js'),
+          import('./store/pg-cluster.js'),
+          import('./store/pg-database.js'),
+        ]);
+      const [{ PgNotify }, { PgProfiles, PROFILES_TOPIC }] = await Promise.all([
+        import('./store/pg-notify.js'),
+        import('./store/pg-numbers.js'),
+      ]);
       const db = await PgDatabase.open(config.databaseUrl);
       const { instanceId } = config;
       calls = new PgCallStore({ db, instanceId, logger: storeLogger, clock, monitor });
@@ -236,6 +246,7 @@ export class Bridge {
       );
       abandoned = await cluster.join();
       shared = { db, cluster, notify, tokenUses: new PgTokenUses(db, clock) };
+      tokenSecret = config.twilioAuthToken ?? (await clusterSecret(db, 'stream-token-key'));
       logger.info({ instanceId, database: config.databaseUrl.replace(/:[^:@/]*@/, ':***@') }, 'store: PostgreSQL');
     }
     if (abandoned !== null && abandoned > 0)
@@ -243,8 +254,6 @@ export class Bridge {
     // With an auth token the stream-token key is derived from it, so every instance behind
     // a load balancer accepts the others' tokens; without one, a key every instance sharing
     // the database reads from it, or else a random per-process key.
-    const tokenSecret =
-      config.twilioAuthToken ?? (shared === null ? undefined : await clusterSecret(shared.db, 'stream-token-key'));
     const tokens = new StreamTokens(clock, tokenSecret);
     const control =
       options.control !== undefined
