@@ -32,6 +32,8 @@ COPY --from=build /app/dist ./dist
 # dist/ finds these one level up, as src/ does (src/util/project-files.ts).
 COPY package.json numbers.example.yaml ./
 COPY assets ./assets
+# the console's TypeScript, bundled by esbuild (a production dependency) on its first request
+COPY console ./console
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 3000

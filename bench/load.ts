@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- load`: how many concurrent calls one core of the real bridge carries.
  *
- * The bridge runs as a child process (`node --import tsx src/main.ts`, i.e. `npm start`)
+ * The bridge runs as a child process (`node --import ./scripts/ts-loader.mjs src/main.ts`, i.e. `npm start`)
  * pinned to core 0 with `taskset`; a generator process pinned to core 1 hosts N lean
  * simulated phones (bench/load/lean-phone.ts: Twilio's protocol, real-time send and playout
  * clocks, marks echoed as played) and a lean fake realtime model (bench/load/fake-model.ts:

@@ -1,13 +1,16 @@
 /**
  * `npm run bench -- startup [--runs 7] [--calls 20] [--call-seconds 8] [--no-build] [--no-write]`:
- * the compiled build (`npm run start:prod`, what the image runs) against the tsx loader
- * (`npm start`), each started as a child process exactly as its script says.
+ * the compiled build (`npm run start:prod`, what the image runs) against `npm start` (the
+ * sources through scripts/ts-loader.mjs) and against tsx, the loader `npm start` used before,
+ * each started as a child process with npm start's flags.
  *
- * Three ways to start, interleaved run by run so machine noise hits all of them:
+ * Four ways to start, interleaved run by run so machine noise hits all of them:
  * - `compiled`: `node <flags> dist/main.js`;
+ * - `npm start`: `node <flags> --import ./scripts/ts-loader.mjs src/main.ts` (no cache: every
+ *   start strips the types afresh);
  * - `tsx`: `node <flags> --import tsx src/main.ts` with tsx's compile cache warm (a developer's
- *   second `npm start`);
- * - `tsx-cold`: the same with `TSX_DISABLE_CACHE=1`, as a fresh container would start (its
+ *   second start);
+ * - `tsx-cold`: the same with `TSX_DISABLE_CACHE=1`, as a fresh machine would start (its
  *   cache folder is empty).
  *
  * Per run: start-up = spawn → first `/healthz` 200 (wall time, and the child's CPU seconds
@@ -28,8 +31,8 @@ import { parseWav } from '../src/audio/wav.js';
 import { SimulatedPhone } from '../src/sim/phone.js';
 import { procAvailable, processCpuSeconds, processRssBytes } from './load/proc-stats.js';
 
-type Mode = 'compiled' | 'tsx' | 'tsx-cold';
-const MODES: readonly Mode[] = ['compiled', 'tsx', 'tsx-cold'];
+type Mode = 'compiled' | 'npm start' | 'tsx' | 'tsx-cold';
+const MODES: readonly Mode[] = ['compiled', 'npm start', 'tsx', 'tsx-cold'];
 
 interface RunResult {
   mode: Mode;
@@ -43,8 +46,18 @@ interface RunResult {
 
 const MB = 1024 * 1024;
 
+/** npm start's flags with its loader swapped for tsx. */
+function tsxArgs(): string[] {
+  const args = startScriptNodeArgs();
+  const loader = args.indexOf('--import');
+  if (loader < 0) throw new Error('npm start has no --import loader');
+  return [...args.slice(0, loader), '--import', 'tsx', ...args.slice(loader + 2), 'src/main.ts'];
+}
+
 function command(mode: Mode): string[] {
-  return mode === 'compiled' ? [...compiledStartNodeArgs(), 'dist/main.js'] : [...startScriptNodeArgs(), 'src/main.ts'];
+  if (mode === 'compiled') return [...compiledStartNodeArgs(), 'dist/main.js'];
+  if (mode === 'npm start') return [...startScriptNodeArgs(), 'src/main.ts'];
+  return tsxArgs();
 }
 
 /** Starts the bridge; resolves with the child and its URL once `/healthz` answered 200. */

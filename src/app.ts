@@ -35,6 +35,9 @@ import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
+import { callDataRoutes } from './http/call-data-routes.js';
+import { ConsoleSessions } from './http/console-auth.js';
+import { consoleRoutes } from './http/console-routes.js';
 import { CallAdmission } from './http/call-admission.js';
 import { healthRoutes } from './http/health-routes.js';
 import { jsonErrorHandler, jsonNotFound } from './http/json-errors.js';
@@ -60,6 +63,8 @@ import { Redactor } from './security/redact.js';
 import { STREAM_TOKEN_TTL_MS, StreamTokens } from './security/stream-token.js';
 import { CallEvents, webhooksFor } from './events/call-events.js';
 import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
+import { LocalCallControl } from './live/call-control.js';
+import { liveCallFeed, LiveHub } from './live/live-hub.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
 import { CallsRepo, type CallStart } from './store/calls-repo.js';
@@ -154,6 +159,8 @@ export class Bridge {
   private delivery: EventDelivery | null = null;
   /** PostgreSQL mode: the lease, the channel and the pool (SPEC §14) */
   private shared: SharedStore | null = null;
+  /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
+  readonly liveHub = new LiveHub();
 
   private constructor(
     readonly config: Config,
@@ -334,8 +341,26 @@ export class Bridge {
     });
     bridge.delivery = delivery;
     if (shared !== null) shared.cluster.onBeat = () => delivery.kick();
+    const consoleSessions =
+      config.adminToken !== null ? new ConsoleSessions(config.adminToken, () => clock.now()) : null;
+    const access = { adminToken: config.adminToken, signedMode: !config.localMode, sessions: consoleSessions };
+    app.use(consoleRoutes(access));
+    const callData = callDataRoutes({
+      recordingsDir: path.join(config.dataDir, 'recordings'),
+      hub: bridge.liveHub,
+      control: new LocalCallControl((callSid, event) => {
+        const call = bridge.live.get(callSid);
+        call?.runner.dispatch(event);
+        return call !== undefined;
+      }),
+      redactor,
+      logger,
+      clock,
+    });
     app.use(
       adminRoutes({
+        consoleSessions,
+        more: [callData],
         adminToken: config.adminToken,
         signedMode: !config.localMode,
         metricsToken: config.metricsToken,
@@ -516,6 +541,7 @@ export class Bridge {
         : null;
     const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
     const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
+    const feed = liveCallFeed(this.liveHub, callSid);
     let analysed: () => void = () => undefined;
     const analysisDone = new Promise<void>((resolve) => (analysed = resolve));
     const analysis = profile.analysis
@@ -536,7 +562,10 @@ export class Bridge {
       apologyMulaw: this.apologyMulaw,
       control: this.control,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
-      tools: recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => journal.onTool(r)),
+      tools: recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => {
+        journal.onTool(r);
+        feed.tool(r.name, r.ok, r.ms, r.atMs);
+      }),
       call: info,
       twilio: ({ onEvent, tap }) => {
         const link = new TwilioLink({
@@ -581,7 +610,12 @@ export class Bridge {
       tap: recorder,
       observer: {
         onEvent: (e) => journal.onEvent(e),
-        onRecord: (r) => journal.onRecord(r),
+        onRecord: (r) => {
+          journal.onRecord(r);
+          if (r.type === 'record.turn') feed.turn(r.role, r.text, r.truncated, r.atMs);
+          else if (r.type === 'record.bargeIn') feed.bargeIn(r.atMs);
+          else if (r.type === 'record.end') feed.ended(r.outcome, r.atMs);
+        },
         onAudioHandled: (direction, ms) => metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
@@ -604,6 +638,15 @@ export class Bridge {
         log.warn({ error: context.error, ms: context.ms }, 'context not applied: the profile is used as is');
     }
     this.live.set(callSid, { runner, session, recorder, done });
+    this.liveHub.publish({
+      type: 'call.started',
+      callSid,
+      from: started.from,
+      to: started.to,
+      profile: started.profile,
+      direction: 'inbound',
+      startedAt: new Date(started.startedAtMs).toISOString(),
+    });
     this.admission?.started(callSid);
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');

@@ -39,6 +39,7 @@ import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
 import { Greeting } from './greeting.js';
 import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
+import { operatorTransfer, sayInstructions } from './operator.js';
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
 import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
@@ -87,6 +88,8 @@ export class CallSession {
   private modelOpen = false;
   private twilioOpen = true;
   private readonly responses = new ModelResponses();
+  /** words an operator asked the assistant to say, waiting for a pause (SPEC §12) */
+  private readonly operatorSays: string[] = [];
 
   constructor(private readonly options: CallSessionOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -168,6 +171,13 @@ export class CallSession {
         return this.finish('completed', event.reason, out, true);
       case 'call.limit':
         return this.onLimit(event.reason, out);
+      case 'operator.hangUp':
+        log(out, 'info', 'operator hung up');
+        return this.finish('completed', 'operator hung up', out, true);
+      case 'operator.transfer':
+        return this.onOperatorTransfer(event.to, out);
+      case 'operator.say':
+        return this.onOperatorSay(event.text, out);
       default:
         this.onModelEvent(event, out);
         if (this.phase.name === 'ended') return;
@@ -356,7 +366,8 @@ export class CallSession {
     if (status !== 'completed' && status !== 'cancelled')
       log(out, 'warn', 'model response ended early', { status, reason });
     if (this.toolCalls.responseDone(responseId)) this.responses.later();
-    if (this.phase.name === 'live' && this.responses.takeWaiting())
+    if (this.phase.name === 'live' && this.operatorSays.length > 0 && this.responses.active === null) this.sayNext(out);
+    else if (this.phase.name === 'live' && this.responses.takeWaiting())
       this.sendToModel({ type: 'model.createResponse' }, out);
     if (this.waitingPlan() !== null) out.push({ type: 'timer.set', name: 'endFallback', delayMs: this.endGraceMs() });
     this.sayGoodbye(out);
@@ -373,6 +384,29 @@ export class CallSession {
   private checkGreetingPlayed(out: CallCommand[]): void {
     if (this.greeting.checkPlayed(this.responses.active, (id) => this.playout.ledger.hasUnplayed(id)))
       this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+  }
+
+  // ── the operator (SPEC §12) ──────────────────────────────────────────────────
+
+  /** A transfer asked for from the console: leaves once what is queued has played, like the tool's. */
+  private onOperatorTransfer(to: string, out: CallCommand[]): void {
+    const plan = operatorTransfer(to, this.options.canUseRest);
+    if (plan === null) return log(out, 'warn', 'operator transfer refused: no Twilio REST credentials');
+    log(out, 'info', 'operator transfer');
+    this.leave(plan, out);
+  }
+
+  /** Words the operator wants said: at once when the model is quiet, else after the response in progress. */
+  private onOperatorSay(text: string, out: CallCommand[]): void {
+    if (this.phase.name !== 'live' || this.phase.leaving !== null) return log(out, 'info', 'operator say ignored');
+    this.operatorSays.push(text);
+    if (this.responses.active === null && this.modelOpen) this.sayNext(out);
+  }
+
+  private sayNext(out: CallCommand[]): void {
+    const text = this.operatorSays.shift();
+    if (text === undefined) return;
+    this.sendToModel({ type: 'model.createResponse', instructions: sayInstructions(text) }, out);
   }
 
   // ── ending ─────────────────────────────────────────────────────────────────

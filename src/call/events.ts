@@ -70,6 +70,18 @@ export interface CallLimitEvent {
   reason: CallLimitReason;
 }
 
+/**
+ * An operator's request (SPEC §12; `operator.ts`), delivered to the call's session like any
+ * other event: the console and the API only ask, the session decides.
+ */
+export type OperatorEvent =
+  /** end the call now (outcome `completed`, detail `operator hung up`) */
+  | { type: 'operator.hangUp' }
+  /** redirect the call to `to` (E.164) through Twilio's REST API, once the audio in flight has played */
+  | { type: 'operator.transfer'; to: string }
+  /** the assistant says `text` at the next pause (when no response is in progress) */
+  | { type: 'operator.say'; text: string };
+
 export type CallEvent =
   | TwilioEvent
   | TwilioClosedEvent
@@ -79,7 +91,8 @@ export type CallEvent =
   | RestDoneEvent
   | ToolDoneEvent
   | TerminateEvent
-  | CallLimitEvent;
+  | CallLimitEvent
+  | OperatorEvent;
 
 /** How a call ended (SPEC §3). */
 export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';

@@ -23,6 +23,7 @@ import type { CallStore } from '../store/call-store.js';
 import { isValidCursor } from '../store/calls-repo.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { isSameOriginWrite, type ConsoleSessions } from './console-auth.js';
 import { eventRoutes, type EventRouteDeps } from './event-routes.js';
 import { fail, fromStore } from './json-errors.js';
 import type { BridgeMetrics } from './metrics.js';
@@ -39,6 +40,10 @@ export interface AdminDeps {
   metrics: BridgeMetrics;
   /** `/api/events` (SPEC §10) */
   events: Omit<EventRouteDeps, 'redactor'>;
+  /** the console's login sessions (SPEC §12): a valid session cookie counts as the bearer token */
+  consoleSessions?: ConsoleSessions | null;
+  /** more routes under `/api`, behind the same rule (the console's call data and control) */
+  more?: Router[];
 }
 
 const DEFAULT_PAGE = 20;
@@ -124,6 +129,11 @@ export function adminRoutes(deps: AdminDeps): Router {
       return;
     }
     const given = bearer(req);
+    if (given === null && deps.consoleSessions?.valid(req)) {
+      if (isSameOriginWrite(req)) next();
+      else fail(res, 403, 'a console write must carry the header X-Bridge-Console: 1');
+      return;
+    }
     if (given === null || !sameSecret(given, deps.adminToken)) {
       res.setHeader('WWW-Authenticate', 'Bearer');
       fail(res, 401, 'missing or wrong bearer token; send Authorization: Bearer <ADMIN_TOKEN>');
@@ -227,6 +237,7 @@ export function adminRoutes(deps: AdminDeps): Router {
   });
 
   api.use(eventRoutes({ ...deps.events, redactor: deps.redactor }));
+  for (const routes of deps.more ?? []) api.use(routes);
 
   api.use((_req, res) => fail(res, 404, 'no such admin route; see README "HTTP surface"'));
 

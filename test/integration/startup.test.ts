@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { startBridgeProcess } from '../support/child.js';
 import { tempDir } from '../support/tmp.js';
 
-// Child processes start tsx and compile on the fly: allow a few seconds (the 2 s budget is
+// Child processes strip the types on the fly: allow a few seconds (the 2 s budget is
 // measured from spawn to the first /healthz answer inside the test).
-describe('npm start (tsx src/main.ts)', () => {
+describe('npm start (src/main.ts through scripts/ts-loader.mjs)', () => {
   it(
     'answers /healthz within 2 s and names the realtime backend when there are no credentials',
     { timeout: 15_000 },
