@@ -64,6 +64,7 @@ import { STREAM_TOKEN_TTL_MS, StreamTokens } from './security/stream-token.js';
 import { CallEvents, webhooksFor } from './events/call-events.js';
 import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { LocalCallControl } from './live/call-control.js';
+import { ClusterCallControl } from './live/cluster-call-control.js';
 import { liveCallFeed, LiveHub } from './live/live-hub.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
@@ -345,14 +346,26 @@ export class Bridge {
       config.adminToken !== null ? new ConsoleSessions(config.adminToken, () => clock.now()) : null;
     const access = { adminToken: config.adminToken, signedMode: !config.localMode, sessions: consoleSessions };
     app.use(consoleRoutes(access));
+    const localControl = new LocalCallControl((callSid, event) => {
+      const call = bridge.live.get(callSid);
+      call?.runner.dispatch(event);
+      return call !== undefined;
+    });
+    // several instances: a call held by another instance is reached over the cluster channel
+    const callControl =
+      shared === null
+        ? localControl
+        : new ClusterCallControl({
+            local: localControl,
+            bus: shared.notify,
+            instanceId: config.instanceId,
+            ownerOf: (callSid) => shared.cluster.ownerOf(callSid),
+            clock,
+          });
     const callData = callDataRoutes({
       recordingsDir: path.join(config.dataDir, 'recordings'),
       hub: bridge.liveHub,
-      control: new LocalCallControl((callSid, event) => {
-        const call = bridge.live.get(callSid);
-        call?.runner.dispatch(event);
-        return call !== undefined;
-      }),
+      control: callControl,
       redactor,
       logger,
       clock,

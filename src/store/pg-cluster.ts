@@ -128,6 +128,15 @@ export class PgCluster {
     return marked.rows.length;
   }
 
+  /** The instance holding the live call `callSid` (from its record), or null when none does. */
+  async ownerOf(callSid: string): Promise<string | null> {
+    const { rows } = await this.deps.db.query<{ instance_id: string | null }>(
+      `SELECT instance_id FROM calls WHERE call_sid = $1 AND outcome = 'in_progress'`,
+      [callSid],
+    );
+    return rows[0]?.instance_id ?? null;
+  }
+
   /** Stops beating and gives the lease up (after this instance's calls have ended). */
   async leave(): Promise<void> {
     this.stopped = true;

@@ -2,14 +2,12 @@
  * Several instances, one line (issue #21, SPEC §14): three real bridge processes, started the
  * way `npm start` starts them, on one PostgreSQL (a schema of this file's own). Any instance
  * serves any part of any call: the webhook on A, the stream on B; the token replayed at C is
- * refused; C lists B's live call; a profile edited on A is used by B's next call; B killed
+ * refused; C lists B's live call; a profile edited on A is used by B's next call; a hang-up
+ * sent to C ends a call B holds; B killed
  * with SIGKILL mid-call is marked `incomplete` by a survivor within 30 s and its pending event
  * is delivered by a survivor; calls spread over the three leave one record each and lose no
  * frame.
- *
- * Not here yet: hang up / transfer / say via another instance. The channel exists
- * (`pg-notify.ts`, topic routing tested in pg-cluster.test.ts); the call-control routes (#20)
- * are not on this branch to route through it.
+
  */
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -171,6 +169,31 @@ describe.skipIf(PG_URL === null)('several instances on one PostgreSQL', () => {
           ? true
           : null;
       });
+
+      // hang up via C a call B holds: B ends it, the phone's stream closes
+      const held = new SimulatedPhone({ bridgeUrl: b.url, to: '+15551230001', callerAudio: silence(30_000) });
+      await held.dial();
+      await waitFor('the held call listed', 5_000, async () =>
+        (await calls(c)).some((x) => x.callSid === held.callSid) ? true : null,
+      );
+      const hangUp = await fetch(`${c.url}/api/calls/${held.callSid}/hangup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(hangUp.status).toBe(202);
+      await held.closed();
+      await waitFor('the held call ended by the operator', 5_000, async () => {
+        const res = await fetch(`${a.url}/api/calls/${held.callSid}`);
+        const record = (await res.json()) as { outcome: string; detail: string | null };
+        return record.outcome === 'completed' && record.detail === 'operator hung up' ? true : null;
+      });
+      const notLive = await fetch(`${c.url}/api/calls/CA${'0'.repeat(32)}/hangup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(notLive.status).toBe(404);
 
       // B dies mid-call; a survivor marks its call and delivers its event
       b.process.child.kill('SIGKILL');
