@@ -65,6 +65,7 @@ import { CallEvents, webhooksFor } from './events/call-events.js';
 import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { LocalCallControl } from './live/call-control.js';
 import { ClusterCallControl } from './live/cluster-call-control.js';
+import { shareLiveFeed } from './live/cluster-live-feed.js';
 import { liveCallFeed, LiveHub } from './live/live-hub.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
@@ -162,6 +163,8 @@ export class Bridge {
   private shared: SharedStore | null = null;
   /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
   readonly liveHub = new LiveHub();
+  /** where this instance's live events go: its hub, and with several instances theirs too */
+  private livePublisher: Pick<LiveHub, 'publish'> = this.liveHub;
 
   private constructor(
     readonly config: Config,
@@ -301,6 +304,7 @@ export class Bridge {
       server,
     );
     bridge.shared = shared;
+    if (shared !== null) bridge.livePublisher = shareLiveFeed(bridge.liveHub, shared.notify, config.instanceId);
 
     const signature = {
       authToken: config.twilioAuthToken,
@@ -554,7 +558,7 @@ export class Bridge {
         : null;
     const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
     const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
-    const feed = liveCallFeed(this.liveHub, callSid);
+    const feed = liveCallFeed(this.livePublisher, callSid);
     let analysed: () => void = () => undefined;
     const analysisDone = new Promise<void>((resolve) => (analysed = resolve));
     const analysis = profile.analysis
@@ -651,7 +655,7 @@ export class Bridge {
         log.warn({ error: context.error, ms: context.ms }, 'context not applied: the profile is used as is');
     }
     this.live.set(callSid, { runner, session, recorder, done });
-    this.liveHub.publish({
+    this.livePublisher.publish({
       type: 'call.started',
       callSid,
       from: started.from,

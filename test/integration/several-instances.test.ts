@@ -170,9 +170,24 @@ describe.skipIf(PG_URL === null)('several instances on one PostgreSQL', () => {
           : null;
       });
 
-      // hang up via C a call B holds: B ends it, the phone's stream closes
+      // /api/live on C shows a call B holds; hang up via C: B ends it, the phone's stream closes
+      const live = new AbortController();
+      const feed = await fetch(`${c.url}/api/live`, { signal: live.signal });
+      expect(feed.status).toBe(200);
+      let seen = '';
+      const reading = (async () => {
+        const decoder = new TextDecoder();
+        for await (const chunk of feed.body as unknown as AsyncIterable<Uint8Array>) seen += decoder.decode(chunk);
+      })().catch(() => undefined);
       const held = new SimulatedPhone({ bridgeUrl: b.url, to: '+15551230001', callerAudio: silence(30_000) });
       await held.dial();
+      await until(
+        () => seen.includes('event: call.started') && seen.includes(held.callSid),
+        5_000,
+        'B’s call on C’s /api/live',
+      );
+      live.abort();
+      await reading;
       await waitFor('the held call listed', 5_000, async () =>
         (await calls(c)).some((x) => x.callSid === held.callSid) ? true : null,
       );
