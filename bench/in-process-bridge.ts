@@ -18,7 +18,12 @@ export interface InProcessBridge {
   readonly close: () => Promise<void>;
 }
 
-export async function startInProcessBridge(numbersYaml: string, name: string): Promise<InProcessBridge> {
+/** `env`: more settings (e.g. the Twilio simulator's credentials for the outbound bench). */
+export async function startInProcessBridge(
+  numbersYaml: string,
+  name: string,
+  env: Record<string, string> = {},
+): Promise<InProcessBridge> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `${name}-bench-`));
   writeFileSync(path.join(dir, 'numbers.yaml'), numbersYaml);
   const config = loadConfig(
@@ -28,6 +33,7 @@ export async function startInProcessBridge(numbersYaml: string, name: string): P
       NUMBERS_FILE: path.join(dir, 'numbers.yaml'),
       DATA_DIR: path.join(dir, 'data'),
       RECORD_CALLS: '0',
+      ...env,
     },
     dir,
   );

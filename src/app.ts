@@ -28,11 +28,15 @@ import { McpCatalog } from './call/tools/mcp-tools.js';
 import { ConfigError, describeError } from './util/errors.js';
 import type { Responder } from './emulator/responder.js';
 import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
-import { callTools, type McpListing } from './call/tools/registry.js';
+import { callTools, toolDeclarations, type McpListing } from './call/tools/registry.js';
+import { sessionConfigFor } from './call/model-session.js';
+import { WarmStarts } from './call/warm-start.js';
+import { WarmLink } from './links/warm-link.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
 import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { checkProfilesForDialect } from './config/session-settings.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
 import { callDataRoutes } from './http/call-data-routes.js';
@@ -50,8 +54,10 @@ import {
   type HttpLimits,
   type UpgradeHandler,
 } from './http/server.js';
+import { outboundRoutes } from './http/outbound-routes.js';
 import { MEDIA_PATH, twilioRoutes } from './http/twilio-routes.js';
-import { EMULATOR_PATH, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
+import { OutboundCalls, type OutboundCall } from './outbound/outbound-calls.js';
+import { EMULATOR_PATH, endpointForModel, resolveRealtimeEndpoint, type RealtimeEndpoint } from './links/providers.js';
 import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
@@ -116,11 +122,15 @@ function loadEmulatorScript(file: string): Responder {
   return scriptResponder(parseEmulatorScript(text, file));
 }
 
-/** Who is calling whom, as tools and the context service are told (SPEC §9 `call`). */
-function callInfo(stream: AcceptedStream, profile: Profile): CallInfo {
+/**
+ * Who is calling whom, as tools and the context service are told (SPEC §9 `call`); an
+ * outbound call adds the variables its dial request gave.
+ */
+function callInfo(stream: AcceptedStream, profile: Profile, outbound: OutboundCall | null): CallInfo {
   const { callSid } = stream.start;
-  const variables = { caller_number: stream.from, called_number: stream.to };
-  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction: 'inbound', variables };
+  const variables = { ...outbound?.variables, caller_number: stream.from, called_number: stream.to };
+  const direction = outbound === null ? 'inbound' : 'outbound';
+  return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction, variables };
 }
 
 /** What PostgreSQL mode adds to the store (SPEC §14). */
@@ -134,7 +144,8 @@ interface SharedStore {
 /** `call.started` data (SPEC §10). */
 function startedData(call: CallStart): Record<string, unknown> {
   const { callSid, from, to, profile, startedAtMs } = call;
-  return { callSid, from, to, profile, direction: 'inbound', startedAt: new Date(startedAtMs).toISOString() };
+  const direction = call.direction ?? 'inbound';
+  return { callSid, from, to, profile, direction, startedAt: new Date(startedAtMs).toISOString() };
 }
 
 interface LiveCall {
@@ -161,6 +172,9 @@ export class Bridge {
   private delivery: EventDelivery | null = null;
   /** PostgreSQL mode: the lease, the channel and the pool (SPEC §14) */
   private shared: SharedStore | null = null;
+  private outbound: OutboundCalls | null = null;
+  /** model sessions opened at the webhook, waiting for their stream (SPEC §11 warm start); null: PREWARM=0 */
+  private readonly warm: WarmStarts<WarmLink> | null;
   /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
   readonly liveHub = new LiveHub();
   /** where this instance's live events go: its hub, and with several instances theirs too */
@@ -186,6 +200,14 @@ export class Bridge {
       onWarning: (server, reason) => logger.warn({ server, reason }, 'MCP server'),
     });
     const contexts = new ContextRequests({ clock, signingSecret: config.bridgeSigningSecret });
+    this.warm =
+      config.prewarm && config.prewarmMax > 0
+        ? new WarmStarts({
+            clock,
+            maxWaiting: config.prewarmMax,
+            onUnclaimed: (callSid) => logger.info({ callSid }, 'warm model session unclaimed; closed'),
+          })
+        : null;
     this.preparation = { clock, contexts, catalog };
     const clip = parseWav(readFileSync(APOLOGY_CLIP_FILE));
     this.apologyMulaw = clip.ok && clip.value.encoding === 'mulaw' ? clip.value.data : Buffer.alloc(0);
@@ -195,9 +217,12 @@ export class Bridge {
   static async start(options: BridgeOptions): Promise<Bridge> {
     const { config, logger } = options;
     const clock = options.clock ?? new SystemClock();
+    // the dialect is known before the port is: the emulator's URL does not change it
+    const { dialect } = resolveRealtimeEndpoint(config, EMULATOR_PATH);
     // with several instances the profiles live in PostgreSQL: the file only seeds them
     const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
       watch: config.databaseUrl === null && (options.watchNumbers ?? true),
+      check: (profiles) => checkProfilesForDialect(profiles, dialect),
     });
     const redactor = new Redactor(configSecrets(config));
     const metrics = new BridgeMetrics();
@@ -315,6 +340,31 @@ export class Bridge {
     const onRejected = (reason: string) => metrics.webhookRejections.inc({ reason });
     const admission = new CallAdmission(clock, config.maxConcurrentCalls, () => bridge.live.size);
     bridge.admission = admission;
+    const outbound = new OutboundCalls({
+      rest: control,
+      store: calls,
+      clock,
+      logger: logger.child({ component: 'outbound' }),
+      profiles: () => numbers.current(),
+      limits: {
+        maxConcurrent: config.outboundMaxConcurrent,
+        callsPerSecond: config.outboundCps,
+        allow: config.outboundAllow,
+        staleAfterMs: (600 + config.maxCallDurationS) * 1000,
+      },
+      endedEvent: (call, atMs) =>
+        new CallEvents(call.callSid, webhooksFor(call.profile, config.eventsUrl), () => bridge.delivery?.kick()).event(
+          'call.ended',
+          null,
+          atMs,
+        ),
+      deliverVerdict: (callSid, answeredBy) => {
+        const call = bridge.live.get(callSid);
+        call?.runner.dispatch({ type: 'call.answeredBy', answeredBy });
+        return call !== undefined;
+      },
+    });
+    bridge.outbound = outbound;
     app.use(healthRoutes({ isDraining, activeCalls: () => bridge.live.size }));
     app.use(
       twilioRoutes({
@@ -328,6 +378,8 @@ export class Bridge {
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
+        outboundProfile: (callSid) => outbound.get(callSid)?.profile ?? null,
+        onAnsweredBy: (callSid, answeredBy) => outbound.onVerdict(callSid, answeredBy),
         onAnswered: (call) => bridge.beginCall(call),
       }),
     );
@@ -377,7 +429,7 @@ export class Bridge {
     app.use(
       adminRoutes({
         consoleSessions,
-        more: [callData],
+        more: [callData, outboundRoutes({ outbound, signature })],
         adminToken: config.adminToken,
         signedMode: !config.localMode,
         metricsToken: config.metricsToken,
@@ -475,6 +527,11 @@ export class Bridge {
     return this.draining;
   }
 
+  /** Warm model sessions waiting for their stream (SPEC §11). */
+  get warmSessions(): number {
+    return this.warm?.size ?? 0;
+  }
+
   get activeCalls(): number {
     return this.live.size;
   }
@@ -505,8 +562,10 @@ export class Bridge {
    * socket, in order, and the call is built on the profile the context shaped.
    */
   private startCall(stream: AcceptedStream): void {
-    const profile = this.profileFor(stream);
-    const info = callInfo(stream, profile);
+    const outbound = this.outbound?.get(stream.start.callSid) ?? null;
+    // an outbound call keeps the profile its dial request shaped (machine detection, voicemail message)
+    const profile = outbound?.profile ?? this.profileFor(stream);
+    const info = callInfo(stream, profile, outbound);
     if (!needsPreparation(profile)) {
       this.runCall(stream, {
         profile: applyContext(profile, null, info.variables),
@@ -526,7 +585,27 @@ export class Bridge {
   /** The webhook answered a call: its context and MCP tools are asked for now (SPEC §9, §10). */
   private beginCall(call: { callSid: string; from: string; to: string; profile: Profile }): void {
     const { callSid, from, to, profile } = call;
-    beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction: 'inbound' });
+    const direction = this.outbound?.get(callSid) ? 'outbound' : 'inbound';
+    beginPreparation(this.preparation, profile, { callSid, from, to, profile: profile.key, direction });
+    // A call that waits for its context or MCP tools is configured with data fetched at its start.
+    if (this.warm !== null && !needsPreparation(profile)) this.openWarm(callSid, profile);
+  }
+
+  /** Opens and configures the call's model session now, for its stream to claim (SPEC §11 warm start). */
+  private openWarm(callSid: string, profile: Profile): void {
+    const log = this.logger.child({ callSid });
+    const endpoint = endpointForModel(this.realtimeEndpoint, profile.model);
+    const interruptible = profile.greeting === null || profile.greetingInterruptible;
+    const session = sessionConfigFor(profile, interruptible, toolDeclarations(this.callTools(profile, log, undefined)));
+    const opened = this.warm?.open(
+      callSid,
+      () =>
+        new WarmLink(
+          ({ onEvent, tap }) => new RealtimeLink({ endpoint, clock: this.clock, logger: log, onEvent, tap }),
+          session,
+        ),
+    );
+    if (opened === false) log.debug({ waiting: this.warm?.size }, 'no warm model session: PREWARM_MAX reached');
   }
 
   /** Builds a call and lets it run. */
@@ -614,13 +693,21 @@ export class Bridge {
         };
       },
       model: ({ onEvent, tap }) => {
-        const link = new RealtimeLink({
-          endpoint,
-          clock: this.clock,
-          logger: log,
-          onEvent: analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e)),
-          ...(tap ? { tap } : {}),
-        });
+        const events: typeof onEvent = analysis === null ? onEvent : (e) => (analysis.onModelEvent(e), onEvent(e));
+        // the session opened at the webhook, if this instance opened one and it is still good
+        const warm = this.warm?.claim(callSid) ?? null;
+        if (warm !== null && !warm.usable) warm.close();
+        const link =
+          warm !== null && warm.usable
+            ? warm.attach(events, tap)
+            : new RealtimeLink({
+                endpoint: endpointForModel(endpoint, profile.model),
+                clock: this.clock,
+                logger: log,
+                onEvent: events,
+                ...(tap ? { tap } : {}),
+              });
+        if (warm?.usable) log.info('warm model session claimed');
         // the session's model.close runs the post-call analysis first (SPEC §10)
         return analysis === null ? link : analysis.wrap(link);
       },
@@ -636,6 +723,7 @@ export class Bridge {
         onAudioHandled: (direction, ms) => metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {
           this.live.delete(callSid);
+          this.outbound?.ended(callSid);
           metrics.activeCalls.set(this.live.size);
           twilio.close(1000, 'call ended');
           const written = Promise.all([recorder?.close(), analysisDone])
@@ -647,7 +735,15 @@ export class Bridge {
         },
       },
     });
-    const started = { callSid, from: stream.from, to: stream.to, profile: profile.key, startedAtMs: this.clock.now() };
+    const outbound = this.outbound?.get(callSid) ?? null;
+    const started: CallStart = {
+      callSid,
+      from: stream.from,
+      to: stream.to,
+      profile: profile.key,
+      startedAtMs: this.clock.now(),
+      direction: info.direction,
+    };
     this.calls.startCall(started, events.event('call.started', startedData(started), started.startedAtMs));
     if (context !== null) {
       journal.onContext(context);
@@ -668,6 +764,8 @@ export class Bridge {
     this.metrics.activeCalls.set(this.live.size);
     log.info({ profile: profile.key, backend: endpoint.kind, audio: profile.modelAudio }, 'call started');
     runner.dispatch(start);
+    // Twilio's AMD verdict came before the stream started
+    if (outbound?.answeredBy) runner.dispatch({ type: 'call.answeredBy', answeredBy: outbound.answeredBy });
     if (stream.ws.isPaused) stream.ws.resume();
   }
 
@@ -690,6 +788,7 @@ export class Bridge {
     const stream = params['StreamEvent'];
     const status = stream ?? params['CallStatus'];
     if (status === undefined) return;
+    if (stream === undefined) this.outbound?.onStatus(callSid, status);
     this.calls.addStatusEvent(callSid, {
       kind: stream !== undefined ? 'stream' : 'call',
       status,
@@ -728,6 +827,7 @@ export class Bridge {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.warm?.closeAll();
     for (const call of [...this.live.values()])
       call.runner.dispatch({ type: 'call.terminate', reason: 'bridge closed' });
     await Promise.all([...this.live.values()].map((c) => c.done));

@@ -60,10 +60,22 @@ export function applyContext(profile: Profile, answer: ContextAnswer | null, var
   const extra = answer?.instructions ?? null;
   const instructions = extra === null ? profile.instructions : `${profile.instructions}\n\n${extra}`;
   const greeting = answer?.greeting ?? profile.greeting;
+  const fill = (text: string | null) => (text === null ? null : fillPlaceholders(text, vars));
+  const outbound = profile.outbound;
   return {
     ...profile,
     instructions: fillPlaceholders(instructions, vars),
-    greeting: greeting === null ? null : fillPlaceholders(greeting, vars),
+    greeting: fill(greeting),
+    // an outbound call's own greeting and voicemail message (SPEC §13) take the same variables
+    ...(outbound !== undefined
+      ? {
+          outbound: {
+            ...outbound,
+            greeting: fill(answer?.greeting ?? outbound.greeting),
+            voicemailMessage: fill(outbound.voicemailMessage),
+          },
+        }
+      : {}),
   };
 }
 

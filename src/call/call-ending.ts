@@ -49,6 +49,26 @@ export function limitEnd(reason: CallLimitReason, canUseRest: boolean): EndPlan 
   return { outcome: 'error', detail: reason, responseId: null, rest: hangUp(canUseRest), transfer: null };
 }
 
+/** The end after the caller stayed silent through every idle prompt (SPEC §11): outcome `idle_hang_up`. */
+export function idleEnd(canUseRest: boolean): EndPlan {
+  return {
+    outcome: 'idle_hang_up',
+    detail: 'the caller stayed silent',
+    responseId: null,
+    rest: hangUp(canUseRest),
+    transfer: null,
+  };
+}
+
 function hangUp(canUseRest: boolean): RestCommand | null {
   return canUseRest ? { type: 'rest.hangUp' } : null;
+}
+
+/**
+ * The end of an outbound call a machine answered (SPEC §13): after the voicemail message
+ * `responseId` has played (`voicemail_left`), or at once (`machine_detected`, responseId null).
+ */
+export function machineEnd(responseId: string | null, detail: string, canUseRest: boolean): EndPlan {
+  const outcome = responseId === null ? 'machine_detected' : 'voicemail_left';
+  return { outcome, detail, responseId, rest: hangUp(canUseRest), transfer: null };
 }

@@ -14,7 +14,8 @@
  *        │                              │                       │  model.closed(retry) → model down:
  *        │                              │                       │  caller audio held, restored on
  *        │                              │                       │  model.open(reconnect)
- *        │                              │                       │ tool plan end / transfer ─► live(leaving):
+ *        │                              │                       │ tool plan end / transfer, or idle after end_after
+ *        │                              │                       │ prompts (goodbye) ─► live(leaving):
  *        │                              │                       │   waits for the response's audio to play ─┐
  *        │                              │ model.failed          │ model.failed ─► ending(error, not started): │
  *        │                              └───────────────────────┘   the apology plays ───────────────────────┤
@@ -23,6 +24,10 @@
  *        │                               rest.done(transfer failed) ─► live: the model tells the caller
  *        └──────────── twilio.stop / twilio.closed (any phase) ──────────────────────────────────────► ended
  *                                  ending(started) ── rest.done ─► ended
+ *
+ * Outbound calls (answering-machine.ts) open `live` without a greeting until the callee is
+ * known: a short "hello?", silence, or AnsweredBy=human → greeting; a machine verdict →
+ * live(leaving: voicemail_left after the message plays) or live(leaving: machine_detected) at once.
  * ```
  */
 import type { Profile } from '../config/numbers.js';
@@ -32,11 +37,13 @@ import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
-import { apologyEnd, limitEnd, toolEnd, type EndPlan } from './call-ending.js';
+import { AnsweringMachine, SILENT_OPENING_MS, type MachineAction } from './answering-machine.js';
+import { apologyEnd, idleEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
 import { Greeting } from './greeting.js';
+import { IdleTimer } from './idle-timer.js';
 import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
 import { operatorTransfer, sayInstructions } from './operator.js';
@@ -68,7 +75,21 @@ type Phase =
   | { name: 'ended'; outcome: CallOutcome };
 
 const APOLOGY = { responseId: 'apology', itemId: 'apology', contentIndex: 0 };
-const ALL_TIMERS: readonly TimerName[] = ['dtmf', 'endFallback', 'sessionRenew', 'modelStall', 'apologyDone'];
+const ALL_TIMERS: readonly TimerName[] = [
+  'dtmf',
+  'endFallback',
+  'sessionRenew',
+  'modelStall',
+  'apologyDone',
+  'opening',
+  'idle',
+];
+
+/**
+ * Longest voicemail message the call waits for before it ends anyway (the last mark may never
+ * come back from a machine that hung up).
+ */
+const VOICEMAIL_MAX_MS = 60_000;
 
 export class CallSession {
   readonly tuning: SessionTuning;
@@ -85,8 +106,17 @@ export class CallSession {
   private readonly turns = new AssistantTurns();
   private readonly keypad = new CallerKeypad();
   private readonly toolCalls = new ToolCalls();
+  /** outbound calls only: who answered, and what that means (`answering-machine.ts`) */
+  private readonly machine: AnsweringMachine | null;
+  /** the voicemail message was asked for and its response has not started yet */
+  private voicemailAsked = false;
+  /** a machine verdict that came before the model session was open */
+  private pendingMachine: MachineAction | null = null;
+  private readonly idle: IdleTimer;
   private modelOpen = false;
   private twilioOpen = true;
+  /** between the model's speech_started and speech_stopped */
+  private callerSpeaking = false;
   private readonly responses = new ModelResponses();
   /** words an operator asked the assistant to say, waiting for a pause (SPEC §12) */
   private readonly operatorSays: string[] = [];
@@ -101,8 +131,11 @@ export class CallSession {
     this.input = new CallerInput({ modelAudio: profile.modelAudio, modelBytesPerMs: this.modelBytesPerMs, ...tuning });
     this.playout = new AssistantPlayout(profile.modelAudio, tuning.markIntervalMs, this.clock);
     this.watch = new ModelWatch(tuning.modelStallTimeoutMs, tuning.sessionRenewLeadMs);
-    this.greeting = new Greeting(profile.greeting, profile.greetingInterruptible);
+    const outbound = options.call?.direction === 'outbound' ? (profile.outbound ?? null) : null;
+    this.machine = outbound === null ? null : new AnsweringMachine(outbound);
+    this.greeting = new Greeting(outbound?.greeting ?? profile.greeting, profile.greetingInterruptible);
     this.goodbye = new Goodbye(profile.goodbye ?? null);
+    this.idle = new IdleTimer(profile.idle ?? null);
   }
 
   /** The current phase name (for logs, metrics and tests). */
@@ -120,13 +153,23 @@ export class CallSession {
 
   /** The session configuration sent with every `session.update`. */
   sessionConfig(): SessionConfig {
-    return sessionConfigFor(this.profile, this.greeting.interruptResponse, toolDeclarations(this.tools));
+    const createResponse = this.machine === null || this.machine.greeted;
+    return sessionConfigFor(
+      this.profile,
+      this.greeting.interruptResponse,
+      toolDeclarations(this.tools),
+      createResponse,
+    );
   }
 
   /** One event in, the commands it causes out. Never throws on well-typed input. */
   handle(event: CallEvent): CallCommand[] {
     const out: CallCommand[] = [];
     if (this.phase.name !== 'ended') this.dispatch(event, out);
+    if (this.phase.name !== 'ended') {
+      const idle = this.idle.update(this.lineQuiet());
+      if (idle !== null) out.push(idle);
+    }
     return out;
   }
 
@@ -144,6 +187,7 @@ export class CallSession {
         return this.onMark(event.name, out);
       case 'twilio.dtmf':
         if (this.phase.name !== 'live') return;
+        this.idle.callerActive();
         this.sendKeys(this.keypad.press(event.digit), out);
         out.push({ type: 'timer.set', name: 'dtmf', delayMs: this.tuning.dtmfDebounceMs });
         return;
@@ -171,6 +215,9 @@ export class CallSession {
         return this.finish('completed', event.reason, out, true);
       case 'call.limit':
         return this.onLimit(event.reason, out);
+      case 'call.answeredBy':
+        log(out, 'info', 'answered by', { answeredBy: event.answeredBy.slice(0, 32) });
+        return this.onMachineAction(this.machine?.verdict(event.answeredBy) ?? { kind: 'none' }, out);
       case 'operator.hangUp':
         log(out, 'info', 'operator hung up');
         return this.finish('completed', 'operator hung up', out, true);
@@ -188,7 +235,9 @@ export class CallSession {
   private onStart(out: CallCommand[]): void {
     if (this.phase.name !== 'awaitingStart') return log(out, 'warn', 'duplicate start ignored');
     this.phase = { name: 'connecting' };
-    if (this.profile.greeting !== null) this.playout.awaitFirstAudio(false);
+    if (this.profile.greeting !== null || this.machine !== null) this.playout.awaitFirstAudio(false);
+    if (this.machine !== null && !this.machine.greeted)
+      out.push({ type: 'timer.set', name: 'opening', delayMs: SILENT_OPENING_MS });
     out.push({ type: 'model.connect' });
   }
 
@@ -227,8 +276,10 @@ export class CallSession {
     if (this.phase.name === 'connecting') this.phase = { name: 'live', leaving: null };
     // Sent right after session.update: the server handles events in order, so the greeting
     // uses the new voice and format without waiting a round trip for session.updated.
-    const greeting = this.phase.name === 'live' ? this.greeting.instructions() : null;
-    if (greeting !== null) this.sendToModel({ type: 'model.createResponse', instructions: greeting }, out);
+    if (this.phase.name === 'live' && !reconnect && (this.machine?.greeted ?? true)) this.greet(out);
+    const pending = this.pendingMachine;
+    this.pendingMachine = null;
+    if (pending !== null) this.onMachineAction(pending, out);
     out.push(this.watch.rearm(this.modelOpen, this.responses.active !== null || this.phase.name === 'live'));
   }
 
@@ -265,13 +316,19 @@ export class CallSession {
         out.push(modelErrorLog(e.code, e.message));
         return;
       case 'model.speechStarted':
+        this.callerSpeaking = true;
+        this.idle.callerActive();
+        this.machine?.speechStarted(this.clock.now());
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
-        return this.playout.awaitFirstAudio(true);
+        this.callerSpeaking = false;
+        this.playout.awaitFirstAudio(true);
+        return this.onMachineAction(this.machine?.speechStopped(this.clock.now()) ?? { kind: 'none' }, out);
       case 'model.inputTranscriptDone':
         return this.record(this.turns.callerSaid(e.transcript), out, 'caller');
       case 'model.responseCreated':
         this.responses.active = e.responseId;
+        if (this.voicemailAsked) this.voicemailStarted(e.responseId, out);
         this.goodbye.responseCreated(e.responseId);
         return this.greeting.responseCreated(e.responseId);
       case 'model.outputItemAdded':
@@ -384,6 +441,60 @@ export class CallSession {
   private checkGreetingPlayed(out: CallCommand[]): void {
     if (this.greeting.checkPlayed(this.responses.active, (id) => this.playout.ledger.hasUnplayed(id)))
       this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+  }
+
+  /** The greeting: the profile's (or the outbound one), else a plain first response on an outbound call. */
+  private greet(out: CallCommand[]): void {
+    const instructions = this.greeting.instructions();
+    if (instructions !== null) this.sendToModel({ type: 'model.createResponse', instructions }, out);
+    else if (this.machine !== null) this.requestResponse(out);
+  }
+
+  // ── outbound: who answered (answering-machine.ts) ──────────────────────────
+
+  private onMachineAction(action: MachineAction, out: CallCommand[]): void {
+    // a greeting decided before the model is open is said when it opens (the machine says `greeted`)
+    if (this.phase.name === 'connecting' && action.kind !== 'greet') this.pendingMachine = action;
+    if (action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
+    out.push({ type: 'timer.cancel', name: 'opening' });
+    switch (action.kind) {
+      case 'greet':
+        // the model may now answer the callee's turns on its own
+        this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+        return this.greet(out);
+      case 'hangup':
+        log(out, 'info', 'a machine answered; ending the call', { answeredBy: action.answeredBy });
+        this.phase = { name: 'live', leaving: machineEnd(null, action.answeredBy, this.options.canUseRest) };
+        return this.checkEnd(out);
+      case 'voicemail':
+        return this.leaveVoicemail(action.message, out);
+    }
+  }
+
+  /** A machine answered: whatever plays is cut, the model stops answering, and says the message once. */
+  private leaveVoicemail(message: string, out: CallCommand[]): void {
+    const active = this.responses.cancellable;
+    if (active !== null) {
+      out.push({ type: 'model.cancelResponse', responseId: active });
+      this.responses.discard(active);
+    }
+    for (const id of this.playout.ledger.unplayed().map((item) => item.responseId)) this.responses.discard(id);
+    this.playout.clear(out);
+    this.responses.active = null;
+    this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
+    this.voicemailAsked = true;
+    const instructions =
+      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`;
+    this.sendToModel({ type: 'model.createResponse', instructions }, out);
+    out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
+  }
+
+  /** The voicemail message's response started: the call ends once it has played. */
+  private voicemailStarted(responseId: string, out: CallCommand[]): void {
+    this.voicemailAsked = false;
+    if (this.phase.name !== 'live') return;
+    this.phase = { name: 'live', leaving: machineEnd(responseId, 'voicemail message said', this.options.canUseRest) };
+    this.checkEnd(out);
   }
 
   // ── the operator (SPEC §12) ──────────────────────────────────────────────────
@@ -514,7 +625,43 @@ export class CallSession {
         return this.onModelClosed(true, 0, out);
       case 'toolWait':
         return this.toolCalls.waitDue(this.clock.now(), this.responses.active, this.playout.ledger, out);
+      case 'opening':
+        return this.onMachineAction(this.machine?.openingTimeout() ?? { kind: 'none' }, out);
+      case 'idle':
+        return this.onIdle(out);
     }
+  }
+
+  /**
+   * Nobody talks and nothing is owed (idle-timer.ts): the call is live and staying, the caller is
+   * not speaking, no response is in progress, every assistant frame has been heard, no tool runs.
+   */
+  private lineQuiet(): boolean {
+    return (
+      this.phase.name === 'live' &&
+      this.phase.leaving === null &&
+      this.modelOpen &&
+      !this.callerSpeaking &&
+      this.responses.active === null &&
+      !this.playout.ledger.busy &&
+      !this.toolCalls.busy
+    );
+  }
+
+  /** The line was quiet for `idle.after_ms`: the next prompt, or the goodbye and the end (SPEC §11). */
+  private onIdle(out: CallCommand[]): void {
+    if (!this.lineQuiet()) return;
+    const action = this.idle.fired();
+    if (action === null) return;
+    if (action.kind === 'prompt') {
+      log(out, 'info', 'caller silent; prompting', { prompt: this.idle.promptsUnanswered });
+      return this.sendToModel({ type: 'model.createResponse', instructions: action.instructions }, out);
+    }
+    log(out, 'info', 'caller silent after every prompt; saying goodbye and ending the call');
+    this.phase = { name: 'live', leaving: idleEnd(this.options.canUseRest) };
+    this.goodbye.begin({ text: action.goodbye, lead: 'The caller has stayed silent, so the call ends now.' });
+    out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
+    this.sayGoodbye(out);
   }
 
   /** The model socket is gone (closed, failed, or closed by us): caller audio is held, nothing is owed. */

@@ -20,7 +20,11 @@ export type TimerName =
   /** the apology has had time to play */
   | 'apologyDone'
   /** a tool job with a wait message has run `wait_after_ms` (SPEC §9 "no dead air") */
-  | 'toolWait';
+  | 'toolWait'
+  /** an outbound callee has said nothing since the answer: greet anyway (`answering-machine.ts`) */
+  | 'opening'
+  /** the line has been quiet for the profile's `idle.after_ms` (SPEC §11) */
+  | 'idle';
 
 /** The socket to Twilio closed (with or without a `stop` first). */
 export interface TwilioClosedEvent {
@@ -70,6 +74,13 @@ export interface CallLimitEvent {
   reason: CallLimitReason;
 }
 
+/** Twilio's answering-machine verdict for an outbound call (`AnsweredBy`, SPEC §13). */
+export interface AnsweredByEvent {
+  type: 'call.answeredBy';
+  /** `human`, `machine_end_beep`, `machine_end_silence`, `machine_end_other`, `fax`, `unknown`, … */
+  answeredBy: string;
+}
+
 /**
  * An operator's request (SPEC §12; `operator.ts`), delivered to the call's session like any
  * other event: the console and the API only ask, the session decides.
@@ -83,6 +94,7 @@ export type OperatorEvent =
   | { type: 'operator.say'; text: string };
 
 export type CallEvent =
+  | AnsweredByEvent
   | TwilioEvent
   | TwilioClosedEvent
   | ModelEvent
@@ -94,8 +106,24 @@ export type CallEvent =
   | CallLimitEvent
   | OperatorEvent;
 
-/** How a call ended (SPEC §3). */
-export type CallOutcome = 'completed' | 'caller_hung_up' | 'hang_up_tool' | 'transferred' | 'error';
+/** How a call ended (SPEC §3, §13). */
+export type CallOutcome =
+  | 'completed'
+  | 'caller_hung_up'
+  | 'hang_up_tool'
+  | 'transferred'
+  /** the caller stayed silent through the profile's idle prompts (SPEC §11) */
+  | 'idle_hang_up'
+  | 'error'
+  /** outbound: a machine answered and the voicemail message was said after its beep */
+  | 'voicemail_left'
+  /** outbound: a machine (or fax) answered and the call was ended at once */
+  | 'machine_detected'
+  /** outbound: Twilio's call status, the callee never picked up */
+  | 'no_answer'
+  | 'busy'
+  | 'failed'
+  | 'canceled';
 
 export type TwilioCommand =
   /** one 20 ms μ-law 8 kHz frame */

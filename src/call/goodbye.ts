@@ -11,16 +11,23 @@
  */
 export const GOODBYE_MAX_MS = 20_000;
 
+const LIMIT_LEAD = 'The call has reached its time limit and ends now.';
+
 export class Goodbye {
   private owed = false;
+  private lead = LIMIT_LEAD;
   private requested = false;
   /** the goodbye's response, once created */
   responseId: string | null = null;
 
-  constructor(private readonly text: string | null) {}
+  constructor(private text: string | null) {}
 
-  /** The limit was reached: true when a goodbye will be said, false when the call ends at once. */
-  begin(): boolean {
+  /**
+   * The limit was reached: true when a goodbye will be said, false when the call ends at once.
+   * `instead` says another goodbye for another reason (the idle goodbye, SPEC §11).
+   */
+  begin(instead?: { text: string; lead: string }): boolean {
+    if (instead !== undefined) ({ text: this.text, lead: this.lead } = instead);
     this.owed = this.text !== null;
     return this.owed;
   }
@@ -30,7 +37,7 @@ export class Goodbye {
     if (!this.owed || activeResponse !== null || this.text === null) return null;
     this.owed = false;
     this.requested = true;
-    return `The call has reached its time limit and ends now. Say exactly the following, then stop: "${this.text}"`;
+    return `${this.lead} Say exactly the following, then stop: "${this.text}"`;
   }
 
   /** A response started: the first one after the request is the goodbye. */

@@ -11,8 +11,15 @@ import type { CallCommand, LogCommand, TimerCommand } from './events.js';
 /**
  * The session configuration sent with every `session.update`. `interruptResponse` is false
  * while a greeting that must not be interrupted plays: the server's VAD must not cancel it either.
+ * `createResponse` is false while an outbound call does not yet know who answered
+ * (`answering-machine.ts`): the model must not answer a recorded greeting on its own.
  */
-export function sessionConfigFor(profile: Profile, interruptResponse: boolean, tools: ToolDefinition[]): SessionConfig {
+export function sessionConfigFor(
+  profile: Profile,
+  interruptResponse: boolean,
+  tools: ToolDefinition[],
+  createResponse = true,
+): SessionConfig {
   const td = profile.turnDetection;
   const turnDetection: TurnDetection =
     td.type === 'server_vad'
@@ -21,10 +28,10 @@ export function sessionConfigFor(profile: Profile, interruptResponse: boolean, t
           threshold: td.threshold,
           prefixPaddingMs: td.prefixPaddingMs,
           silenceDurationMs: td.silenceDurationMs,
-          createResponse: true,
+          createResponse,
           interruptResponse,
         }
-      : { type: 'semantic_vad', eagerness: td.eagerness, createResponse: true, interruptResponse };
+      : { type: 'semantic_vad', eagerness: td.eagerness, createResponse, interruptResponse };
   return {
     instructions: profile.instructions,
     voice: profile.voice,
@@ -32,6 +39,7 @@ export function sessionConfigFor(profile: Profile, interruptResponse: boolean, t
     turnDetection,
     transcription: profile.transcription,
     tools,
+    ...(profile.modelSettings !== undefined ? { settings: profile.modelSettings } : {}),
   };
 }
 

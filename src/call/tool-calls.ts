@@ -42,6 +42,11 @@ export class ToolCalls {
   /** running jobs whose wait message is still to be said, by call id */
   private readonly waits = new Map<string, Wait>();
 
+  /** Some tool job is still running. */
+  get busy(): boolean {
+    return this.jobs.size > 0;
+  }
+
   /** The model announced a function call item and its tool's name. */
   named(itemId: string, name: string): void {
     this.names.set(itemId, name);

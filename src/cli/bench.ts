@@ -75,10 +75,22 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'tool-rtt',
     runner: 'runToolBench',
   },
+  'first-word': {
+    description:
+      'webhook → first greeting audio, p50/p90 of 50 calls, with and without warm start (300 ms connect delay)',
+    module: 'first-word',
+    runner: 'runFirstWordBench',
+  },
   events: {
     description: 'call events: delivery latency to a local backend; frame p99 of 100 calls with a 1,000-event backlog',
     module: 'events',
     runner: 'runEventsBench',
+  },
+  outbound: {
+    description:
+      'outbound calls through the Twilio simulator: answer → first greeting audio (20 people), verdict → voicemail',
+    module: 'outbound',
+    runner: 'runOutboundBench',
   },
   kernels: {
     description: 'resampler kernels: WebAssembly SIMD (the default) vs the scalar reference and fallback',

@@ -58,6 +58,10 @@ export interface Config {
   trustProxy: boolean;
   /** live calls per instance, counting webhooks whose stream has not started yet (SPEC §8) */
   maxConcurrentCalls: number;
+  /** open and configure the model session when the webhook is accepted (SPEC §11 warm start; PREWARM, default on) */
+  prewarm: boolean;
+  /** warm sessions waiting for their stream at most (PREWARM_MAX, default 20) */
+  prewarmMax: number;
   /** a started stream silent this long is ended (outcome `error`, reason `media_timeout`) */
   mediaTimeoutS: number;
   /** a call is ended cleanly after this long (reason `max_duration`) */
@@ -76,6 +80,12 @@ export interface Config {
   databaseUrl: string | null;
   /** this instance's name among several (SPEC §14 `INSTANCE_ID`, default `<host>-<pid>`) */
   instanceId: string;
+  /** outbound calls (SPEC §13): live and ringing at once; more → 429 */
+  outboundMaxConcurrent: number;
+  /** outbound calls created per second; more wait their turn */
+  outboundCps: number;
+  /** E.164 prefixes outbound calls may reach; null = the country prefix of each call's `from` */
+  outboundAllow: string[] | null;
 }
 
 /** Variables whose values are secrets: never quoted in errors, redacted in logs. */
@@ -208,6 +218,8 @@ const EnvSchema = z.object({
   METRICS_TOKEN: bearerTokenVar,
   TRUST_PROXY: booleanVar,
   MAX_CONCURRENT_CALLS: integerVar(1, 100_000, 'MAX_CONCURRENT_CALLS=200'),
+  PREWARM: booleanVar,
+  PREWARM_MAX: integerVar(0, 10_000, 'PREWARM_MAX=20'),
   MEDIA_TIMEOUT_S: integerVar(1, 3_600, 'MEDIA_TIMEOUT_S=15'),
   MAX_CALL_DURATION_S: integerVar(1, 86_400, 'MAX_CALL_DURATION_S=3600'),
   RECORDINGS_MAX_GB: decimalVar(0.001, 1_000_000, 'RECORDINGS_MAX_GB=10'),
@@ -223,6 +235,13 @@ const EnvSchema = z.object({
     if (v !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(v))
       ctx.addIssue({ code: 'custom', message: 'must be 1–64 letters, digits, dots, dashes or underscores' });
   }),
+  OUTBOUND_MAX_CONCURRENT: integerVar(1, 100_000, 'OUTBOUND_MAX_CONCURRENT=10'),
+  OUTBOUND_CPS: decimalVar(0.01, 1_000, 'OUTBOUND_CPS=1'),
+  OUTBOUND_ALLOW: optionalText.superRefine((value, ctx) => {
+    if (value === null) return;
+    const bad = value.split(',').find((p) => !/^\+\d{1,15}$/.test(p.trim()));
+    if (bad !== undefined) ctx.addIssue({ code: 'custom', message: `has ${JSON.stringify(bad)}, not a + prefix` });
+  }),
 });
 
 const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
@@ -234,6 +253,8 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   REALTIME_URL: 'use the full WebSocket URL of the realtime endpoint',
   REALTIME_DIALECT: 'use ga (current API) or beta (2024 preview shape)',
   RECORD_CALLS: 'use RECORD_CALLS=1 to record calls or RECORD_CALLS=0 not to',
+  PREWARM: 'use PREWARM=1 to open the model session at the webhook (default) or PREWARM=0 to open it at stream start',
+  PREWARM_MAX: 'use the number of warm sessions that may wait for their stream, e.g. PREWARM_MAX=20',
   LOG_LEVEL: 'use e.g. LOG_LEVEL=info',
   DRAIN_TIMEOUT_S: 'use a number of seconds, e.g. DRAIN_TIMEOUT_S=600',
   DRAIN_REDIRECT_URL:
@@ -251,6 +272,9 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
   DATABASE_URL: 'use postgres://user:password@host:5432/database, or unset it to keep SQLite in DATA_DIR',
   INSTANCE_ID: 'use a short name such as bridge-1, or unset it for <host>-<pid>',
+  OUTBOUND_MAX_CONCURRENT: 'use the number of outbound calls allowed at once, e.g. OUTBOUND_MAX_CONCURRENT=10',
+  OUTBOUND_CPS: "use calls per second, e.g. OUTBOUND_CPS=1 (Twilio's default account limit)",
+  OUTBOUND_ALLOW: 'use comma-separated E.164 prefixes, e.g. OUTBOUND_ALLOW=+1,+44',
 };
 
 function isOn(value: string | null): boolean | null {
@@ -332,6 +356,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     metricsToken: e.METRICS_TOKEN,
     trustProxy: isOn(e.TRUST_PROXY) ?? false,
     maxConcurrentCalls,
+    prewarm: isOn(e.PREWARM) ?? true,
+    prewarmMax: e.PREWARM_MAX === null ? 20 : Number(e.PREWARM_MAX),
     mediaTimeoutS: e.MEDIA_TIMEOUT_S === null ? 15 : Number(e.MEDIA_TIMEOUT_S),
     maxCallDurationS: e.MAX_CALL_DURATION_S === null ? 3_600 : Number(e.MAX_CALL_DURATION_S),
     recordingsMaxGb: e.RECORDINGS_MAX_GB === null ? 10 : Number(e.RECORDINGS_MAX_GB),
@@ -344,6 +370,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     eventsUrl: e.EVENTS_URL,
     databaseUrl: e.DATABASE_URL,
     instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
+    outboundMaxConcurrent: e.OUTBOUND_MAX_CONCURRENT === null ? 10 : Number(e.OUTBOUND_MAX_CONCURRENT),
+    outboundCps: e.OUTBOUND_CPS === null ? 1 : Number(e.OUTBOUND_CPS),
+    outboundAllow: e.OUTBOUND_ALLOW === null ? null : e.OUTBOUND_ALLOW.split(',').map((p) => p.trim()),
   };
 }
 

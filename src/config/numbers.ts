@@ -24,6 +24,7 @@ import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
 import type { ModelAudioFormat } from '../protocol/realtime.js';
+import { VAD_EAGERNESS, type ModelSettings } from '../protocol/session-fields.js';
 import { isWireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 import { ConfigError } from '../util/errors.js';
@@ -46,6 +47,7 @@ import {
 import { EXAMPLE_NUMBERS_FILE } from '../util/project-files.js';
 import { isE164 } from './env.js';
 import { McpServer, McpServerSchema } from './mcp-servers.js';
+import { resolveSessionSettings, SessionSettingsFieldsSchema, type IdleSettings } from './session-settings.js';
 
 /** Voices the Realtime API accepts (GA adds marin and cedar). */
 export const VOICES = [
@@ -83,9 +85,22 @@ const ServerVadSchema = z
 const SemanticVadSchema = z
   .object({
     type: z.literal('semantic_vad'),
-    eagerness: z.enum(['low', 'medium', 'high', 'auto']).optional(),
+    eagerness: z.enum(VAD_EAGERNESS, { message: `is not an eagerness (${VAD_EAGERNESS.join(', ')})` }).optional(),
   })
   .strict();
+
+/** What an outbound call does when a machine answers (SPEC §13): nothing, hang up, or leave a message. */
+export const MACHINE_DETECTION = ['off', 'hangup', 'voicemail'] as const;
+export type MachineDetection = (typeof MACHINE_DETECTION)[number];
+
+/** A profile's outbound settings (SPEC §13), after inheritance. */
+export interface OutboundSettings {
+  /** said first when a person answers; null = the profile's greeting */
+  greeting: string | null;
+  machineDetection: MachineDetection;
+  /** said once after the beep (`voicemail`); null = hang up instead */
+  voicemailMessage: string | null;
+}
 
 /** Every field optional: what a number (or `defaults`) may say. */
 const ProfileFieldsSchema = z
@@ -97,7 +112,11 @@ const ProfileFieldsSchema = z
     greeting_interruptible: z.boolean().optional(),
     turn_detection: z.discriminatedUnion('type', [ServerVadSchema, SemanticVadSchema]).optional(),
     transcription: z
-      .object({ model: z.string().min(1), language: z.string().min(2).optional() })
+      .object({
+        model: z.string().min(1),
+        language: z.string().min(2).optional(),
+        prompt: z.string().min(1, 'must not be empty').optional(),
+      })
       .strict()
       .nullable()
       .optional(),
@@ -111,10 +130,21 @@ const ProfileFieldsSchema = z
       .optional(),
     ...ContextFieldsSchema,
     ...EventFieldsSchema,
+    ...SessionSettingsFieldsSchema,
     mcp_servers: z.array(McpServerSchema).optional(),
     transfer_to: e164.nullable().optional(),
     model_audio: z
       .enum(['pcm16', 'pcmu'], { message: 'must be pcm16 (transcode to 24 kHz PCM) or pcmu (μ-law passthrough)' })
+      .optional(),
+    outbound: z
+      .object({
+        greeting: z.string().nullable().optional(),
+        machine_detection: z
+          .enum(MACHINE_DETECTION, { message: `must be one of ${MACHINE_DETECTION.join(', ')}` })
+          .optional(),
+        voicemail_message: z.string().nullable().optional(),
+      })
+      .strict()
       .optional(),
   })
   .strict();
@@ -151,7 +181,13 @@ export interface Profile {
    */
   goodbye?: string | null | undefined;
   turnDetection: TurnDetectionSettings;
-  transcription: { model: string; language?: string } | null;
+  transcription: { model: string; language?: string; prompt?: string } | null;
+  /** per-number model or Azure deployment (SPEC §11); absent: REALTIME_MODEL */
+  model?: string;
+  /** SPEC §11 settings sent in `session.update`, each only when set; absent in older recordings */
+  modelSettings?: ModelSettings;
+  /** silence handling (SPEC §11); null or absent: off */
+  idle?: IdleSettings | null | undefined;
   tools: BuiltinTool[];
   /** HTTP tools (SPEC §9), after the built-in ones; absent in recordings made before they existed */
   customTools?: readonly CustomTool[];
@@ -167,6 +203,8 @@ export interface Profile {
   analysis?: AnalysisSettings | null;
   transferTo: string | null;
   modelAudio: ModelAudioFormat;
+  /** outbound calls placed from this number (SPEC §13); absent in recordings made before they existed */
+  outbound?: OutboundSettings;
 }
 
 /** What applies when neither the number nor `defaults` says otherwise. */
@@ -296,6 +334,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     ? {
         model: f.transcription.model,
         ...(f.transcription.language !== undefined ? { language: f.transcription.language } : {}),
+        ...(f.transcription.prompt !== undefined ? { prompt: f.transcription.prompt } : {}),
       }
     : null;
   return {
@@ -307,6 +346,7 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     greetingInterruptible: f.greeting_interruptible ?? true,
     turnDetection,
     transcription,
+    ...resolveSessionSettings(f),
     tools,
     customTools,
     mcpServers: resolveMcpServers(f.mcp_servers ?? [], env, file, where),
@@ -315,7 +355,16 @@ function resolveProfile(key: string, f: ProfileFields, file: string, where: stri
     ...eventFields(f, file, where),
     transferTo,
     modelAudio: f.model_audio ?? 'pcm16',
+    outbound: {
+      greeting: blankToNull(f.outbound?.greeting),
+      machineDetection: f.outbound?.machine_detection ?? 'voicemail',
+      voicemailMessage: blankToNull(f.outbound?.voicemail_message),
+    },
   };
+}
+
+function blankToNull(text: string | null | undefined): string | null {
+  return text === undefined || text === null || text.trim() === '' ? null : text;
 }
 
 /** The §10 event fields, resolved. @throws ConfigError naming `analysis.schema` */
@@ -519,19 +568,35 @@ export class NumbersRegistry {
     readonly file: string,
     private readonly logger: Logger,
     private readonly clock: Clock,
+    private readonly check: (p: Profiles) => void,
   ) {
-    this.profiles = NumbersRegistry.read(file);
+    this.profiles = this.read();
     for (const warning of this.profiles.warnings) logger.warn({ file }, warning);
   }
 
-  /** Loads `file` and starts watching it (unless `watch: false`). @throws ConfigError */
-  static open(file: string, logger: Logger, clock: Clock, options: { watch?: boolean } = {}): NumbersRegistry {
-    const registry = new NumbersRegistry(file, logger, clock);
+  /**
+   * Loads `file` and starts watching it (unless `watch: false`). `check` vets every version
+   * (load, reload, PUT) beyond the file's own rules, e.g. against the realtime dialect in use.
+   * @throws ConfigError
+   */
+  static open(
+    file: string,
+    logger: Logger,
+    clock: Clock,
+    options: { watch?: boolean; check?: (p: Profiles) => void } = {},
+  ): NumbersRegistry {
+    const registry = new NumbersRegistry(file, logger, clock, options.check ?? (() => undefined));
     if (options.watch ?? true) registry.startWatching();
     return registry;
   }
 
-  private static read(file: string): Profiles {
+  private read(): Profiles {
+    const profiles = NumbersRegistry.readFile(this.file);
+    this.check(profiles);
+    return profiles;
+  }
+
+  private static readFile(file: string): Profiles {
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
@@ -567,7 +632,7 @@ export class NumbersRegistry {
    */
   reload(): ConfigError | null {
     try {
-      const next = NumbersRegistry.read(this.file);
+      const next = this.read();
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
       for (const warning of next.warnings) this.logger.warn({ file: this.file }, warning);
@@ -647,6 +712,7 @@ export class NumbersRegistry {
     // validated first: a bad profile is answered as such even where nothing may be written
     const base = this.shared?.text ?? readFileSync(this.file, 'utf8');
     const { text, profiles } = withNumberInText(base, number, fields, this.file);
+    this.check(profiles);
     if (this.shared !== null) {
       this.shared.text = text;
       this.profiles = profiles;

@@ -55,6 +55,12 @@ export interface RealtimeEmulatorOptions {
   clips?: ClipLibrary;
   /** largest client message accepted (default 16 MiB: appends may be up to 15 MiB) */
   maxPayloadBytes?: number;
+  /**
+   * Network timing: how long a handshake takes before the socket opens, as TLS and the upgrade
+   * to a remote provider do (~300 ms); 0 (loopback) by default. `npm run bench -- first-word`
+   * uses it to show what warm start saves.
+   */
+  connectDelayMs?: number;
 }
 
 /** A standalone emulator listening on a port. */
@@ -173,16 +179,28 @@ export class RealtimeEmulator {
       }
       const dialect = handshakeDialect(req);
       const betaHeader = dialect === 'beta' && req.headers['openai-beta'] !== undefined;
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        if (dialect === 'beta' && this.options.betaShapeDisabled === true) {
-          ws.send(
-            JSON.stringify({ type: 'error', event_id: 'event_beta_disabled', error: wireErrors.betaShapeDisabled() }),
-          );
-          ws.close(4000, 'beta_api_shape_disabled');
-          return;
-        }
-        this.accept(ws, req, dialect, { url: safeUrl(req), betaHeader, auth: scheme });
-      });
+      const upgrade = () =>
+        this.wss.handleUpgrade(req, socket, head, (ws) => {
+          if (dialect === 'beta' && this.options.betaShapeDisabled === true) {
+            ws.send(
+              JSON.stringify({ type: 'error', event_id: 'event_beta_disabled', error: wireErrors.betaShapeDisabled() }),
+            );
+            ws.close(4000, 'beta_api_shape_disabled');
+            return;
+          }
+          this.accept(ws, req, dialect, { url: safeUrl(req), betaHeader, auth: scheme });
+        });
+      const delayMs = this.options.connectDelayMs ?? 0;
+      if (delayMs > 0)
+        this.clock.setTimer(delayMs, () => {
+          try {
+            if (!socket.destroyed) upgrade();
+          } catch (err) {
+            this.logger.error({ err }, 'emulator failed to take an upgrade');
+            socket.destroy();
+          }
+        });
+      else upgrade();
     } catch (err) {
       this.logger.error({ err }, 'emulator failed to take an upgrade');
       socket.destroy();

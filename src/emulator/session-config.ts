@@ -8,6 +8,14 @@
  * (`temperature`) are remembered separately so a beta client sees them echoed.
  */
 import { betaSessionToGa, gaSessionToBeta, type Dialect } from '../protocol/dialects.js';
+import {
+  MAX_OUTPUT_TOKENS_LIMIT,
+  NOISE_REDUCTION_TYPES,
+  REASONING_EFFORTS,
+  SPEED_MAX,
+  SPEED_MIN,
+  VAD_EAGERNESS,
+} from '../protocol/session-fields.js';
 import { isWireObject, type WireObject } from '../protocol/wire-object.js';
 
 import type { EmulatorAudioFormat } from './audio-convert.js';
@@ -191,8 +199,8 @@ function checkTurnDetection(value: unknown, param: string): WireError | null {
     if (v !== undefined && typeof v !== 'boolean') return wireErrors.invalidType(`${param}.${key}`, 'a boolean', v);
   }
   const eagerness = value['eagerness'];
-  if (eagerness !== undefined && !['low', 'medium', 'high', 'auto'].includes(eagerness as string)) {
-    return wireErrors.invalidValue(`${param}.eagerness`, eagerness, ['low', 'medium', 'high', 'auto']);
+  if (eagerness !== undefined && !(VAD_EAGERNESS as readonly unknown[]).includes(eagerness)) {
+    return wireErrors.invalidValue(`${param}.eagerness`, eagerness, VAD_EAGERNESS);
   }
   return null;
 }
@@ -210,8 +218,76 @@ function checkTools(value: unknown): WireError | null {
   return null;
 }
 
+const TRANSCRIPTION_KEYS = new Set(['model', 'language', 'prompt']);
+
+function checkTranscription(t: unknown, param: string): WireError | null {
+  if (t === undefined || t === null) return null;
+  if (!isWireObject(t) || typeof t['model'] !== 'string') return wireErrors.missingParameter(`${param}.model`);
+  for (const key of Object.keys(t))
+    if (!TRANSCRIPTION_KEYS.has(key)) return wireErrors.unknownParameter(`${param}.${key}`);
+  for (const key of ['language', 'prompt'])
+    if (t[key] !== undefined && typeof t[key] !== 'string')
+      return wireErrors.invalidType(`${param}.${key}`, 'a string', t[key]);
+  return null;
+}
+
+function checkNoiseReduction(value: unknown, param: string): WireError | null {
+  if (value === undefined || value === null) return null;
+  if (!isWireObject(value)) return wireErrors.invalidType(param, 'an object', value);
+  for (const key of Object.keys(value)) if (key !== 'type') return wireErrors.unknownParameter(`${param}.${key}`);
+  if (!(NOISE_REDUCTION_TYPES as readonly unknown[]).includes(value['type']))
+    return wireErrors.invalidValue(`${param}.type`, value['type'], NOISE_REDUCTION_TYPES);
+  return null;
+}
+
+function checkSpeed(value: unknown, param: string): WireError | null {
+  if (value === undefined) return null;
+  if (typeof value !== 'number') return wireErrors.invalidType(param, 'a number', value);
+  if (value < SPEED_MIN) return wireErrors.numberTooSmall(param, SPEED_MIN, value);
+  if (value > SPEED_MAX) return wireErrors.numberTooLarge(param, SPEED_MAX, value);
+  return null;
+}
+
+/** `reasoning`, `max_output_tokens` and `truncation` (PROTOCOLS.md §10.1). */
+function checkModelSettings(session: WireObject): WireError | null {
+  const reasoning = session['reasoning'];
+  if (reasoning !== undefined && reasoning !== null) {
+    if (!isWireObject(reasoning)) return wireErrors.invalidType('session.reasoning', 'an object', reasoning);
+    for (const key of Object.keys(reasoning))
+      if (key !== 'effort') return wireErrors.unknownParameter(`session.reasoning.${key}`);
+    if (!(REASONING_EFFORTS as readonly unknown[]).includes(reasoning['effort']))
+      return wireErrors.invalidValue('session.reasoning.effort', reasoning['effort'], REASONING_EFFORTS);
+  }
+  const tokens = session['max_output_tokens'];
+  if (tokens !== undefined && tokens !== 'inf') {
+    if (typeof tokens !== 'number' || !Number.isInteger(tokens))
+      return wireErrors.invalidType('session.max_output_tokens', "an integer or 'inf'", tokens);
+    if (tokens < 1) return wireErrors.numberTooSmall('session.max_output_tokens', 1, tokens, 'integer');
+    if (tokens > MAX_OUTPUT_TOKENS_LIMIT)
+      return wireErrors.numberTooLarge('session.max_output_tokens', MAX_OUTPUT_TOKENS_LIMIT, tokens, 'integer');
+  }
+  const truncation = session['truncation'];
+  if (truncation !== undefined && truncation !== 'auto' && truncation !== 'disabled') {
+    if (!isWireObject(truncation))
+      return wireErrors.invalidValue('session.truncation', truncation, ['auto', 'disabled']);
+    if (truncation['type'] !== 'retention_ratio')
+      return wireErrors.invalidValue('session.truncation.type', truncation['type'], ['retention_ratio']);
+    for (const key of Object.keys(truncation))
+      if (!['type', 'retention_ratio', 'token_limits'].includes(key))
+        return wireErrors.unknownParameter(`session.truncation.${key}`);
+    const ratio = truncation['retention_ratio'];
+    if (typeof ratio !== 'number')
+      return wireErrors.invalidType('session.truncation.retention_ratio', 'a number', ratio);
+    if (ratio < 0) return wireErrors.numberTooSmall('session.truncation.retention_ratio', 0, ratio);
+    if (ratio > 1) return wireErrors.numberTooLarge('session.truncation.retention_ratio', 1, ratio);
+  }
+  return null;
+}
+
 /** Validates a GA-shaped partial session. `paramPrefix` names fields the way the wire does. */
 function checkGaSession(session: WireObject): WireError | null {
+  const settingsError = checkModelSettings(session);
+  if (settingsError) return settingsError;
   const modalities = session['output_modalities'];
   if (modalities !== undefined) {
     if (
@@ -247,10 +323,10 @@ function checkGaSession(session: WireObject): WireError | null {
         const e = checkTurnDetection(input['turn_detection'], 'session.audio.input.turn_detection');
         if (e) return e;
       }
-      const t = input['transcription'];
-      if (t !== undefined && t !== null && (!isWireObject(t) || typeof t['model'] !== 'string')) {
-        return wireErrors.missingParameter('session.audio.input.transcription.model');
-      }
+      const e =
+        checkTranscription(input['transcription'], 'session.audio.input.transcription') ??
+        checkNoiseReduction(input['noise_reduction'], 'session.audio.input.noise_reduction');
+      if (e) return e;
     }
     const output = audio['output'];
     if (output !== undefined) {
@@ -263,6 +339,8 @@ function checkGaSession(session: WireObject): WireError | null {
       }
       if (output['voice'] !== undefined && typeof output['voice'] !== 'string')
         return wireErrors.invalidType('session.audio.output.voice', 'a string', output['voice']);
+      const e = checkSpeed(output['speed'], 'session.audio.output.speed');
+      if (e) return e;
     }
   }
   return null;
@@ -338,6 +416,7 @@ export function applySessionUpdate(
     'prompt',
     'tracing',
     'truncation',
+    'reasoning',
   ]) {
     if (ga[key] !== undefined) gaState[key] = structuredClone(ga[key]);
   }

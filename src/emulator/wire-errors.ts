@@ -56,6 +56,11 @@ export const wireErrors = {
         : `Invalid value: ${quote(value)}. Supported values are: ${supported.map((s) => `'${s}'`).join(', ')}.`,
       param,
     ),
+  /** the API's range errors (`integer_below_min_value` / `decimal_above_max_value` family) */
+  numberTooSmall: (param: string, min: number, got: unknown, kind: 'integer' | 'decimal' = 'decimal'): WireError =>
+    invalid(`${kind}_below_min_value`, `Invalid '${param}': ${quote(got)} is below the minimum value ${min}.`, param),
+  numberTooLarge: (param: string, max: number, got: unknown, kind: 'integer' | 'decimal' = 'decimal'): WireError =>
+    invalid(`${kind}_above_max_value`, `Invalid '${param}': ${quote(got)} is above the maximum value ${max}.`, param),
   /** [O] wording from field reports; the code name is not confirmed (PROTOCOLS §8.9). */
   commitTooSmall: (bufferedMs: number): WireError =>
     invalid(

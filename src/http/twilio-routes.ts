@@ -7,6 +7,12 @@
  * A call is given its stream token only when there is room for it (MAX_CONCURRENT_CALLS;
  * otherwise the polite refusal, or `<Redirect>` to DRAIN_REDIRECT_URL) and only once per
  * CallSid (a replayed webhook gets `<Hangup/>`, SPEC §8).
+ *
+ * Outbound calls (SPEC §13) use the same webhook: Twilio fetches it at answer with
+ * `Direction=outbound-api`, `From` = our number, so the profile is the one the dial request
+ * chose, else the `From` number's. `POST /twilio/amd` takes the asynchronous answering-machine
+ * verdict (`AccountSid`, `CallSid`, `AnsweredBy`, `MachineDetectionDuration`; PROTOCOLS §10.5),
+ * signed like every webhook.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
@@ -54,6 +60,10 @@ export interface TwilioRoutesDeps {
   onRejected?: (reason: string) => void;
   /** a validated status callback (call or stream) */
   onStatus?: (params: Record<string, string>) => void;
+  /** the profile an outbound call placed by this bridge was given (SPEC §13); null: not ours */
+  outboundProfile?: (callSid: string) => Profile | null;
+  /** a validated AMD verdict (`POST /twilio/amd`) */
+  onAnsweredBy?: (callSid: string, answeredBy: string) => void;
   /** a call was answered with a stream for `profile` (starts its per-call context request, SPEC §10) */
   onAnswered?: (call: { callSid: string; from: string; to: string; profile: Profile }) => void;
 }
@@ -140,7 +150,9 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
       refuse(res, 'draining');
       return;
     }
-    const lookup = deps.lookup(to);
+    const placed = deps.outboundProfile?.(callSid) ?? null;
+    const outbound = placed !== null || (params['Direction'] ?? '').startsWith('outbound');
+    const lookup: Lookup = placed !== null ? { kind: 'profile', profile: placed } : deps.lookup(outbound ? from : to);
     if (lookup.kind === 'reject') {
       log.info('call rejected: number not configured and reject_unknown is set');
       const vr = new VoiceResponse();
@@ -183,6 +195,19 @@ export function twilioRoutes(deps: TwilioRoutesDeps): Router {
     log.info({ profile: maskPhone(profile) || profile }, 'call answered with media stream');
     deps.onAnswered?.({ callSid, from, to, profile: lookup.profile });
     res.type('text/xml').send(vr.toString());
+  });
+
+  router.post('/twilio/amd', (req, res) => {
+    const params = gate(req, res, 'amd');
+    if (params === null) return;
+    const callSid = params['CallSid'] ?? '';
+    const answeredBy = params['AnsweredBy'] ?? '';
+    if (!CALL_SID.test(callSid) || !/^[a-z_]{1,32}$/.test(answeredBy)) {
+      res.status(400).json({ error: 'CallSid or AnsweredBy is missing or malformed' });
+      return;
+    }
+    deps.onAnsweredBy?.(callSid, answeredBy);
+    res.status(204).end();
   });
 
   router.post('/twilio/status', (req, res) => {

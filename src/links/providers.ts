@@ -122,3 +122,21 @@ function safeOrigin(url: string): string {
     return '(invalid URL)';
   }
 }
+
+/**
+ * The endpoint for a profile's own `model` (SPEC §11): the URL's `model` query (OpenAI, Azure
+ * GA, the emulator) or `deployment` (Azure preview) names it; a REALTIME_URL without either
+ * gets `model` added. Without a profile model the endpoint is returned unchanged.
+ */
+export function endpointForModel(endpoint: RealtimeEndpoint, model: string | undefined): RealtimeEndpoint {
+  if (model === undefined) return endpoint;
+  let url: URL;
+  try {
+    url = new URL(endpoint.url);
+  } catch {
+    return endpoint;
+  }
+  const param = url.searchParams.has('deployment') && !url.searchParams.has('model') ? 'deployment' : 'model';
+  url.searchParams.set(param, model);
+  return { ...endpoint, url: url.toString(), label: `${endpoint.label} model ${model}` };
+}

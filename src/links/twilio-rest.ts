@@ -15,7 +15,26 @@ import { describeError } from '../util/errors.js';
 export interface TwilioRest {
   hangUp(callSid: string): Promise<void>;
   transfer(callSid: string, to: string): Promise<void>;
+  /** Places an outbound call (SPEC §13). @throws Error with Twilio's status and message, no credentials */
+  createCall(call: OutboundCallRequest): Promise<{ callSid: string; status: string }>;
 }
+
+/**
+ * One `POST /Calls.json` (PROTOCOLS §10.5; twilio-node `CallListInstanceCreateOptions`):
+ * `url` is fetched at answer like an inbound webhook; `amdCallbackUrl` null = no machine
+ * detection, else `MachineDetection=DetectMessageEnd` with `AsyncAmd=true`, so the call
+ * connects at once and the verdict arrives later at that URL.
+ */
+export interface OutboundCallRequest {
+  to: string;
+  from: string;
+  url: string;
+  statusCallbackUrl: string;
+  amdCallbackUrl: string | null;
+}
+
+/** Every progress step Twilio can report (default is `completed` only). */
+const STATUS_EVENTS = ['initiated', 'ringing', 'answered', 'completed'];
 
 export interface TwilioRestOptions {
   accountSid: string;
@@ -56,9 +75,9 @@ async function restClient(options: TwilioRestOptions, timeoutMs: number): Promis
 export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
   const timeoutMs = options.timeoutMs ?? 10_000;
   let client: Promise<TwilioClient> | null = null;
-  const run = async (what: string, fn: (client: TwilioClient) => Promise<unknown>) => {
+  const run = async <T>(what: string, fn: (client: TwilioClient) => Promise<T>): Promise<T> => {
     try {
-      await fn(await (client ??= restClient(options, timeoutMs)));
+      return await fn(await (client ??= restClient(options, timeoutMs)));
     } catch (err) {
       const status = (err as { status?: number }).status;
       // eslint-disable-next-line preserve-caught-error -- no cause on purpose: Twilio's error can carry the credentials
@@ -66,11 +85,36 @@ export function createTwilioRest(options: TwilioRestOptions): TwilioRest {
     }
   };
   return {
-    hangUp: (callSid) => run('hang-up', (client) => client.calls(callSid).update({ status: 'completed' })),
+    hangUp: (callSid) =>
+      run('hang-up', (client) => client.calls(callSid).update({ status: 'completed' })).then(() => undefined),
     transfer: (callSid, to) => {
       const vr = new VoiceResponse();
       vr.dial(to);
-      return run('transfer', (client) => client.calls(callSid).update({ twiml: vr.toString() }));
+      return run('transfer', (client) => client.calls(callSid).update({ twiml: vr.toString() })).then(() => undefined);
+    },
+    createCall: async (call) => {
+      const amd =
+        call.amdCallbackUrl === null
+          ? {}
+          : {
+              machineDetection: 'DetectMessageEnd',
+              asyncAmd: 'true',
+              asyncAmdStatusCallback: call.amdCallbackUrl,
+              asyncAmdStatusCallbackMethod: 'POST',
+            };
+      const created = await run('call creation', (client) =>
+        client.calls.create({
+          to: call.to,
+          from: call.from,
+          url: call.url,
+          method: 'POST',
+          statusCallback: call.statusCallbackUrl,
+          statusCallbackEvent: STATUS_EVENTS,
+          statusCallbackMethod: 'POST',
+          ...amd,
+        }),
+      );
+      return { callSid: created.sid, status: created.status };
     },
   };
 }

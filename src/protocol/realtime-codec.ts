@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { decodeStrictBase64 } from './base64.js';
 import { clientEventFromGa, serverEventToGa, type Dialect } from './dialects.js';
 import { parseDeltaFast } from './realtime-delta-fast.js';
+import { settingsSessionFieldsGa } from './session-fields.js';
 import { isWireObject, type WireObject } from './wire-object.js';
 import type {
   ItemSummary,
@@ -523,13 +524,20 @@ function toolGa(tool: ToolDefinition): WireObject {
 
 /** The whole {@link SessionConfig} as a GA `session` object (`session.type: "realtime"`, audio out). */
 export function sessionConfigToGa(config: SessionConfig): WireObject {
+  const t = config.transcription;
   const transcription =
-    config.transcription === null
+    t === null
       ? null
       : {
-          model: config.transcription.model,
-          ...(config.transcription.language !== undefined ? { language: config.transcription.language } : {}),
+          model: t.model,
+          ...(t.language !== undefined ? { language: t.language } : {}),
+          ...(t.prompt !== undefined ? { prompt: t.prompt } : {}),
         };
+  const settings = config.settings ?? {};
+  const noiseReduction =
+    settings.noiseReduction === undefined
+      ? {}
+      : { noise_reduction: settings.noiseReduction === null ? null : { type: settings.noiseReduction } };
   return {
     type: 'realtime',
     instructions: config.instructions,
@@ -538,12 +546,18 @@ export function sessionConfigToGa(config: SessionConfig): WireObject {
       input: {
         format: audioFormatGa(config.audioFormat),
         transcription,
+        ...noiseReduction,
         turn_detection: turnDetectionGa(config.turnDetection),
       },
-      output: { format: audioFormatGa(config.audioFormat), voice: config.voice },
+      output: {
+        format: audioFormatGa(config.audioFormat),
+        voice: config.voice,
+        ...(settings.speed !== undefined ? { speed: settings.speed } : {}),
+      },
     },
     tools: config.tools.map(toolGa),
     tool_choice: 'auto',
+    ...settingsSessionFieldsGa(settings),
   };
 }
 

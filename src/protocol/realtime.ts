@@ -16,6 +16,7 @@
  * `resources/realtime` types) and the Azure OpenAI 2024 preview reference (beta:
  * https://learn.microsoft.com/azure/ai-foundry/openai/realtime-audio-reference).
  */
+import type { ModelSettings } from './session-fields.js';
 
 /** Audio encoding on the model side, both directions. `pcm16` = 16-bit LE mono 24 kHz; `pcmu` = G.711 μ-law 8 kHz. */
 export type ModelAudioFormat = 'pcm16' | 'pcmu';
@@ -57,8 +58,10 @@ export interface SessionConfig {
   /** null = manual turns (commit + response.create by the client) */
   turnDetection: TurnDetection | null;
   /** Caller-side transcription; null = off */
-  transcription: { model: string; language?: string } | null;
+  transcription: { model: string; language?: string; prompt?: string } | null;
   tools: ToolDefinition[];
+  /** the profile's model settings (SPEC §11), each sent only when set */
+  settings?: ModelSettings;
 }
 
 /** A conversation item the bridge creates. */

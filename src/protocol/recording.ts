@@ -89,6 +89,11 @@ export const RecordedProfileSchema = z.object({
   ]),
   transcription: z.object({ model: z.string(), language: z.string().optional() }).nullable(),
   tools: z.array(z.string()),
+  /** silence handling (SPEC §11); absent in recordings made before it existed */
+  idle: z
+    .object({ afterMs: z.number(), prompts: z.array(z.string()), endAfter: z.number(), goodbye: z.string() })
+    .nullable()
+    .optional(),
   transferTo: z.string().nullable(),
   modelAudio: z.enum(['pcm16', 'pcmu']),
 });

@@ -57,6 +57,7 @@ export function recordedProfile(profile: Profile): RecordedProfile {
     tools: [...rest.tools],
     turnDetection: { ...rest.turnDetection },
     transcription: rest.transcription === null ? null : { ...rest.transcription },
+    idle: rest.idle ? { ...rest.idle, prompts: [...rest.idle.prompts] } : (rest.idle ?? null),
   };
 }
 

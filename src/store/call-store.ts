@@ -40,6 +40,8 @@ export interface CallWriter {
   addToolCall(callSid: string, call: ToolCallWrite): void;
   /** What the per-call context service did (SPEC §10). */
   setContext(callSid: string, context: ContextRecord): void;
+  /** An outbound call's Idempotency-Key (SPEC §13): the same key finds this call again, after a restart too */
+  rememberOutbound(key: string, callSid: string, atMs: number): void;
 }
 
 /**
@@ -67,6 +69,8 @@ export interface EventOutbox {
 export interface CallStore extends CallWriter, EventOutbox {
   /** Every write made before the call. @throws StoreUnavailableError */
   getCall(callSid: string): Promise<CallRecord | null>;
+  /** The call an outbound request with this Idempotency-Key created, or null. */
+  outboundCallForKey(key: string): Promise<string | null>;
   /** Newest first; `next` is the cursor of the following page or null. @throws StoreUnavailableError */
   listCalls(query: ListQuery): Promise<{ calls: CallRecord[]; next: string | null }>;
   /** Resolves true once every write made so far is done, false if `timeoutMs` passes first. */

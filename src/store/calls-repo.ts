@@ -15,6 +15,7 @@ import Database from 'better-sqlite3';
 import type { CallOutcome } from '../call/events.js';
 import { BridgeError } from '../util/errors.js';
 import { EVENT_WRITE_SQL, eventWrites, EventsRepo, type NewEvent } from './events-repo.js';
+import { OUTBOUND_MIGRATION, OUTBOUND_WRITE_SQL, OutboundRepo } from './outbound-repo.js';
 
 export type StoredOutcome = CallOutcome | 'in_progress' | 'incomplete';
 
@@ -39,6 +40,7 @@ export interface CallRecord {
   from: string;
   to: string;
   profile: string;
+  direction: CallDirection;
   startedAt: string;
   endedAt: string | null;
   outcome: StoredOutcome;
@@ -87,12 +89,17 @@ export interface ToolCallRecord {
   at: string;
 }
 
+/** Who placed the call: the caller (`inbound`) or the bridge through `POST /api/calls` (`outbound`). */
+export type CallDirection = 'inbound' | 'outbound';
+
 export interface CallStart {
   callSid: string;
   from: string;
   to: string;
   profile: string;
   startedAtMs: number;
+  /** absent = `inbound` */
+  direction?: CallDirection;
 }
 
 export interface ListQuery {
@@ -176,6 +183,8 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE calls ADD COLUMN context TEXT;`,
   // 5: the delivery worker reads pending events in due order and stops at its limit
   `CREATE INDEX events_due ON events (status, next_ms, seq);`,
+  // 6: outbound calls (SPEC §13): each call's direction, and Idempotency-Keys
+  OUTBOUND_MIGRATION,
 ];
 
 /** Longest arguments JSON kept per tool call. */
@@ -195,6 +204,7 @@ export interface CallRow {
   response_ms: string;
   context: string | null;
   analysis: string | null;
+  direction: string;
 }
 
 export interface TurnRow {
@@ -230,6 +240,7 @@ export function toCallRecord(
     from: row.from_number,
     to: row.to_number,
     profile: row.profile,
+    direction: row.direction === 'outbound' ? 'outbound' : 'inbound',
     startedAt: iso(row.started_ms),
     endedAt: row.ended_ms === null ? null : iso(row.ended_ms),
     outcome: row.outcome as StoredOutcome,
@@ -268,8 +279,8 @@ const MAX_RESPONSE_LATENCIES = 200;
  * them from this table, which is why a read-modify-write (the latency list) is one statement too.
  */
 export const WRITE_SQL = {
-  insertCall: `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms)
-     VALUES (?, ?, ?, ?, ?) ON CONFLICT (call_sid) DO NOTHING`,
+  insertCall: `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms, direction)
+     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_sid) DO NOTHING`,
   insertTurn: `INSERT INTO turns (call_sid, role, text, truncated, at_ms) VALUES (?, ?, ?, ?, ?)`,
   bargeIn: `UPDATE calls SET barge_ins = barge_ins + 1 WHERE call_sid = ?`,
   firstAudio: `UPDATE calls SET first_audio_ms = COALESCE(first_audio_ms, ?) WHERE call_sid = ?`,
@@ -282,6 +293,7 @@ export const WRITE_SQL = {
   markIncomplete: `UPDATE calls SET outcome = 'incomplete', detail = 'left open by a crash or a kill'
      WHERE outcome = 'in_progress'`,
   ...EVENT_WRITE_SQL,
+  ...OUTBOUND_WRITE_SQL,
 } as const;
 
 export type WriteName = keyof typeof WRITE_SQL;
@@ -299,7 +311,14 @@ export const writes = {
   startCall(call: CallStart, event?: NewEvent): WriteCommand {
     return {
       name: 'insertCall',
-      params: [call.callSid, call.from, call.to, call.profile, Math.round(call.startedAtMs)],
+      params: [
+        call.callSid,
+        call.from,
+        call.to,
+        call.profile,
+        Math.round(call.startedAtMs),
+        call.direction ?? 'inbound',
+      ],
       ...(event ? { with: [eventWrites.insert(event)] } : {}),
     };
   },
@@ -444,6 +463,7 @@ export class CallsRepo {
   private readonly stmts;
   private readonly writeStmts: Record<WriteName, Database.Statement>;
   private eventsRepo: EventsRepo | null = null;
+  private outboundRepo: OutboundRepo | null = null;
 
   /**
    * Opens (and migrates) `DATA_DIR/calls.sqlite`; `:memory:` for tests.
@@ -502,6 +522,12 @@ export class CallsRepo {
       return changes;
     };
     return command.with === undefined ? run() : this.db.transaction(run)();
+  }
+
+  /** The outbound calls' reads (SPEC §13), on this connection. */
+  get outbound(): OutboundRepo {
+    this.outboundRepo ??= new OutboundRepo(this.db);
+    return this.outboundRepo;
   }
 
   /** The event outbox's reads (SPEC §10), on this connection. */

@@ -41,6 +41,15 @@ export class PgCallReader {
     return (await this.db.query<R & Record<string, unknown>>(sql, params)).rows;
   }
 
+  /** The call an outbound request with this Idempotency-Key created (SPEC §13), or null. */
+  async outboundCallForKey(key: string): Promise<string | null> {
+    const rows = await this.rows<{ call_sid: string }>(
+      'SELECT call_sid FROM outbound_requests WHERE idempotency_key = $1',
+      [key],
+    );
+    return rows[0]?.call_sid ?? null;
+  }
+
   async getCall(callSid: string): Promise<CallRecord | null> {
     const rows = await this.rows<CallRow>('SELECT * FROM calls WHERE call_sid = $1', [callSid]);
     return (await this.records(rows))[0] ?? null;

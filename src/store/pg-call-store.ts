@@ -44,16 +44,17 @@ import {
   type EventSummary,
   type NewEvent,
 } from './events-repo.js';
+import { outboundWrites } from './outbound-repo.js';
 import { isTransientPgError, pgCode, type PgDatabase } from './pg-database.js';
 import { PgCallReader } from './pg-call-reader.js';
 
 /**
  * The SQLite writes (`WRITE_SQL`) in PostgreSQL's dialect, same names, same parameters in the
- * same order; `insertCall` takes the owning instance as a sixth.
+ * same order; `insertCall` takes the owning instance as a seventh.
  */
 const PG_WRITE_SQL: Record<WriteName, string> = {
-  insertCall: `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms, instance_id)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (call_sid) DO NOTHING`,
+  insertCall: `INSERT INTO calls (call_sid, from_number, to_number, profile, started_ms, direction, instance_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (call_sid) DO NOTHING`,
   insertTurn: `INSERT INTO turns (call_sid, role, text, truncated, at_ms) VALUES ($1, $2, $3, $4, $5)`,
   bargeIn: `UPDATE calls SET barge_ins = barge_ins + 1 WHERE call_sid = $1`,
   firstAudio: `UPDATE calls SET first_audio_ms = COALESCE(first_audio_ms, $1::integer) WHERE call_sid = $2`,
@@ -77,6 +78,8 @@ const PG_WRITE_SQL: Record<WriteName, string> = {
      claimed_until = 0 WHERE id = $3`,
   resumeEvents: `UPDATE events SET next_ms = $1 WHERE status = 'pending' AND claimed_until < $1`,
   storeAnalysis: `UPDATE calls SET analysis = $1 WHERE call_sid = $2`,
+  insertOutboundRequest: `INSERT INTO outbound_requests (idempotency_key, call_sid, created_ms)
+     VALUES ($1, $2, $3) ON CONFLICT (idempotency_key) DO NOTHING`,
 };
 
 /**
@@ -186,6 +189,15 @@ export class PgCallStore implements CallStore {
 
   setContext(callSid: string, context: ContextRecord): void {
     this.enqueue(writes.setContext(callSid, context));
+  }
+
+  rememberOutbound(key: string, callSid: string, atMs: number): void {
+    this.enqueue(outboundWrites.rememberRequest(key, callSid, atMs));
+  }
+
+  async outboundCallForKey(key: string): Promise<string | null> {
+    await this.readable();
+    return this.read(() => this.reader.outboundCallForKey(key));
   }
 
   setEventData(id: string, data: Record<string, unknown>): void {

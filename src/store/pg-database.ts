@@ -109,6 +109,13 @@ const MIGRATIONS: readonly string[] = [
      document   TEXT NOT NULL,
      updated_ms BIGINT NOT NULL
    );`,
+  // 3: outbound calls (SPEC §13; SQLite migration 6): each call's direction, and Idempotency-Keys
+  `ALTER TABLE calls ADD COLUMN direction TEXT NOT NULL DEFAULT 'inbound';
+   CREATE TABLE outbound_requests (
+     idempotency_key TEXT PRIMARY KEY,
+     call_sid        TEXT NOT NULL,
+     created_ms      BIGINT NOT NULL
+   );`,
 ];
 
 /** Any key: only bridge instances take it, only while they migrate. */

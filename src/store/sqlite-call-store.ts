@@ -46,6 +46,7 @@ import {
   type EventSummary,
   type NewEvent,
 } from './events-repo.js';
+import { outboundWrites } from './outbound-repo.js';
 
 export interface SqliteStoreLimits {
   /** bytes of writes kept while they wait; beyond it writes are dropped (default 16 MiB) */
@@ -357,6 +358,15 @@ export class SqliteCallStore implements CallStore {
       });
       this.waiters.push(waiter);
     });
+  }
+
+  rememberOutbound(key: string, callSid: string, atMs: number): void {
+    this.enqueue(outboundWrites.rememberRequest(key, callSid, atMs));
+  }
+
+  async outboundCallForKey(key: string): Promise<string | null> {
+    await this.readable();
+    return this.read(() => this.reader.outbound.callForKey(key));
   }
 
   async getCall(callSid: string): Promise<CallRecord | null> {

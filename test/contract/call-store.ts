@@ -128,6 +128,18 @@ export function callStoreContract(engine: string, open: CallStoreFactory): void 
         expect(await store.nextEventDueMs()).toBe(T0 + 40_000);
       }));
 
+    it('remembers an outbound call by its Idempotency-Key, the first call per key', () =>
+      withStore(async (store) => {
+        store.startCall({ ...call(1), direction: 'outbound' });
+        store.rememberOutbound('key-1', sid(1), T0);
+        store.rememberOutbound('key-1', sid(2), T0 + 1);
+        expect(await store.outboundCallForKey('key-1')).toBe(sid(1));
+        expect(await store.outboundCallForKey('key-2')).toBeNull();
+        expect((await store.getCall(sid(1)))?.direction).toBe('outbound');
+        store.startCall(call(3));
+        expect((await store.getCall(sid(3)))?.direction).toBe('inbound');
+      }));
+
     it('keeps the analysis with its event', () =>
       withStore(async (store) => {
         store.startCall(call(1));

@@ -33,6 +33,9 @@ export async function startTestBridge(
     HOST: '127.0.0.1',
     DATA_DIR: path.join(dir, 'data'),
     NUMBERS_FILE: options.numbersYaml !== undefined ? numbersFile : FIXTURE_NUMBERS,
+    // warm start (on by default) is tested where it is the subject (warm-start.test.ts); elsewhere
+    // each call opens its model session at stream start, which is what those tests are about
+    PREWARM: '0',
     ...options.env,
   };
   const logs = new LogCapture();

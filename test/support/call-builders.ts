@@ -5,7 +5,7 @@
 import type { CallCommand, CallEvent } from '../../src/call/events.js';
 import { CallSession } from '../../src/call/call-session.js';
 import type { SessionTuning } from '../../src/call/session-tuning.js';
-import type { ToolTable } from '../../src/call/tools/tool.js';
+import type { CallInfo, ToolTable } from '../../src/call/tools/tool.js';
 import type { Profile } from '../../src/config/numbers.js';
 import type { ModelEvent } from '../../src/protocol/realtime.js';
 import { VirtualClock } from '../../src/util/clock.js';
@@ -42,6 +42,8 @@ export function makeSession(
     tuning?: Partial<SessionTuning>;
     apologyMs?: number;
     tools?: ToolTable;
+    /** who calls whom (an `outbound` direction turns on answering-machine handling) */
+    call?: CallInfo;
   } = {},
 ): SessionHarness {
   const clock = new VirtualClock();
@@ -52,6 +54,7 @@ export function makeSession(
     canUseRest: options.canUseRest ?? true,
     ...(options.tuning ? { tuning: options.tuning } : {}),
     ...(options.tools ? { tools: options.tools } : {}),
+    ...(options.call ? { call: options.call } : {}),
   });
   const feed = (e: CallEvent) => session.handle(e);
   return { session, clock, feed, feedAll: (events) => events.flatMap(feed) };

@@ -24,6 +24,20 @@ describe('per-call context', () => {
     expect(applyContext(profile, null, vars)).toMatchObject({ instructions: 'Line for +1555.', greeting: 'Hello.' });
   });
 
+  it("an outbound call's greeting and voicemail message are filled too (dial request variables)", () => {
+    const outbound = {
+      greeting: 'Hi {{name}}, Example Dental here.',
+      machineDetection: 'voicemail' as const,
+      voicemailMessage: 'Call us, {{name}}.',
+    };
+    const applied = applyContext({ ...profile, outbound }, null, { name: 'Ann' });
+    expect(applied.outbound).toEqual({
+      ...outbound,
+      greeting: 'Hi Ann, Example Dental here.',
+      voicemailMessage: 'Call us, Ann.',
+    });
+  });
+
   it('checks the answer: variables as strings, wrong types refused with a short reason', () => {
     expect(parseContextAnswer('{"variables":{"a":"x","n":3,"o":{}},"greeting":""}')).toEqual({
       variables: { a: 'x', n: '3' },

@@ -40,6 +40,7 @@ describe('CallsRepo', () => {
       from: '+15550001111',
       to: '+15551230001',
       profile: '+15551230001',
+      direction: 'inbound',
       startedAt: '2026-11-25T10:00:00.000Z',
       endedAt: '2026-11-25T10:00:30.000Z',
       outcome: 'completed',
