@@ -15,6 +15,8 @@
  * Calls are kept short and mostly in `pcmu` mode so each file stays a few hundred kB.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -55,7 +57,21 @@ const UTTERANCE = () => callerAudio('caller_hours.ulaw8k.wav', 0, 800);
 /** "Sorry, wait." */
 const INTERRUPTION = () => callerAudio('caller_interrupt.ulaw8k.wav', 0, 900);
 
-function numbersYaml(options: { greeting: boolean; modelAudio: 'pcm16' | 'pcmu' }): string {
+function numbersYaml(options: { greeting: boolean; modelAudio: 'pcm16' | 'pcmu' }, toolUrl: string | null): string {
+  const tools =
+    toolUrl === null
+      ? '  tools: [hang_up]'
+      : [
+          '  tools:',
+          '    - hang_up',
+          '    - name: lookup_appointment',
+          "      description: Find the caller's next appointment by date of birth",
+          '      parameters:',
+          '        type: object',
+          '        properties: { date_of_birth: { type: string } }',
+          '        required: [date_of_birth]',
+          `      http: { url: "${toolUrl}", timeout_ms: 2000 }`,
+        ].join('\n');
   return [
     'defaults:',
     '  instructions: You are the recorded-fixture line of Example Dental. Answer briefly.',
@@ -63,7 +79,7 @@ function numbersYaml(options: { greeting: boolean; modelAudio: 'pcm16' | 'pcmu' 
     `  greeting: ${options.greeting ? 'Thanks for calling Example Dental.' : 'null'}`,
     '  turn_detection: { type: server_vad, threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 500 }',
     '  transcription: { model: whisper-1 }',
-    '  tools: [hang_up]',
+    tools,
     `  model_audio: ${options.modelAudio}`,
     'reject_unknown: false',
     '',
@@ -85,6 +101,8 @@ interface Scenario {
   modelAudio: 'pcm16' | 'pcmu';
   /** beta: the bridge speaks the 2024 preview shape to a standalone emulator (default GA, mounted) */
   dialect?: 'ga' | 'beta';
+  /** the profile gets an HTTP tool `lookup_appointment` answered by a local backend (port 0) */
+  toolBackend?: boolean;
   phone: Omit<PhoneOptions, 'bridgeUrl' | 'to'>;
   /** scripts the emulator before the call */
   setup?: (emulator: RealtimeEmulator) => void;
@@ -277,6 +295,44 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'http-tool',
+    description:
+      'the model calls the HTTP tool lookup_appointment; the backend answers after ~150 ms, the output goes to ' +
+      'the model and one response.create follows (pcmu, GA; ' +
+      'the exchange is on the recording, so replay needs no backend)',
+    greeting: false,
+    modelAudio: 'pcmu',
+    toolBackend: true,
+    setup: (emulator) =>
+      emulator.queueResponse(
+        {
+          kind: 'toolCall',
+          name: 'lookup_appointment',
+          arguments: { date_of_birth: '1980-01-02' },
+          callId: 'call_lookup_1',
+        },
+        { kind: 'clip', clip: 'ok' },
+      ),
+    phone: { callerAudio: UTTERANCE(), callerAudioAtMs: 300 },
+    drive: async ({ phone, model }) => {
+      await until(() => model.sent.filter((e) => e.type === 'response.done').length >= 2, 6_000, 'the answer');
+      await untilQuiet(phone, 200, 4_000);
+      await phone.hangUp();
+    },
+    expect: (r) => {
+      const p: string[] = [];
+      need(p, count(r, 'model_in', 'tool.call') === 1, 'the tool call on the recording');
+      need(p, count(r, 'model_out', 'tool.result') === 1, 'the tool result on the recording');
+      const output = r.lines.find(
+        (l) =>
+          l.dir === 'model_in' && (l.msg['item'] as { type?: string } | undefined)?.type === 'function_call_output',
+      );
+      need(p, JSON.stringify(output?.msg ?? {}).includes('Dr. Rivera'), "the backend's answer as the output");
+      need(p, count(r, 'model_in', 'response.create') === 1, 'one response.create after the output');
+      return p;
+    },
+  },
+  {
     name: 'model-drop-recovery',
     description:
       'the model socket drops between turns; the bridge reconnects, restores the session and the conversation, ' +
@@ -332,11 +388,32 @@ function registerClips(emulator: RealtimeEmulator): void {
   });
 }
 
+/** The `http-tool` scenario's backend: a real HTTP server that answers after ~150 ms. */
+async function startAppointmentBackend(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ appointment: '2026-12-09T10:00', dentist: 'Dr. Rivera' }));
+      }, 150);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 async function record(scenario: Scenario): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'record-fixture-'));
+  let backend: { url: string; close: () => Promise<void> } | null = null;
   try {
     const numbersFile = path.join(dir, 'numbers.yaml');
-    writeFileSync(numbersFile, numbersYaml(scenario));
+    backend = scenario.toolBackend === true ? await startAppointmentBackend() : null;
+    writeFileSync(numbersFile, numbersYaml(scenario, backend === null ? null : `${backend.url}/lookup_appointment`));
     const env: Record<string, string> = {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -379,6 +456,7 @@ async function record(scenario: Scenario): Promise<string> {
     writeFileSync(out, recordingToText(header, parsed.recording.lines));
     return out;
   } finally {
+    await backend?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

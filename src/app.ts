@@ -35,7 +35,7 @@ import { WarmLink } from './links/warm-link.js';
 import type { CallInfo, ToolTable } from './call/tools/tool.js';
 import { recordedTools } from './call/tools/tool-records.js';
 import { configSecrets, type Config } from './config/env.js';
-import { DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
+import { checkMcpServersForDialect, DEFAULTS_KEY, NumbersRegistry, type Profile } from './config/numbers.js';
 import { checkProfilesForDialect } from './config/session-settings.js';
 import { RealtimeEmulator } from './emulator/realtime-emulator.js';
 import { adminRoutes } from './http/admin-routes.js';
@@ -62,6 +62,7 @@ import { RealtimeLink } from './links/realtime-link.js';
 import { TWILIO_PING_INTERVAL_MS, TwilioLink } from './links/twilio-link.js';
 import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
+import { tappedTools } from './recording/tool-tap.js';
 import { RecordingsRetention } from './recording/retention.js';
 import { ISSUED_CALL_TTL_MS, MemoryIssuedCallLedger, type IssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
@@ -106,6 +107,11 @@ export interface BridgeOptions {
   recordingsMinFreeBytes?: number;
   /** event delivery limits (a test seam: retry pauses, timeout) */
   eventDelivery?: Partial<DeliveryLimits>;
+}
+
+/** Header values of the profile's `via: model` MCP servers: sent to the provider, so kept out of recordings. */
+function providerSecrets(profile: Profile): string[] {
+  return (profile.mcpServers ?? []).filter((s) => s.via === 'model').flatMap((s) => Object.values(s.resolvedHeaders()));
 }
 
 /** EMULATOR_SCRIPT's responder. @throws ConfigError naming the file (unreadable, or a bad field) */
@@ -222,7 +228,10 @@ export class Bridge {
     // with several instances the profiles live in PostgreSQL: the file only seeds them
     const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
       watch: config.databaseUrl === null && (options.watchNumbers ?? true),
-      check: (profiles) => checkProfilesForDialect(profiles, dialect),
+      check: (profiles) => {
+        checkProfilesForDialect(profiles, dialect);
+        checkMcpServersForDialect(profiles, dialect);
+      },
     });
     const redactor = new Redactor(configSecrets(config));
     const metrics = new BridgeMetrics();
@@ -620,7 +629,8 @@ export class Bridge {
         ? new CallRecorder({
             dir: path.join(this.config.dataDir, 'recordings'),
             clock: this.clock,
-            redactor: this.redactor,
+            // `via: model` MCP header values travel in session.update
+            redactor: this.redactor.withSecrets(providerSecrets(profile)),
             logger: log,
             header: {
               callSid,
@@ -658,10 +668,12 @@ export class Bridge {
       apologyMulaw: this.apologyMulaw,
       control: this.control,
       ...(this.options.tuning ? { tuning: this.options.tuning } : {}),
-      tools: recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => {
-        journal.onTool(r);
-        feed.tool(r.name, r.ok, r.ms, r.atMs);
-      }),
+      tools: ((table) => (recorder === null ? table : tappedTools(table, recorder)))(
+        recordedTools(this.callTools(profile, log, prepared.mcp), this.clock, (r) => {
+          journal.onTool(r);
+          feed.tool(r.name, r.ok, r.ms, r.atMs);
+        }),
+      ),
       call: info,
       twilio: ({ onEvent, tap }) => {
         const link = new TwilioLink({
@@ -719,6 +731,8 @@ export class Bridge {
           if (r.type === 'record.turn') feed.turn(r.role, r.text, r.truncated, r.atMs);
           else if (r.type === 'record.bargeIn') feed.bargeIn(r.atMs);
           else if (r.type === 'record.end') feed.ended(r.outcome, r.atMs);
+          // a tool the provider called itself (via: model MCP); the bridge's own are fed above
+          else if (r.type === 'record.tool') feed.tool(r.name, r.ok, r.ms, r.atMs);
         },
         onAudioHandled: (direction, ms) => metrics.frameLatency.observe(direction, ms / 1000),
         onFinished: () => {

@@ -147,6 +147,7 @@ export class CallRunner {
       case 'record.bargeIn':
       case 'record.firstAudio':
       case 'record.end':
+      case 'record.tool':
         this.options.observer?.onRecord?.(cmd);
         return;
       case 'log':

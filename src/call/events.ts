@@ -160,7 +160,20 @@ export type RecordCommand =
   | { type: 'record.bargeIn'; atMs: number; truncatedItems: number }
   /** time from the caller's end of turn (or the call's start, for a greeting) to the first assistant frame */
   | { type: 'record.firstAudio'; latencyMs: number; afterCallerTurn: boolean }
-  | { type: 'record.end'; outcome: CallOutcome; atMs: number; detail: string | null };
+  | { type: 'record.end'; outcome: CallOutcome; atMs: number; detail: string | null }
+  /**
+   * A tool the provider called itself (a `via: model` MCP server): the bridge's own tool
+   * calls are recorded by `tools/tool-records.ts`. `atMs`: when the call started.
+   */
+  | {
+      type: 'record.tool';
+      name: string;
+      arguments: Record<string, unknown> | null;
+      ok: boolean;
+      ms: number;
+      atMs: number;
+      via: 'model';
+    };
 
 export type LogCommand = {
   type: 'log';

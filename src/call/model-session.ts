@@ -4,8 +4,9 @@
  * before the provider ends it. Pure: it says which timers and commands are due; the session
  * decides what a stall means for the call.
  */
+import type { McpServer } from '../config/mcp-servers.js';
 import type { Profile } from '../config/numbers.js';
-import type { SessionConfig, ToolDefinition, TurnDetection } from '../protocol/realtime.js';
+import type { McpToolDefinition, SessionConfig, ToolDefinition, TurnDetection } from '../protocol/realtime.js';
 import type { CallCommand, LogCommand, TimerCommand } from './events.js';
 
 /**
@@ -32,6 +33,7 @@ export function sessionConfigFor(
           interruptResponse,
         }
       : { type: 'semantic_vad', eagerness: td.eagerness, createResponse, interruptResponse };
+  const mcpServers = (profile.mcpServers ?? []).filter((s) => s.via === 'model');
   return {
     instructions: profile.instructions,
     voice: profile.voice,
@@ -39,7 +41,18 @@ export function sessionConfigFor(
     turnDetection,
     transcription: profile.transcription,
     tools,
+    ...(mcpServers.length > 0 ? { mcpServers: mcpServers.map(mcpToolFor) } : {}),
     ...(profile.modelSettings !== undefined ? { settings: profile.modelSettings } : {}),
+  };
+}
+
+/** A `via: model` MCP server as the provider gets it (its header values resolved). */
+function mcpToolFor(server: McpServer): McpToolDefinition {
+  return {
+    serverLabel: server.label,
+    serverUrl: server.url,
+    allowedTools: server.allowedTools,
+    headers: server.resolvedHeaders(),
   };
 }
 

@@ -41,6 +41,25 @@ export class ToolCalls {
   private readonly names = new Map<string, string>();
   /** running jobs whose wait message is still to be said, by call id */
   private readonly waits = new Map<string, Wait>();
+  /** MCP calls the provider runs itself (`mcp_call` items): item id → when it started */
+  private readonly providerCalls = new Map<string, number>();
+
+  /** The provider announced or started an `mcp_call` item (the first of the two counts). */
+  providerCallStarted(itemId: string, nowMs: number): void {
+    if (!this.providerCalls.has(itemId)) this.providerCalls.set(itemId, nowMs);
+  }
+
+  /**
+   * The provider's `mcp_call` item of `responseId` is final: when it started (now when it was
+   * never announced). A call that ran asks the model to carry on once the response is done:
+   * the provider does not speak an MCP result by itself (PROTOCOLS.md §10.3).
+   */
+  providerCallDone(responseId: string, itemId: string, ran: boolean, nowMs: number): number {
+    const startedMs = this.providerCalls.get(itemId) ?? nowMs;
+    this.providerCalls.delete(itemId);
+    if (ran) this.calls(responseId).respond = true;
+    return startedMs;
+  }
 
   /** Some tool job is still running. */
   get busy(): boolean {

@@ -23,6 +23,7 @@ import path from 'node:path';
 import { isMap, isScalar, parseDocument, Scalar, type Document } from 'yaml';
 import { z } from 'zod';
 
+import type { Dialect } from '../protocol/dialects.js';
 import type { ModelAudioFormat } from '../protocol/realtime.js';
 import { VAD_EAGERNESS, type ModelSettings } from '../protocol/session-fields.js';
 import { isWireObject } from '../protocol/wire-object.js';
@@ -226,8 +227,6 @@ export interface Profiles {
   rejectUnknown: boolean;
   defaults: Profile;
   byNumber: ReadonlyMap<string, Profile>;
-  /** fields accepted but not acted on, one line each (logged at load) */
-  warnings: readonly string[];
 }
 
 export type Lookup = { kind: 'profile'; profile: Profile } | { kind: 'reject' };
@@ -463,12 +462,7 @@ export function parseProfiles(text: string, file: string, env: NodeJS.ProcessEnv
     }
     byNumber.set(number, resolveProfile(number, mergeFields(baseFields, fields ?? {}), file, where, env));
   }
-  const warnings = [defaults, ...byNumber.values()].flatMap((p) =>
-    (p.mcpServers ?? [])
-      .filter((m) => m.via === 'model')
-      .map((m) => `${name}: ${p.key}: MCP server ${m.label}: via: model is not supported yet (#16); left out`),
-  );
-  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber, warnings };
+  return { file, raw, rejectUnknown: raw.reject_unknown ?? false, defaults, byNumber };
 }
 
 /**
@@ -540,6 +534,26 @@ export function withNumberInText(
   return { text: edited, profiles: parseProfiles(edited, file) };
 }
 
+/**
+ * Refuses `via: model` MCP servers when the bridge speaks the beta dialect (it has no
+ * `type: "mcp"` tools): a configuration error naming the file, the profile and the field.
+ * @throws ConfigError
+ */
+export function checkMcpServersForDialect(profiles: Profiles, dialect: Dialect): void {
+  if (dialect !== 'beta') return;
+  for (const p of [profiles.defaults, ...profiles.byNumber.values()]) {
+    const i = (p.mcpServers ?? []).findIndex((m) => m.via === 'model');
+    if (i < 0) continue;
+    const where = p.key === DEFAULTS_KEY ? 'defaults' : `numbers.${JSON.stringify(p.key)}`;
+    const field = `${where}.mcp_servers[${i}].via`;
+    throw new ConfigError(
+      `${profiles.file}: ${field}`,
+      `${path.basename(profiles.file)}: ${field}: "model" needs the GA realtime dialect ` +
+        '(beta has no type "mcp" tools). Fix: use via: bridge, or a GA endpoint',
+    );
+  }
+}
+
 /** Resolves the profile for a called number. */
 export function lookupProfile(profiles: Profiles, to: string): Lookup {
   const profile = profiles.byNumber.get(to);
@@ -571,7 +585,6 @@ export class NumbersRegistry {
     private readonly check: (p: Profiles) => void,
   ) {
     this.profiles = this.read();
-    for (const warning of this.profiles.warnings) logger.warn({ file }, warning);
   }
 
   /**
@@ -635,7 +648,6 @@ export class NumbersRegistry {
       const next = this.read();
       this.profiles = next;
       this.logger.info({ file: this.file, numbers: next.byNumber.size }, 'numbers file reloaded');
-      for (const warning of next.warnings) this.logger.warn({ file: this.file }, warning);
       for (const l of this.listeners) l(next);
       return null;
     } catch (err) {

@@ -28,6 +28,7 @@ import type { Logger } from '../util/logger.js';
 import { fromSamples, sampleRateOf, tone, toSamples, type EmulatorAudioFormat } from './audio-convert.js';
 import type { ClipLibrary } from './clips.js';
 import { checkClientEvent } from './client-events.js';
+import { EmulatorMcp, mcpToolConfigs, type McpToolConfig } from './mcp-client.js';
 import { SeededRandom } from './random.js';
 import { defaultPlan, type Pacing, type Responder, type ResponsePlan, type ResponseRequest } from './responder.js';
 import { ResponseRun, type ResponseHost, type ResponseSegment } from './response-run.js';
@@ -175,6 +176,8 @@ export class EmulatorSession extends EventEmitter {
   private isClosed = false;
   private expiryTimer: TimerHandle | null = null;
   private readonly waiters: Waiter[] = [];
+  /** the session's `type: "mcp"` servers: the emulator is their MCP client, as the real API is */
+  private readonly mcp = new EmulatorMcp();
 
   constructor(init: EmulatorSessionInit) {
     super();
@@ -387,6 +390,7 @@ export class EmulatorSession extends EventEmitter {
     this.expiryTimer = null;
     this.active?.abort();
     this.active = null;
+    void this.mcp.close();
     for (const w of this.waiters.splice(0))
       w.reject(new Error(`emulator session ${this.index} ${why} before ${w.direction} ${w.type ?? 'event'}`));
     this.logger.debug({ why }, 'emulator session over');
@@ -556,6 +560,34 @@ export class EmulatorSession extends EventEmitter {
       this.vad.configure(vad);
     }
     this.emitServer({ type: 'session.updated', session: renderSession(this.config, this.dialect) });
+    for (const server of this.mcp.configure(mcpToolConfigs(this.config.ga.tools))) this.listMcpTools(server);
+  }
+
+  /**
+   * Lists a `type: "mcp"` server's tools, as the real API does after `session.update`:
+   * conversation.item.added (an empty `mcp_list_tools` item) → mcp_list_tools.in_progress →
+   * mcp_list_tools.completed | .failed → conversation.item.done (with the tools).
+   */
+  private listMcpTools(server: McpToolConfig): void {
+    const id = this.idRandom.id('mcpl_');
+    const wire: WireObject = { id, type: 'mcp_list_tools', server_label: server.serverLabel, tools: [] };
+    const previous = this.addItem(
+      { wire: structuredClone(wire), hasAudio: false, audioMs: 0, text: null },
+      undefined,
+      false,
+    );
+    this.emitServer({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(wire) });
+    this.emitServer({ type: 'mcp_list_tools.in_progress', item_id: id });
+    void this.mcp.list(server.serverLabel).then((result) => {
+      if (this.isClosed) return;
+      const tools = 'tools' in result ? result.tools : [];
+      const item = this.itemsById.get(id);
+      if (item !== undefined) item.wire = { ...wire, tools: structuredClone(tools) };
+      if ('error' in result)
+        this.logger.debug({ server: server.serverLabel, reason: result.error }, 'emulator: MCP listing failed');
+      this.emitServer({ type: 'error' in result ? 'mcp_list_tools.failed' : 'mcp_list_tools.completed', item_id: id });
+      this.emitServer({ type: 'conversation.item.done', previous_item_id: previous, item: { ...wire, tools } });
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -1003,6 +1035,11 @@ export class EmulatorSession extends EventEmitter {
         else if (plan.before !== undefined) speak(this.clipSegment(plan.before.clip, format, plan.before.transcript));
         for (const call of [plan, ...(plan.more ?? [])]) {
           const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+          const server = this.isFunctionTool(call.name) ? null : this.mcp.ownerOf(call.name);
+          if (server !== null) {
+            segments.push({ kind: 'mcpCall', serverLabel: server, name: call.name, arguments: args });
+            continue;
+          }
           segments.push({
             kind: 'functionCall',
             name: call.name,
@@ -1038,9 +1075,15 @@ export class EmulatorSession extends EventEmitter {
     run.start();
   }
 
+  /** A `type: "function"` tool of the session is named `name` (it wins over an MCP tool of that name). */
+  private isFunctionTool(name: string): boolean {
+    return this.config.ga.tools.some((t) => t['type'] === 'function' && t['name'] === name);
+  }
+
   private responseHost(outOfBand: boolean): ResponseHost {
     return {
       clock: this.clock,
+      callMcp: (serverLabel, name, args) => this.mcp.call(serverLabel, name, args),
       emit: (event) => this.emitServer(event),
       newId: (prefix) => this.idRandom.id(prefix),
       addOutputItem: (item, audioFormat) => {

@@ -7,7 +7,7 @@
  *   played back (the classic telephone echo test, proving the audio path both ways);
  * - `response.create` with nothing new from the caller (the bridge's greeting) → `greeting`;
  * - a text message from the caller (e.g. DTMF as text) → `reply`;
- * - a function call output → `done`;
+ * - a function call output, or an MCP call the emulator made → `done`;
  * - an out-of-band post-call analysis request → its JSON answer (`analysis-answer.ts`).
  */
 
@@ -67,7 +67,8 @@ export function defaultPlan(request: ResponseRequest): ResponsePlan {
   if (isAnalysisRequest(request.params, request.modality))
     return { kind: 'text', text: analysisAnswer(request.params) };
   const items = request.newItems;
-  if (items.some((i) => i.type === 'function_call_output')) return { kind: 'clip', clip: 'done' };
+  if (items.some((i) => i.type === 'function_call_output' || i.type === 'mcp_call'))
+    return { kind: 'clip', clip: 'done' };
   const lastUser = [...items].reverse().find((i) => i.type === 'message' && i.role !== 'assistant');
   if (lastUser?.hasAudio) return { kind: 'echo' };
   if (lastUser !== undefined) return { kind: 'clip', clip: 'reply' };

@@ -14,6 +14,10 @@
  *   function: response.output_item.added → conversation.item.added
  *             → response.function_call_arguments.delta* → response.function_call_arguments.done
  *             → response.output_item.done → conversation.item.done
+ *   mcp call: response.output_item.added → conversation.item.added
+ *             → response.mcp_call_arguments.delta* → response.mcp_call_arguments.done
+ *             → response.mcp_call.in_progress → (the emulator calls the MCP server)
+ *             → response.mcp_call.completed | .failed → response.output_item.done → conversation.item.done
  * response.done (with usage)
  * ```
  * Events are GA-shaped; the session translates them for beta connections (where
@@ -28,6 +32,7 @@ import type { WireObject } from '../protocol/wire-object.js';
 import type { Clock, TimerHandle } from '../util/clock.js';
 
 import type { EmulatorAudioFormat } from './audio-convert.js';
+import type { McpCallResult } from './mcp-client.js';
 import type { SeededRandom } from './random.js';
 import type { Pacing } from './responder.js';
 
@@ -35,7 +40,9 @@ import type { Pacing } from './responder.js';
 export type ResponseSegment =
   | { kind: 'audio'; audio: Buffer; format: EmulatorAudioFormat; transcript: string }
   | { kind: 'text'; text: string }
-  | { kind: 'functionCall'; name: string; arguments: string; callId: string };
+  | { kind: 'functionCall'; name: string; arguments: string; callId: string }
+  /** a tool of a `type: "mcp"` server, called by the emulator itself */
+  | { kind: 'mcpCall'; serverLabel: string; name: string; arguments: string };
 
 /** The session's side of a running response. */
 export interface ResponseHost {
@@ -53,6 +60,8 @@ export interface ResponseHost {
   inputTokens(): { text: number; audio: number };
   /** the response is over (done, cancelled or aborted) */
   finished(run: ResponseRun): void;
+  /** calls a tool of an MCP server (never rejects) */
+  callMcp(serverLabel: string, name: string, argumentsJson: string): Promise<McpCallResult>;
 }
 
 /** What one response streams and how. */
@@ -80,7 +89,8 @@ const CHARS_PER_TOKEN = 4;
 interface Step {
   /** model time from the response start */
   atMs: number;
-  run: () => void;
+  /** a promise holds the steps after it until it settles (an MCP call) */
+  run: () => void | Promise<void>;
 }
 
 interface OpenMessage {
@@ -101,6 +111,13 @@ export function textDeltas(text: string): string[] {
   const leading = text.match(/^\s+/)?.[0] ?? '';
   if (leading !== '' && parts.length > 0) parts[0] = leading + parts[0]!;
   return parts;
+}
+
+/** Where streamed arguments are cut: three uneven pieces (or fewer for short ones), like a model streaming JSON. */
+function argumentCuts(args: string): number[] {
+  return [Math.floor(args.length / 3), Math.floor((args.length * 3) / 4), args.length].filter(
+    (c, i, a) => c > 0 && a.indexOf(c) === i,
+  );
 }
 
 /** One response in flight: `start()`, then it finishes by itself, or `cancel()` / `abort()`. */
@@ -175,7 +192,8 @@ export class ResponseRun {
     this.init.segments.forEach((segment, outputIndex) => {
       if (segment.kind === 'audio') t = this.planAudio(segment, outputIndex, t);
       else if (segment.kind === 'text') t = this.planText(segment.text, outputIndex, t);
-      else t = this.planFunctionCall(segment, outputIndex, t);
+      else if (segment.kind === 'functionCall') t = this.planFunctionCall(segment, outputIndex, t);
+      else t = this.planMcpCall(segment, outputIndex, t);
     });
     this.steps.push({ atMs: t, run: () => this.finish('completed', null) });
   }
@@ -334,10 +352,7 @@ export class ResponseRun {
       name: segment.name,
     };
     const args = segment.arguments;
-    // Three uneven pieces (or fewer for short arguments), like a model streaming JSON.
-    const cuts = [Math.floor(args.length / 3), Math.floor((args.length * 3) / 4), args.length].filter(
-      (c, i, a) => c > 0 && a.indexOf(c) === i,
-    );
+    const cuts = argumentCuts(args);
     const ids = { response_id: this.id, item_id: itemId, output_index: outputIndex, call_id: segment.callId };
     this.steps.push({
       atMs: t0,
@@ -386,6 +401,69 @@ export class ResponseRun {
     return end;
   }
 
+  private planMcpCall(segment: Extract<ResponseSegment, { kind: 'mcpCall' }>, outputIndex: number, t0: number): number {
+    const itemId = this.host.newId('item_');
+    const base: WireObject = {
+      id: itemId,
+      type: 'mcp_call',
+      server_label: segment.serverLabel,
+      name: segment.name,
+      approval_request_id: null,
+    };
+    const args = segment.arguments;
+    const ids = { response_id: this.id, item_id: itemId, output_index: outputIndex };
+    this.steps.push({
+      atMs: t0,
+      run: () => {
+        const item = { ...base, arguments: '', output: null, error: null };
+        this.openCall = { item, outputIndex };
+        this.host.emit({ type: 'response.output_item.added', ...ids, item: structuredClone(item) });
+        const previous = this.host.addOutputItem(structuredClone(item), null);
+        if (previous !== undefined)
+          this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
+      },
+    });
+    const cuts = argumentCuts(args);
+    let from = 0;
+    cuts.forEach((cut, i) => {
+      const delta = args.slice(from, cut);
+      from = cut;
+      this.steps.push({
+        atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS,
+        run: () => this.host.emit({ type: 'response.mcp_call_arguments.delta', ...ids, delta }),
+      });
+    });
+    const end = t0 + (cuts.length + 1) * ARGUMENT_DELTA_MS;
+    this.steps.push({
+      atMs: end,
+      run: async () => {
+        this.outputTextChars += args.length;
+        this.host.emit({ type: 'response.mcp_call_arguments.done', ...ids, arguments: args });
+        this.host.emit({ type: 'response.mcp_call.in_progress', item_id: itemId, output_index: outputIndex });
+        const result = await this.host.callMcp(segment.serverLabel, segment.name, args);
+        if (this.state !== 'running') return;
+        const failed = 'error' in result;
+        this.host.emit({
+          type: failed ? 'response.mcp_call.failed' : 'response.mcp_call.completed',
+          item_id: itemId,
+          output_index: outputIndex,
+        });
+        const item = {
+          ...base,
+          arguments: args,
+          output: failed ? null : result.output,
+          error: failed ? result.error : null,
+        };
+        this.openCall = null;
+        this.output.push(item);
+        this.host.emit({ type: 'response.output_item.done', ...ids, item: structuredClone(item) });
+        this.host.outputItemDone(structuredClone(item));
+        if (!this.init.outOfBand) this.host.emit({ type: 'conversation.item.done', item: structuredClone(item) });
+      },
+    });
+    return end;
+  }
+
   private schedule(): void {
     if (this.state !== 'running') return;
     const step = this.steps[this.stepIndex];
@@ -412,7 +490,12 @@ export class ResponseRun {
       if (step.atMs > elapsedModelMs || (!Number.isFinite(elapsedModelMs) && ran >= 4)) break;
       this.stepIndex++;
       ran++;
-      step.run();
+      const pending = step.run();
+      if (pending !== undefined) {
+        // the next steps wait for it; their times have passed by then, so they follow at once
+        void pending.then(() => this.tick());
+        return;
+      }
     }
     this.schedule();
   }

@@ -6,7 +6,8 @@
  * ```yaml
  * turns:
  *   - turn: 1                       # the caller's 1st turn in each session
- *     call:                         # function calls of one response (run concurrently)
+ *     call:                         # tool calls of one response (run concurrently); a name that a
+ *                                   #   `type: "mcp"` server listed is called on that server by the emulator
  *       - name: lookup_appointment
  *         arguments: { date_of_birth: "1980-01-02" }
  *     then: done                    # the clip spoken once the outputs are in (default: done)
@@ -66,7 +67,7 @@ export function scriptResponder(script: EmulatorScript): Responder {
   const pendingThen = new Map<string, string>();
   return (request) => {
     const { sessionId, newItems } = request;
-    if (newItems.some((i) => i.type === 'function_call_output')) {
+    if (newItems.some((i) => i.type === 'function_call_output' || i.type === 'mcp_call')) {
       const clip = pendingThen.get(sessionId);
       if (clip === undefined) return undefined;
       pendingThen.delete(sessionId);

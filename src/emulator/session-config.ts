@@ -205,13 +205,28 @@ function checkTurnDetection(value: unknown, param: string): WireError | null {
   return null;
 }
 
-function checkTools(value: unknown): WireError | null {
+/** `type: "mcp"` tools exist in GA only (PROTOCOLS.md §10.3); the emulator reaches servers by `server_url`. */
+function checkTools(value: unknown, dialect: Dialect): WireError | null {
   if (!Array.isArray(value)) return wireErrors.invalidType('session.tools', 'an array', value);
   for (let i = 0; i < value.length; i++) {
     const tool: unknown = value[i];
     if (!isWireObject(tool)) return wireErrors.invalidType(`session.tools[${i}]`, 'an object', tool);
+    if (tool['type'] === 'mcp' && dialect === 'ga') {
+      if (typeof tool['server_label'] !== 'string' || tool['server_label'] === '')
+        return wireErrors.missingParameter(`session.tools[${i}].server_label`);
+      if (tool['connector_id'] !== undefined || tool['tunnel_id'] !== undefined)
+        return wireErrors.unsupportedByEmulator(`session.tools[${i}]`, 'MCP connectors and tunnels');
+      if (typeof tool['server_url'] !== 'string') return wireErrors.missingParameter(`session.tools[${i}].server_url`);
+      if (tool['require_approval'] !== undefined && tool['require_approval'] !== 'never')
+        return wireErrors.unsupportedByEmulator(`session.tools[${i}].require_approval`, 'MCP approvals');
+      continue;
+    }
     if (tool['type'] !== 'function')
-      return wireErrors.invalidValue(`session.tools[${i}].type`, tool['type'], ['function']);
+      return wireErrors.invalidValue(
+        `session.tools[${i}].type`,
+        tool['type'],
+        dialect === 'ga' ? ['function', 'mcp'] : ['function'],
+      );
     if (typeof tool['name'] !== 'string' || tool['name'] === '')
       return wireErrors.missingParameter(`session.tools[${i}].name`);
   }
@@ -285,7 +300,7 @@ function checkModelSettings(session: WireObject): WireError | null {
 }
 
 /** Validates a GA-shaped partial session. `paramPrefix` names fields the way the wire does. */
-function checkGaSession(session: WireObject): WireError | null {
+function checkGaSession(session: WireObject, dialect: Dialect): WireError | null {
   const settingsError = checkModelSettings(session);
   if (settingsError) return settingsError;
   const modalities = session['output_modalities'];
@@ -302,7 +317,7 @@ function checkGaSession(session: WireObject): WireError | null {
     return wireErrors.invalidType('session.instructions', 'a string', session['instructions']);
   }
   if (session['tools'] !== undefined) {
-    const e = checkTools(session['tools']);
+    const e = checkTools(session['tools'], dialect);
     if (e) return e;
   }
   const audio = session['audio'];
@@ -401,7 +416,7 @@ export function applySessionUpdate(
     if (e) return { ok: false, error: e };
   }
   const ga = dialect === 'ga' ? wireSession : betaSessionToGa(wireSession);
-  const error = checkGaSession(ga);
+  const error = checkGaSession(ga, dialect);
   if (error) return { ok: false, error };
 
   const next: SessionConfigState = structuredClone(state);

@@ -21,6 +21,8 @@ import { settingsSessionFieldsGa } from './session-fields.js';
 import { isWireObject, type WireObject } from './wire-object.js';
 import type {
   ItemSummary,
+  McpPhase,
+  McpToolDefinition,
   ModelCommand,
   ModelEvent,
   ResponseStatus,
@@ -53,6 +55,10 @@ const ItemSchema = z.object({
   call_id: nullableString,
   arguments: nullableString,
   content: z.array(ContentPartSchema).nullish(),
+  /** mcp_call / mcp_list_tools */
+  server_label: nullableString,
+  output: nullableString,
+  error: z.unknown().optional(),
 });
 
 const UsageSchema = z.object({
@@ -161,6 +167,8 @@ const S = {
     name: nullableString,
     arguments: z.string(),
   }),
+  mcpListTools: z.object({ item_id: z.string() }),
+  mcpCall: z.object({ item_id: z.string(), output_index: z.number().int().nullish() }),
   rateLimits: z.object({
     rate_limits: z.array(
       z.object({
@@ -188,7 +196,7 @@ export function summarizeItem(item: ItemWire): ItemSummary {
   const texts = (item.content ?? [])
     .map((part) => part.text ?? part.transcript ?? null)
     .filter((t): t is string => typeof t === 'string' && t.length > 0);
-  return {
+  const summary: ItemSummary = {
     id: item.id,
     type: item.type,
     role: role(item.role),
@@ -198,6 +206,17 @@ export function summarizeItem(item: ItemWire): ItemSummary {
     arguments: item.arguments ?? null,
     text: texts.length > 0 ? texts.join(' ') : null,
   };
+  if (item.type === 'mcp_call' || item.type === 'mcp_list_tools')
+    summary.mcp = { serverLabel: item.server_label ?? '', output: item.output ?? null, error: mcpError(item.error) };
+  return summary;
+}
+
+/** An `mcp_call` item's `error`: a string, or an object with a `message` (the API sends both shapes). */
+function mcpError(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string') return value;
+  if (isWireObject(value) && typeof value['message'] === 'string') return value['message'];
+  return JSON.stringify(value);
 }
 
 /** Strict base64 → bytes, or null when the text is not canonical padded base64 (see `base64.ts`). */
@@ -280,6 +299,19 @@ function withSchema<T extends z.ZodType>(schema: T, map: (value: z.infer<T>) => 
     }
     return map(parsed.data);
   };
+}
+
+function mcpListTools(phase: McpPhase): Mapper {
+  return withSchema(S.mcpListTools, (e) => ({ type: 'model.mcp', phase, itemId: e.item_id, outputIndex: null }));
+}
+
+function mcpCall(phase: McpPhase): Mapper {
+  return withSchema(S.mcpCall, (e) => ({
+    type: 'model.mcp',
+    phase,
+    itemId: e.item_id,
+    outputIndex: e.output_index ?? null,
+  }));
 }
 
 const MAPPERS: Readonly<Record<string, Mapper>> = {
@@ -433,6 +465,14 @@ const MAPPERS: Readonly<Record<string, Mapper>> = {
     name: e.name ?? null,
     arguments: e.arguments,
   })),
+  'mcp_list_tools.in_progress': mcpListTools('mcp_list_tools.in_progress'),
+  'mcp_list_tools.completed': mcpListTools('mcp_list_tools.completed'),
+  'mcp_list_tools.failed': mcpListTools('mcp_list_tools.failed'),
+  'response.mcp_call_arguments.delta': mcpCall('mcp_call_arguments.delta'),
+  'response.mcp_call_arguments.done': mcpCall('mcp_call_arguments.done'),
+  'response.mcp_call.in_progress': mcpCall('mcp_call.in_progress'),
+  'response.mcp_call.completed': mcpCall('mcp_call.completed'),
+  'response.mcp_call.failed': mcpCall('mcp_call.failed'),
   'rate_limits.updated': withSchema(S.rateLimits, (e) => ({
     type: 'model.rateLimits',
     limits: e.rate_limits.map((l) => ({
@@ -522,6 +562,18 @@ function toolGa(tool: ToolDefinition): WireObject {
   return { type: 'function', name: tool.name, description: tool.description, parameters: tool.parameters };
 }
 
+/** A GA `type: "mcp"` tool (PROTOCOLS.md §10.3): the provider calls the server, without approval. */
+function mcpToolGa(server: McpToolDefinition): WireObject {
+  return {
+    type: 'mcp',
+    server_label: server.serverLabel,
+    server_url: server.serverUrl,
+    ...(server.allowedTools !== null ? { allowed_tools: [...server.allowedTools] } : {}),
+    ...(Object.keys(server.headers).length > 0 ? { headers: { ...server.headers } } : {}),
+    require_approval: 'never',
+  };
+}
+
 /** The whole {@link SessionConfig} as a GA `session` object (`session.type: "realtime"`, audio out). */
 export function sessionConfigToGa(config: SessionConfig): WireObject {
   const t = config.transcription;
@@ -555,7 +607,7 @@ export function sessionConfigToGa(config: SessionConfig): WireObject {
         ...(settings.speed !== undefined ? { speed: settings.speed } : {}),
       },
     },
-    tools: config.tools.map(toolGa),
+    tools: [...config.tools.map(toolGa), ...(config.mcpServers ?? []).map(mcpToolGa)],
     tool_choice: 'auto',
     ...settingsSessionFieldsGa(settings),
   };

@@ -50,6 +50,19 @@ export interface ToolDefinition {
   parameters: Record<string, unknown>;
 }
 
+/**
+ * An MCP server the realtime API calls itself (GA `type: "mcp"` tool, PROTOCOLS.md §10.3).
+ * Calls run without approval (`require_approval: "never"`).
+ */
+export interface McpToolDefinition {
+  serverLabel: string;
+  serverUrl: string;
+  /** null = every tool the server lists */
+  allowedTools: readonly string[] | null;
+  /** sent to the MCP server by the provider; values may be secrets (recordings redact them) */
+  headers: Record<string, string>;
+}
+
 /** Everything `session.update` carries. Sent whole at start and after every reconnect. */
 export interface SessionConfig {
   instructions: string;
@@ -60,6 +73,8 @@ export interface SessionConfig {
   /** Caller-side transcription; null = off */
   transcription: { model: string; language?: string; prompt?: string } | null;
   tools: ToolDefinition[];
+  /** MCP servers the provider calls (GA only); absent = none */
+  mcpServers?: readonly McpToolDefinition[];
   /** the profile's model settings (SPEC §11), each sent only when set */
   settings?: ModelSettings;
 }
@@ -108,7 +123,20 @@ export interface ItemSummary {
   arguments: string | null;
   /** text or audio transcript of the content parts, joined; null when none */
   text: string | null;
+  /** `mcp_call` and `mcp_list_tools` items only: the server, and the call's output or error */
+  mcp?: { serverLabel: string; output: string | null; error: string | null };
 }
+
+/** The MCP events of the realtime API (PROTOCOLS.md §10.3), GA spelling without the `response.` prefix. */
+export type McpPhase =
+  | 'mcp_list_tools.in_progress'
+  | 'mcp_list_tools.completed'
+  | 'mcp_list_tools.failed'
+  | 'mcp_call_arguments.delta'
+  | 'mcp_call_arguments.done'
+  | 'mcp_call.in_progress'
+  | 'mcp_call.completed'
+  | 'mcp_call.failed';
 
 export type ResponseStatus = 'completed' | 'cancelled' | 'incomplete' | 'failed' | 'in_progress';
 
@@ -191,6 +219,11 @@ export type ModelEvent =
       output: ItemSummary[];
       usage: Usage | null;
     }
+  /**
+   * The provider listed or called a `type: "mcp"` tool's server. The call itself (name,
+   * arguments, output) arrives as an `mcp_call` item in `model.outputItemDone`.
+   */
+  | { type: 'model.mcp'; phase: McpPhase; itemId: string; outputIndex: number | null }
   | { type: 'model.rateLimits'; limits: { name: string; limit: number; remaining: number; resetSeconds: number }[] }
   /**
    * well-formed but not used by the bridge (content_part.*, *.delta we don't need, unknown types).

@@ -21,6 +21,11 @@
  * - `model_out`: the realtime link reported its socket open / closed / given up —
  *   `{"type":"link.open","reconnect"}`, `{"type":"link.closed","code","reason","willRetry","retryInMs"}`,
  *   `{"type":"link.failed","message","providerCode"}`
+ *   Tool work outside the session (an HTTP tool's request, an MCP call through the bridge) is
+ *   recorded on the model side too, so a replay needs no backend: `model_in`
+ *   `{"type":"tool.call","call_id","name","arguments"}` when the job starts, `model_out`
+ *   `{"type":"tool.result","call_id","output"}` when its output is in (the replay answers the
+ *   job with it).
  * - `twilio_in`: Twilio's media socket closed (caller gone) — `{"event":"socket.closed","code"}`
  * - `twilio_out`: the bridge closed Twilio's media socket (hang-up tool, end of call) —
  *   `{"event":"socket.close","code","reason"}`
@@ -51,8 +56,8 @@ export const RECORDING_VERSION = 3;
 
 /** `type` (model side) / `event` (Twilio side) values of lifecycle lines (see the file header). */
 export const LIFECYCLE_TYPES = {
-  model_in: ['link.connect', 'link.reconnect', 'link.close'],
-  model_out: ['link.open', 'link.closed', 'link.failed'],
+  model_in: ['link.connect', 'link.reconnect', 'link.close', 'tool.call'],
+  model_out: ['link.open', 'link.closed', 'link.failed', 'tool.result'],
   twilio_in: ['socket.closed'],
   twilio_out: ['socket.close'],
 } as const;
@@ -89,6 +94,19 @@ export const RecordedProfileSchema = z.object({
   ]),
   transcription: z.object({ model: z.string(), language: z.string().optional() }).nullable(),
   tools: z.array(z.string()),
+  /** the profile's HTTP tools, as declared to the model (their requests are not repeated by a replay) */
+  customTools: z
+    .array(
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        parameters: z.record(z.string(), z.unknown()),
+        http: z.object({ url: z.string(), method: z.enum(['POST', 'GET']), timeoutMs: z.number() }),
+        waitMessage: z.string().nullable(),
+        waitAfterMs: z.number(),
+      }),
+    )
+    .optional(),
   /** silence handling (SPEC §11); absent in recordings made before it existed */
   idle: z
     .object({ afterMs: z.number(), prompts: z.array(z.string()), endAfter: z.number(), goodbye: z.string() })

@@ -55,6 +55,14 @@ export function recordedProfile(profile: Profile): RecordedProfile {
   return {
     ...rest,
     tools: [...rest.tools],
+    customTools: (rest.customTools ?? []).map((t) => ({
+      name: t.name,
+      description: t.description,
+      parameters: t.parameters,
+      http: { url: t.http.url, method: t.http.method, timeoutMs: t.http.timeoutMs },
+      waitMessage: t.waitMessage,
+      waitAfterMs: t.waitAfterMs,
+    })),
     turnDetection: { ...rest.turnDetection },
     transcription: rest.transcription === null ? null : { ...rest.transcription },
     idle: rest.idle ? { ...rest.idle, prompts: [...rest.idle.prompts] } : (rest.idle ?? null),

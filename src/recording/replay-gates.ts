@@ -23,6 +23,7 @@
  *   `.deleted`, client items' `conversation.item.added`, errors that answer a request
  *   (`response_cancel_not_active`, `conversation_already_has_active_response`, truncate past
  *   the end), `link.open` after `link.connect`.
+ *   A tool job's recorded `tool.result` waits for the k-th `tool.call` of the replay.
  * - `line`: opens when another recorded line is released. Used for a response's events after
  *   its `response.created`; `session.created` after `link.open`; `link.open` (reconnect) after
  *   `link.closed`; a client item's `.done` after its `.added`.
@@ -147,6 +148,9 @@ export function gateModelLines(lines: readonly RecordingLine[], audioMode: 'pcm1
         break;
       case 'session.updated':
         gates.push(pop('session.update'));
+        break;
+      case 'tool.result':
+        gates.push(pop('tool.call'));
         break;
       case 'conversation.item.truncated':
         gates.push(pop('conversation.item.truncate'));

@@ -145,6 +145,11 @@ export class ReplayModelLink implements ModelLink {
     this.state = 'closed';
   }
 
+  /** The session started a tool job: the replayed `tool.call` (whose recorded result may now be released). */
+  toolCall(msg: Record<string, unknown>): void {
+    this.clientEvent(msg);
+  }
+
   // ── gates ────────────────────────────────────────────────────────────────────
 
   private clientEvent(msg: Record<string, unknown>): void {
@@ -200,6 +205,17 @@ export class ReplayModelLink implements ModelLink {
     }
     this.stats.released++;
     switch (messageKind('model_out', msg)) {
+      case 'tool.result':
+        // the backend's answer, whatever the model socket does meanwhile
+        this.host.deliver(
+          {
+            type: 'tool.done',
+            callId: typeof msg['call_id'] === 'string' ? msg['call_id'] : '',
+            output: typeof msg['output'] === 'string' ? msg['output'] : '',
+          },
+          line,
+        );
+        return;
       case 'link.open':
         this.state = 'open';
         this.host.deliver({ type: 'model.open', reconnect: msg['reconnect'] === true }, line);

@@ -23,6 +23,8 @@ import { buildCall } from '../call/call-factory.js';
 import type { CallControl, CallRunner } from '../call/call-runner.js';
 import type { SessionTuning } from '../call/session-tuning.js';
 import type { CallEvent, CallOutcome, RecordCommand } from '../call/events.js';
+import { callTools } from '../call/tools/registry.js';
+import { CustomTool } from '../config/custom-tools.js';
 import { BUILTIN_TOOLS, VOICES, type BuiltinTool, type Profile, type Voice } from '../config/numbers.js';
 import { modelAudioBytesPerMs } from '../protocol/realtime.js';
 import { messageKind, type Recording, type RecordingHeader, type RecordingLine } from '../protocol/recording.js';
@@ -41,6 +43,7 @@ import {
 } from './replay-compare.js';
 import { ReplayModelLink, type ReplayModelStats } from './replay-model.js';
 import { ReplayTwilio } from './replay-twilio.js';
+import { replayedTools } from './tool-tap.js';
 
 /** How long (virtual ms) the replay waits past the last recorded line for the call to end. */
 export const DEFAULT_TAIL_MS = 10_000;
@@ -104,7 +107,22 @@ export function profileFromHeader(header: RecordingHeader): Profile {
           model: p.transcription.model,
           ...(p.transcription.language !== undefined ? { language: p.transcription.language } : {}),
         };
-  return { key: header.profile, ...p, voice: p.voice as Voice, tools, transcription };
+  // The HTTP tools as declared; their requests are never made (the recorded results answer them).
+  const customTools = (p.customTools ?? []).map(
+    (t) =>
+      new CustomTool(
+        {
+          name: t.name,
+          description: t.description,
+          parameters: t.parameters,
+          http: { url: t.http.url, method: t.http.method, timeout_ms: t.http.timeoutMs },
+          ...(t.waitMessage !== null ? { wait_message: t.waitMessage } : {}),
+          wait_after_ms: t.waitAfterMs,
+        },
+        {},
+      ),
+  );
+  return { key: header.profile, ...p, voice: p.voice as Voice, tools, customTools, transcription };
 }
 
 let shippedApology: Uint8Array | null = null;
@@ -264,6 +282,10 @@ export async function replayRecording(recording: Recording, options: ReplayOptio
     twilio: () => twilio,
     model: () => model,
     tap: null,
+    tools: replayedTools(
+      callTools(profile, { signingSecret: null, now: () => clock.now(), onFailure: () => undefined }),
+      (msg) => model.toolCall(msg),
+    ),
     observer: {
       onRecord: (r) => records.push(r),
       onEvent: (e) => {

@@ -72,6 +72,11 @@ export class Redactor {
     ];
   }
 
+  /** This redactor, scrubbing `values` too (one call's secrets, e.g. the header values it sends the provider). */
+  withSecrets(values: readonly string[]): Redactor {
+    return values.length === 0 ? this : new Redactor([...this.secrets, ...values]);
+  }
+
   /** Scrubs configured secret values out of a string. */
   text(value: string): string {
     let out = value;

@@ -59,6 +59,9 @@ export class CallJournal implements CallObserver {
       case 'record.turn':
         this.repo.addTurn(this.callSid, record);
         break;
+      case 'record.tool':
+        this.repo.addToolCall(this.callSid, record);
+        break;
       case 'record.bargeIn':
         this.repo.addBargeIn(this.callSid);
         this.metrics.bargeIns.inc();

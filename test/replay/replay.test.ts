@@ -26,6 +26,7 @@ describe('recorded calls replay green', () => {
         'dtmf',
         'hang-up-tool',
         'model-drop-recovery',
+        'http-tool',
       ]),
     );
     for (const file of callFixtures()) expect(loadRecording(file).header.scenario, file).toMatch(/^[a-z-]+: .{20,}/);
@@ -35,6 +36,31 @@ describe('recorded calls replay green', () => {
 });
 
 describe('replay catches regressions', () => {
+  it('a tool call replays from the recording alone; a different recorded result fails, naming the output', async () => {
+    const file = path.join(CALL_FIXTURES_DIR, 'http-tool.jsonl');
+    const green = await replayFixture(file);
+    expect(green.ok, formatReport(green)).toBe(true);
+    // the backend's URL is on the recording only as the tool's declaration: nothing listens there now
+    const replayedCalls = green.replayed.filter((l) => l.dir === 'model_in' && l.msg['type'] === 'tool.call');
+    expect(replayedCalls.map((l) => l.msg)).toEqual([
+      {
+        type: 'tool.call',
+        call_id: 'call_lookup_1',
+        name: 'lookup_appointment',
+        arguments: { date_of_birth: '1980-01-02' },
+      },
+    ]);
+
+    const recording = loadRecording(file);
+    const result = recording.lines.find((l) => l.dir === 'model_out' && l.msg['type'] === 'tool.result')!;
+    result.msg['output'] = '{"appointment":"2026-12-10T15:00","dentist":"Dr. Rivera"}';
+    const changed = await replayRecording(recording);
+    expect(changed.ok).toBe(false);
+    const text = changed.differences.map((d) => `${d.dir}: ${d.text}`).join('\n');
+    expect(text).toMatch(/model_in: .*conversation\.item\.create/);
+    expect(text).toContain('2026-12-10T15:00');
+  });
+
   it('a wrong truncation cushion (injected through the tuning seam) fails, naming the truncate', async () => {
     const report = await replayFixture(path.join(CALL_FIXTURES_DIR, 'barge-in-mid-answer.jsonl'), {
       tuning: { truncationCushionMs: 250 },

@@ -5,6 +5,7 @@
  * - Arguments are checked against the tool's `parameters` first: invalid ones never reach
  *   the backend; the model gets a short reason and can try again.
  * - The platform `fetch` with `AbortSignal.timeout` covers connecting, the headers and the body.
+ *   Requests started together are set up one per event-loop turn (`util/loop-turns.ts`).
  * - Redirects are not followed (`redirect: 'manual'`): a backend that moved is a
  *   configuration error to fix, and following one would send the signed body and the
  *   configured headers to a host nobody configured.
@@ -13,6 +14,7 @@
  */
 import type { CustomTool } from '../../config/custom-tools.js';
 import { SIGNATURE_HEADER, signBody } from '../../security/bridge-signature.js';
+import { loopTurn } from '../../util/loop-turns.js';
 import { fillPlaceholders } from '../call-context.js';
 import { toolError, type CallInfo, type ToolEntry } from './tool.js';
 
@@ -106,6 +108,9 @@ export function httpTool(tool: CustomTool, deps: HttpToolDeps): ToolEntry {
       const signed = http.method === 'GET' ? new URL(url).pathname + new URL(url).search : body;
       if (deps.signingSecret !== null) headers.set(SIGNATURE_HEADER, signBody(deps.signingSecret, signed, deps.now()));
       const run = async (): Promise<string> => {
+        // many tools started together: one request set up per loop turn (frames of other calls run between)
+        const turn = loopTurn();
+        if (turn !== null) await turn;
         let res: Response;
         const signal = AbortSignal.timeout(http.timeoutMs);
         try {

@@ -68,7 +68,8 @@ export function toolCallLog(table: ToolTable, name: string | null, plan: ToolPla
   return { type: 'log', level: 'info', msg: 'tool called', fields: { tool: name, plan: plan.kind, reason } };
 }
 
-function parseArguments(json: string): Record<string, unknown> | null {
+/** A call's arguments JSON as an object; null when it is not a JSON object. */
+export function parseArguments(json: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(json);
     return isWireObject(value) ? value : null;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { applyContext, fillPlaceholders, parseContextAnswer } from '../../../src/call/call-context.js';
 import { functionName } from '../../../src/call/tools/mcp-tools.js';
-import { parseProfiles } from '../../../src/config/numbers.js';
+import { checkMcpServersForDialect, parseProfiles } from '../../../src/config/numbers.js';
 
 const profile = parseProfiles(
   'defaults: { instructions: "Line for {{caller_number}}.", greeting: Hello. }',
@@ -79,8 +79,11 @@ describe('MCP servers in a profile', () => {
     ).toThrow(/defaults\.mcp_servers\[0\]\.headers\.A: .*T/);
   });
 
-  it('via: model is accepted with a warning that says it is left out', () => {
-    const p = parseProfiles(yaml('{ label: crm, url: "https://crm.example/mcp", via: model }'), 'n.yaml', {});
-    expect(p.warnings).toEqual(['n.yaml: defaults: MCP server crm: via: model is not supported yet (#16); left out']);
+  it('via: model is kept for the GA dialect and refused for beta, naming the field', () => {
+    const text = yaml('{ label: crm, url: "https://crm.example/mcp", via: model }');
+    expect(parseProfiles(text, 'n.yaml', {}).defaults.mcpServers![0]!.via).toBe('model');
+    expect(() => checkMcpServersForDialect(parseProfiles(text, 'n.yaml', {}), 'beta')).toThrow(
+      /^n\.yaml: defaults\.mcp_servers\[0\]\.via: "model" needs the GA realtime dialect/,
+    );
   });
 });

@@ -158,3 +158,60 @@ describe('declarations', () => {
     expect(h.session.sessionConfig().tools.map((t) => t.name)).toEqual(['hang_up', 'transfer_call', 'lookup']);
   });
 });
+
+describe('MCP calls the provider runs (via: model)', () => {
+  const mcpItem = (extra: { output?: string; error?: string }) => ({
+    id: 'mcp_1',
+    type: 'mcp_call',
+    role: null,
+    status: null,
+    name: 'find_customer',
+    callId: null,
+    arguments: '{"phone":"+1555"}',
+    text: null,
+    mcp: { serverLabel: 'crm', output: extra.output ?? null, error: extra.error ?? null },
+  });
+  const added = { type: 'model.outputItemAdded', responseId: 'r1', outputIndex: 0, item: mcpItem({}) } as const;
+
+  it('a call that ran is recorded via model and the model is asked to speak its result after the response', () => {
+    const h = liveSession();
+    h.feedAll([responseCreated('r1'), added]);
+    const done = h.feedAll([
+      { type: 'model.mcp', phase: 'mcp_call.completed', itemId: 'mcp_1', outputIndex: 0 },
+      { type: 'model.outputItemDone', responseId: 'r1', outputIndex: 0, item: mcpItem({ output: 'Ada' }) },
+    ]);
+    expect(done.filter((c) => c.type === 'record.tool')).toEqual([
+      {
+        type: 'record.tool',
+        name: 'find_customer',
+        arguments: { phone: '+1555' },
+        ok: true,
+        ms: 0,
+        atMs: expect.any(Number) as number,
+        via: 'model',
+      },
+    ]);
+    expect(wire(done)).not.toContainEqual({ type: 'model.createResponse' });
+    expect(wire(h.feed(responseDone('r1')))).toContainEqual({ type: 'model.createResponse' });
+  });
+
+  it('a failed call is recorded not ok (and still answered); a cancelled one that never ran asks for nothing', () => {
+    const failed = liveSession();
+    failed.feedAll([responseCreated('r1'), added]);
+    const cmds = failed.feedAll([
+      { type: 'model.outputItemDone', responseId: 'r1', outputIndex: 0, item: mcpItem({ error: 'down' }) },
+      responseDone('r1'),
+    ]);
+    expect(cmds.find((c) => c.type === 'record.tool')).toMatchObject({ ok: false, via: 'model' });
+    expect(wire(cmds)).toContainEqual({ type: 'model.createResponse' });
+
+    const cancelled = liveSession();
+    cancelled.feedAll([responseCreated('r1'), added]);
+    const none = cancelled.feedAll([
+      { type: 'model.outputItemDone', responseId: 'r1', outputIndex: 0, item: mcpItem({}) },
+      responseDone('r1', 'cancelled'),
+    ]);
+    expect(none.find((c) => c.type === 'record.tool')).toMatchObject({ ok: false });
+    expect(wire(none)).not.toContainEqual({ type: 'model.createResponse' });
+  });
+});

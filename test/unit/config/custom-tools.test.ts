@@ -97,7 +97,6 @@ describe('custom tools in the numbers file', () => {
     });
     expect(own.contextTimeoutMs).toBe(800);
     expect(own.contextUrl).toBe('https://clinic.example/voice-context');
-    expect(profiles.warnings).toEqual([]);
   });
 
   it('the header secret stays out of JSON: the API and recordings show the ${env:…} reference', () => {

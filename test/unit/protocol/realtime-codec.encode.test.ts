@@ -56,6 +56,33 @@ describe('encodeClientEvent: session.update', () => {
     });
   });
 
+  it('GA: a via-model MCP server follows the functions as a type "mcp" tool without approval', () => {
+    const withMcp: SessionConfig = {
+      ...session,
+      mcpServers: [
+        {
+          serverLabel: 'crm',
+          serverUrl: 'https://crm.example/mcp',
+          allowedTools: ['find_customer'],
+          headers: { Authorization: 'Bearer t' },
+        },
+        { serverLabel: 'docs', serverUrl: 'https://docs.example/mcp', allowedTools: null, headers: {} },
+      ],
+    };
+    const wire = encodeClientEvent({ type: 'model.updateSession', session: withMcp }, 'ga');
+    expect((wire['session'] as { tools: unknown[] }).tools.slice(1)).toEqual([
+      {
+        type: 'mcp',
+        server_label: 'crm',
+        server_url: 'https://crm.example/mcp',
+        allowed_tools: ['find_customer'],
+        headers: { Authorization: 'Bearer t' },
+        require_approval: 'never',
+      },
+      { type: 'mcp', server_label: 'docs', server_url: 'https://docs.example/mcp', require_approval: 'never' },
+    ]);
+  });
+
   it('beta: flat session with modalities, voice and format strings', () => {
     expect(
       encodeClientEvent(

@@ -446,13 +446,67 @@ describe('parseServerEvent: events with bodies', () => {
   });
 
   it('unknown but well-formed events pass through as model.other', () => {
-    expect(parse({ type: 'mcp_list_tools.completed', item_id: 'x' }, 'ga')).toEqual({
+    expect(parse({ type: 'conversation.item.retrieved', item: { id: 'x', type: 'message' } }, 'ga')).toEqual({
       type: 'model.other',
-      wireType: 'mcp_list_tools.completed',
+      wireType: 'conversation.item.retrieved',
     });
     expect(parse({ type: 'response.content_part.added', ...ids, part: { type: 'audio' } }, 'beta')).toEqual({
       type: 'model.other',
       wireType: 'response.content_part.added',
+    });
+  });
+});
+
+describe('parseServerEvent: MCP events (PROTOCOLS.md §10.3)', () => {
+  it('listing and call events become model.mcp with their item (and output index for calls)', () => {
+    for (const phase of ['in_progress', 'completed', 'failed'] as const)
+      expect(parse({ type: `mcp_list_tools.${phase}`, event_id: 'e', item_id: 'mcpl_1' }, 'ga')).toEqual({
+        type: 'model.mcp',
+        phase: `mcp_list_tools.${phase}`,
+        itemId: 'mcpl_1',
+        outputIndex: null,
+      });
+    expect(parse({ type: 'response.mcp_call_arguments.delta', ...ids, delta: '{"a' }, 'ga')).toEqual({
+      type: 'model.mcp',
+      phase: 'mcp_call_arguments.delta',
+      itemId: 'item_1',
+      outputIndex: 0,
+    });
+    expect(parse({ type: 'response.mcp_call_arguments.done', ...ids, arguments: '{}' }, 'ga')).toMatchObject({
+      phase: 'mcp_call_arguments.done',
+    });
+    for (const phase of ['in_progress', 'completed', 'failed'] as const)
+      expect(parse({ type: `response.mcp_call.${phase}`, item_id: 'item_1', output_index: 2 }, 'ga')).toEqual({
+        type: 'model.mcp',
+        phase: `mcp_call.${phase}`,
+        itemId: 'item_1',
+        outputIndex: 2,
+      });
+  });
+
+  it('an mcp_call item carries its server, output and error (an object error becomes its message)', () => {
+    const item = { id: 'item_1', type: 'mcp_call', server_label: 'crm', name: 'find', arguments: '{"a":1}' };
+    expect(
+      parse({ type: 'response.output_item.done', ...ids, item: { ...item, output: 'found' } }, 'ga'),
+    ).toMatchObject({
+      type: 'model.outputItemDone',
+      item: {
+        type: 'mcp_call',
+        name: 'find',
+        arguments: '{"a":1}',
+        mcp: { serverLabel: 'crm', output: 'found', error: null },
+      },
+    });
+    const error = { type: 'tool_execution_error', message: 'no such customer' };
+    expect(parse({ type: 'conversation.item.done', item: { ...item, output: null, error } }, 'ga')).toMatchObject({
+      item: { mcp: { serverLabel: 'crm', output: null, error: 'no such customer' } },
+    });
+  });
+
+  it('a call event without its item id is a reason naming the field', () => {
+    expect(parseServerEvent('{"type":"response.mcp_call.completed","output_index":0}', 'ga')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('item_id') as string,
     });
   });
 });
