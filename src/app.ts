@@ -25,7 +25,7 @@ import {
   type PreparedCall,
 } from './call/call-preparation.js';
 import { McpCatalog } from './call/tools/mcp-tools.js';
-import { ConfigError } from './util/errors.js';
+import { ConfigError, describeError } from './util/errors.js';
 import type { Responder } from './emulator/responder.js';
 import { parseEmulatorScript, scriptResponder } from './emulator/script.js';
 import { callTools, toolDeclarations, type McpListing } from './call/tools/registry.js';
@@ -64,17 +64,22 @@ import { createTwilioRest, type TwilioRest } from './links/twilio-rest.js';
 import { CallRecorder, recordedProfile } from './recording/recorder.js';
 import { tappedTools } from './recording/tool-tap.js';
 import { RecordingsRetention } from './recording/retention.js';
-import { MemoryIssuedCallLedger } from './security/issued-calls.js';
+import { ISSUED_CALL_TTL_MS, MemoryIssuedCallLedger, type IssuedCallLedger } from './security/issued-calls.js';
 import { isLocalRequest } from './security/local-request.js';
 import { Redactor } from './security/redact.js';
-import { StreamTokens } from './security/stream-token.js';
+import { STREAM_TOKEN_TTL_MS, StreamTokens } from './security/stream-token.js';
 import { CallEvents, webhooksFor } from './events/call-events.js';
 import { EventDelivery, type DeliveryLimits } from './events/event-delivery.js';
 import { LocalCallControl } from './live/call-control.js';
+import { ClusterCallControl } from './live/cluster-call-control.js';
+import { shareLiveFeed } from './live/cluster-live-feed.js';
 import { liveCallFeed, LiveHub } from './live/live-hub.js';
 import { CallJournal } from './store/call-journal.js';
 import type { CallStore } from './store/call-store.js';
 import { CallsRepo, type CallStart } from './store/calls-repo.js';
+import type { PgCluster, PgTokenUses } from './store/pg-cluster.js';
+import type { PgDatabase } from './store/pg-database.js';
+import type { PgNotify } from './store/pg-notify.js';
 import { SqliteCallStore } from './store/sqlite-call-store.js';
 import { SystemClock, monotonicMs, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -134,6 +139,14 @@ function callInfo(stream: AcceptedStream, profile: Profile, outbound: OutboundCa
   return { callSid, from: stream.from, to: stream.to, profile: profile.key, direction, variables };
 }
 
+/** What PostgreSQL mode adds to the store (SPEC §14). */
+interface SharedStore {
+  db: PgDatabase;
+  cluster: PgCluster;
+  notify: PgNotify;
+  tokenUses: PgTokenUses;
+}
+
 /** `call.started` data (SPEC §10). */
 function startedData(call: CallStart): Record<string, unknown> {
   const { callSid, from, to, profile, startedAtMs } = call;
@@ -163,11 +176,15 @@ export class Bridge {
   /** `close()` has begun: a call still waiting for its context is not started */
   private closed = false;
   private delivery: EventDelivery | null = null;
+  /** PostgreSQL mode: the lease, the channel and the pool (SPEC §14) */
+  private shared: SharedStore | null = null;
   private outbound: OutboundCalls | null = null;
   /** model sessions opened at the webhook, waiting for their stream (SPEC §11 warm start); null: PREWARM=0 */
   private readonly warm: WarmStarts<WarmLink> | null;
   /** the live calls' events for `GET /api/live` and the console (SPEC §12) */
   readonly liveHub = new LiveHub();
+  /** where this instance's live events go: its hub, and with several instances theirs too */
+  private livePublisher: Pick<LiveHub, 'publish'> = this.liveHub;
 
   private constructor(
     readonly config: Config,
@@ -208,31 +225,81 @@ export class Bridge {
     const clock = options.clock ?? new SystemClock();
     // the dialect is known before the port is: the emulator's URL does not change it
     const { dialect } = resolveRealtimeEndpoint(config, EMULATOR_PATH);
+    // with several instances the profiles live in PostgreSQL: the file only seeds them
     const numbers = NumbersRegistry.open(config.numbersFile, logger, clock, {
-      watch: options.watchNumbers ?? true,
+      watch: config.databaseUrl === null && (options.watchNumbers ?? true),
       check: (profiles) => {
         checkProfilesForDialect(profiles, dialect);
         checkMcpServersForDialect(profiles, dialect);
       },
     });
-    // With an auth token the stream-token key is derived from it, so every instance behind
-    // a load balancer accepts the others' tokens; without one a random per-process key.
-    const tokens = new StreamTokens(clock, config.twilioAuthToken ?? undefined);
     const redactor = new Redactor(configSecrets(config));
     const metrics = new BridgeMetrics();
-    // reads run on the event loop and must never wait for a lock: busy timeout 0
-    const calls = new SqliteCallStore(new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 }), {
-      logger: logger.child({ component: 'store' }),
-      clock,
-      monitor: {
-        onError: (op) => metrics.storeErrors.inc({ op }),
-        onDropped: (op) => metrics.storeDropped.inc({ op }),
-        onQueued: (n) => metrics.storeQueued.set(n),
-      },
-    });
-    const abandoned = calls.markAbandoned();
+    const storeLogger = logger.child({ component: 'store' });
+    const monitor = {
+      onError: (op: string) => metrics.storeErrors.inc({ op }),
+      onDropped: (op: string) => metrics.storeDropped.inc({ op }),
+      onQueued: (n: number) => metrics.storeQueued.set(n),
+    };
+    let calls: CallStore;
+    let issued: IssuedCallLedger;
+    let shared: SharedStore | null = null;
+    let tokenSecret = config.twilioAuthToken ?? undefined;
+    let abandoned: number | null;
+    if (config.databaseUrl === null) {
+      // reads run on the event loop and must never wait for a lock: busy timeout 0
+      const repo = new CallsRepo(path.join(config.dataDir, 'calls.sqlite'), { busyTimeoutMs: 0 });
+      const sqlite = new SqliteCallStore(repo, { logger: storeLogger, clock, monitor });
+      abandoned = sqlite.markAbandoned();
+      calls = sqlite;
+      issued = new MemoryIssuedCallLedger(clock);
+    } else {
+      // SPEC §14: everything several instances share lives in PostgreSQL (its modules, `pg`
+      // included, load only here: a SQLite start-up does not pay for them)
+      const [{ PgCallStore }, { clusterSecret, PgCluster, PgIssuedCallLedger, PgTokenUses }, { PgDatabase }] =
+        await Promise.all([
+          import('./store/pg-call-store.js'),
+          import('./store/pg-cluster.js'),
+          import('./store/pg-database.js'),
+        ]);
+      const [{ PgNotify }, { PgProfiles, PROFILES_TOPIC }] = await Promise.all([
+        import('./store/pg-notify.js'),
+        import('./store/pg-numbers.js'),
+      ]);
+      const db = await PgDatabase.open(config.databaseUrl);
+      const { instanceId } = config;
+      calls = new PgCallStore({ db, instanceId, logger: storeLogger, clock, monitor });
+      issued = new PgIssuedCallLedger(db, clock, ISSUED_CALL_TTL_MS);
+      const cluster = new PgCluster({ db, instanceId, clock, logger: storeLogger });
+      // after a lost channel, re-read what may have changed meanwhile
+      const notify = await PgNotify.open({ db, instanceId, clock, logger: storeLogger, onReconnect: () => refresh() });
+      const profiles = new PgProfiles(db, notify, clock, config.numbersFile);
+      const refresh = () =>
+        void profiles.read().then(
+          (text) => numbers.adopt(text),
+          (err: unknown) => storeLogger.warn({ err: describeError(err) }, 'shared profiles unreadable'),
+        );
+      notify.subscribe(PROFILES_TOPIC, refresh);
+      numbers.share(
+        await profiles.seed(readFileSync(config.numbersFile, 'utf8')),
+        (number, fields) =>
+          void profiles
+            .put(number, fields)
+            .catch((err: unknown) =>
+              storeLogger.error({ err: describeError(err) }, 'profile edit not stored in PostgreSQL'),
+            ),
+      );
+      abandoned = await cluster.join();
+      shared = { db, cluster, notify, tokenUses: new PgTokenUses(db, clock) };
+      tokenSecret = config.twilioAuthToken ?? (await clusterSecret(db, 'stream-token-key'));
+      logger.info({ instanceId, database: config.databaseUrl.replace(/:[^:@/]*@/, ':***@') }, 'store: PostgreSQL');
+    }
     if (abandoned !== null && abandoned > 0)
       logger.warn({ calls: abandoned }, 'calls left open by a previous crash marked incomplete');
+    // With an auth token the stream-token key is derived from it, so every instance behind
+    // a load balancer accepts the others' tokens; without one, a key every instance sharing
+    // the database reads from it, or else a random per-process key.
+    const tokens = new StreamTokens(clock, tokenSecret);
     const control =
       options.control !== undefined
         ? options.control
@@ -270,6 +337,8 @@ export class Bridge {
       upgrades,
       server,
     );
+    bridge.shared = shared;
+    if (shared !== null) bridge.livePublisher = shareLiveFeed(bridge.liveHub, shared.notify, config.instanceId);
 
     const signature = {
       authToken: config.twilioAuthToken,
@@ -314,7 +383,7 @@ export class Bridge {
         logger,
         isDraining,
         admission,
-        issued: new MemoryIssuedCallLedger(clock),
+        issued,
         redirectUrl: config.drainRedirectUrl,
         onRejected,
         onStatus: (p) => bridge.onStatus(p),
@@ -337,18 +406,31 @@ export class Bridge {
       ...(options.eventDelivery ? { limits: options.eventDelivery } : {}),
     });
     bridge.delivery = delivery;
+    if (shared !== null) shared.cluster.onBeat = () => delivery.kick();
     const consoleSessions =
       config.adminToken !== null ? new ConsoleSessions(config.adminToken, () => clock.now()) : null;
     const access = { adminToken: config.adminToken, signedMode: !config.localMode, sessions: consoleSessions };
     app.use(consoleRoutes(access));
+    const localControl = new LocalCallControl((callSid, event) => {
+      const call = bridge.live.get(callSid);
+      call?.runner.dispatch(event);
+      return call !== undefined;
+    });
+    // several instances: a call held by another instance is reached over the cluster channel
+    const callControl =
+      shared === null
+        ? localControl
+        : new ClusterCallControl({
+            local: localControl,
+            bus: shared.notify,
+            instanceId: config.instanceId,
+            ownerOf: (callSid) => shared.cluster.ownerOf(callSid),
+            clock,
+          });
     const callData = callDataRoutes({
       recordingsDir: path.join(config.dataDir, 'recordings'),
       hub: bridge.liveHub,
-      control: new LocalCallControl((callSid, event) => {
-        const call = bridge.live.get(callSid);
-        call?.runner.dispatch(event);
-        return call !== undefined;
-      }),
+      control: callControl,
       redactor,
       logger,
       clock,
@@ -381,6 +463,9 @@ export class Bridge {
         isLive: (callSid) => bridge.live.has(callSid),
         canStart: (callSid) => admission.canStart(callSid),
         onStream: (s) => bridge.startCall(s),
+        ...(shared !== null
+          ? { claimToken: (token: string) => shared.tokenUses.claim(token, STREAM_TOKEN_TTL_MS) }
+          : {}),
       }),
     );
     if (config.recordCalls) {
@@ -562,7 +647,7 @@ export class Bridge {
         : null;
     const events = new CallEvents(callSid, webhooksFor(profile, this.config.eventsUrl), () => this.delivery?.kick());
     const journal = new CallJournal(callSid, this.calls, this.metrics, monotonicMs, events);
-    const feed = liveCallFeed(this.liveHub, callSid);
+    const feed = liveCallFeed(this.livePublisher, callSid);
     let analysed: () => void = () => undefined;
     const analysisDone = new Promise<void>((resolve) => (analysed = resolve));
     const analysis = profile.analysis
@@ -680,7 +765,7 @@ export class Bridge {
         log.warn({ error: context.error, ms: context.ms }, 'context not applied: the profile is used as is');
     }
     this.live.set(callSid, { runner, session, recorder, done });
-    this.liveHub.publish({
+    this.livePublisher.publish({
       type: 'call.started',
       callSid,
       from: started.from,
@@ -772,5 +857,10 @@ export class Bridge {
     this.metrics.close();
     this.delivery?.close();
     await this.calls.close();
+    if (this.shared !== null) {
+      await this.shared.cluster.leave().catch(() => undefined);
+      await this.shared.notify.close();
+      await this.shared.db.close();
+    }
   }
 }

@@ -44,6 +44,11 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     module: 'recording',
     runner: 'runRecordingBench',
   },
+  scale: {
+    description: 'SQLite vs PostgreSQL store at 200 calls: caller→model p99, CPU per call-second, database load',
+    module: 'scale',
+    runner: 'runScaleBench',
+  },
   soak: {
     description: 'memory over a long run: 100 calls for 10 minutes, RSS at the end vs minute 2',
     module: 'load',

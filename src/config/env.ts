@@ -4,6 +4,7 @@
  * is wrong with the value and how to fix it. Secret values are never echoed back.
  */
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
 import { z } from 'zod';
@@ -75,6 +76,10 @@ export interface Config {
   bridgeSigningSecret: string | null;
   /** where call events go when a profile has no `webhooks` (SPEC §10); null = nowhere */
   eventsUrl: string | null;
+  /** PostgreSQL shared by several instances (SPEC §14); null = SQLite in DATA_DIR */
+  databaseUrl: string | null;
+  /** this instance's name among several (SPEC §14 `INSTANCE_ID`, default `<host>-<pid>`) */
+  instanceId: string;
   /** outbound calls (SPEC §13): live and ringing at once; more → 429 */
   outboundMaxConcurrent: number;
   /** outbound calls created per second; more wait their turn */
@@ -91,6 +96,8 @@ export const SECRET_VARIABLES = [
   'ADMIN_TOKEN',
   'METRICS_TOKEN',
   'BRIDGE_SIGNING_SECRET',
+  // may carry the database password
+  'DATABASE_URL',
 ] as const;
 
 /**
@@ -223,6 +230,11 @@ const EnvSchema = z.object({
   DRAIN_REDIRECT_URL: urlVar(['https:', 'http:'], 'https://bridge-2.example.com/twilio/voice'),
   BRIDGE_SIGNING_SECRET: bearerTokenVar,
   EVENTS_URL: urlVar(['https:', 'http:'], 'https://crm.example.com/bridge-events'),
+  DATABASE_URL: urlVar(['postgres:', 'postgresql:'], 'postgres://bridge@db.internal:5432/bridge'),
+  INSTANCE_ID: optionalText.superRefine((v, ctx) => {
+    if (v !== null && !/^[A-Za-z0-9._-]{1,64}$/.test(v))
+      ctx.addIssue({ code: 'custom', message: 'must be 1–64 letters, digits, dots, dashes or underscores' });
+  }),
   OUTBOUND_MAX_CONCURRENT: integerVar(1, 100_000, 'OUTBOUND_MAX_CONCURRENT=10'),
   OUTBOUND_CPS: decimalVar(0.01, 1_000, 'OUTBOUND_CPS=1'),
   OUTBOUND_ALLOW: optionalText.superRefine((value, ctx) => {
@@ -258,6 +270,8 @@ const FIXES: Partial<Record<keyof z.infer<typeof EnvSchema>, string>> = {
   MAX_CONNECTIONS: 'use a number of TCP connections, e.g. MAX_CONNECTIONS=1000',
   BRIDGE_SIGNING_SECRET: `use a random value of at least ${MIN_BEARER_TOKEN_LENGTH} characters (openssl rand -hex 32)`,
   EVENTS_URL: 'use the http(s) URL that receives call events, or unset it',
+  DATABASE_URL: 'use postgres://user:password@host:5432/database, or unset it to keep SQLite in DATA_DIR',
+  INSTANCE_ID: 'use a short name such as bridge-1, or unset it for <host>-<pid>',
   OUTBOUND_MAX_CONCURRENT: 'use the number of outbound calls allowed at once, e.g. OUTBOUND_MAX_CONCURRENT=10',
   OUTBOUND_CPS: "use calls per second, e.g. OUTBOUND_CPS=1 (Twilio's default account limit)",
   OUTBOUND_ALLOW: 'use comma-separated E.164 prefixes, e.g. OUTBOUND_ALLOW=+1,+44',
@@ -354,6 +368,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
         : Number(e.MAX_CONNECTIONS),
     bridgeSigningSecret: e.BRIDGE_SIGNING_SECRET,
     eventsUrl: e.EVENTS_URL,
+    databaseUrl: e.DATABASE_URL,
+    instanceId: e.INSTANCE_ID ?? `${hostname()}-${process.pid}`,
     outboundMaxConcurrent: e.OUTBOUND_MAX_CONCURRENT === null ? 10 : Number(e.OUTBOUND_MAX_CONCURRENT),
     outboundCps: e.OUTBOUND_CPS === null ? 1 : Number(e.OUTBOUND_CPS),
     outboundAllow: e.OUTBOUND_ALLOW === null ? null : e.OUTBOUND_ALLOW.split(',').map((p) => p.trim()),
@@ -369,7 +385,14 @@ export function configSecrets(config: Config): string[] {
     config.adminToken,
     config.metricsToken,
     config.bridgeSigningSecret,
+    databasePassword(config.databaseUrl),
   ].filter((s): s is string => typeof s === 'string');
+}
+
+function databasePassword(url: string | null): string | null {
+  if (url === null) return null;
+  const password = decodeURIComponent(new URL(url).password);
+  return password === '' ? null : password;
 }
 
 /** True for a valid E.164 number (`+` then up to 15 digits, no leading zero). */

@@ -575,6 +575,8 @@ export class NumbersRegistry {
   private watcher: FSWatcher | null = null;
   private reloadTimer: TimerHandle | null = null;
   private readonly listeners = new Set<(p: Profiles) => void>();
+  /** Several instances (SPEC §14): the shared document and where edits go; null = the file */
+  private shared: { text: string; onPut: (number: string, fields: Record<string, unknown>) => void } | null = null;
 
   private constructor(
     readonly file: string,
@@ -659,6 +661,37 @@ export class NumbersRegistry {
   }
 
   /**
+   * Several instances (SPEC §14): from now on the profiles are the shared document `text`
+   * (PostgreSQL's, seeded from this file), and each {@link putNumber} edit is handed to
+   * `onPut` to apply there, instead of writing the file. @throws ConfigError when `text` is invalid
+   */
+  share(text: string, onPut: (number: string, fields: Record<string, unknown>) => void): void {
+    this.profiles = parseProfiles(text, this.file);
+    this.shared = { text, onPut };
+    for (const l of this.listeners) l(this.profiles);
+  }
+
+  /**
+   * Another instance changed the shared document: adopt it. An invalid one is logged and the
+   * profiles in force stay (as with a bad edit of the file).
+   */
+  adopt(text: string): void {
+    if (this.shared === null || text === this.shared.text) return;
+    try {
+      this.profiles = parseProfiles(text, this.file);
+      this.shared.text = text;
+      this.logger.info({ numbers: this.profiles.byNumber.size }, 'profiles changed by another instance');
+      for (const l of this.listeners) l(this.profiles);
+    } catch (err) {
+      const error = err instanceof ConfigError ? err : new ConfigError(this.file, String(err));
+      this.logger.error(
+        { field: error.where, problem: error.message },
+        'shared profiles rejected; previous stay in force',
+      );
+    }
+  }
+
+  /**
    * True when {@link putNumber} may write the file: it is not the shipped example (a tracked
    * file the next `git pull` would fight with) and the process may replace it.
    */
@@ -689,8 +722,16 @@ export class NumbersRegistry {
       );
     }
     // validated first: a bad profile is answered as such even where nothing may be written
-    const { text, profiles } = withNumberInText(readFileSync(this.file, 'utf8'), number, fields, this.file);
+    const base = this.shared?.text ?? readFileSync(this.file, 'utf8');
+    const { text, profiles } = withNumberInText(base, number, fields, this.file);
     this.check(profiles);
+    if (this.shared !== null) {
+      this.shared.text = text;
+      this.profiles = profiles;
+      this.shared.onPut(number, fields);
+      for (const l of this.listeners) l(profiles);
+      return profiles.byNumber.get(number)!;
+    }
     if (!this.writable) {
       throw new NumbersFileConflict(
         `no writable numbers file is configured (profiles come from ${path.basename(this.file)}); ` +

@@ -7,6 +7,10 @@
  *
  * One stream per CallSid (SPEC §8): a `start` whose CallSid is already live is refused with
  * 1008 as well, and the live call never hears of it.
+ *
+ * With several instances (SPEC §14) a token is also claimed in the shared store (`tokenUses`):
+ * the instance that claims it second refuses the stream as a replay. The socket is paused while
+ * the claim is out and what was already read is handed to the call in order: no caller audio is lost.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -57,6 +61,11 @@ export interface MediaGateDeps {
   isLive?: (callSid: string) => boolean;
   /** false when MAX_CONCURRENT_CALLS leaves no room for this stream (closed with 1013, try again later) */
   canStart?: (callSid: string) => boolean;
+  /**
+   * Several instances: resolves true the first time any instance presents this token (a store
+   * that cannot answer rejects, and the stream is refused as unverifiable).
+   */
+  claimToken?: (token: string) => Promise<boolean>;
 }
 
 export function mediaUpgradeHandler(deps: MediaGateDeps): UpgradeHandler {
@@ -142,10 +151,41 @@ function awaitStart(
       refuse('capacity', { callSid: start.callSid }, 1013);
       return;
     }
+    const accept = () =>
+      deps.onStream({ ws, start, startText: text, profileKey: claims.profile, from: claims.from, to: claims.to });
     settled = true;
     deps.clock.clearTimer(timer);
     ws.off('message', onMessage);
-    deps.onStream({ ws, start, startText: text, profileKey: claims.profile, from: claims.from, to: claims.to });
+    if (deps.claimToken === undefined) {
+      accept();
+      return;
+    }
+    // the socket is not read while the claim is out; frames already read are held
+    ws.pause();
+    const held: [Buffer, boolean][] = [];
+    const hold = (data: Buffer, binary: boolean) => held.push([data, binary]);
+    ws.on('message', hold);
+    const claimed = (fresh: boolean | 'unverifiable') => {
+      ws.off('message', hold);
+      if (fresh !== true) {
+        reject(fresh === false ? 'token_replayed' : 'token_unverifiable', { callSid: start.callSid });
+        ws.close(1008, 'stream not authorised');
+        return;
+      }
+      // A caller who hung up while the claim was out still gets its call, and its record, as
+      // with one instance: the held `stop` ends it (a socket gone without one: the media timeout).
+      // resume() reads again only from the next tick: the call has taken the socket by then
+      ws.resume();
+      accept();
+      for (const [data, binary] of held) ws.emit('message', data, binary);
+    };
+    deps.claimToken(token).then(claimed, (err: unknown) => {
+      deps.logger.error(
+        { callSid: start.callSid, err: err instanceof Error ? err.message : String(err) },
+        'stream token could not be checked against the shared store',
+      );
+      claimed('unverifiable');
+    });
   };
   ws.on('message', onMessage);
   ws.on('error', (err) => deps.logger.debug({ err: { message: err.message } }, 'media socket error before start'));

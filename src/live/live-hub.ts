@@ -79,7 +79,7 @@ export interface LiveCallFeed {
 }
 
 /** A feed that publishes one call's facts to `hub`. */
-export function liveCallFeed(hub: LiveHub, callSid: string): LiveCallFeed {
+export function liveCallFeed(hub: Pick<LiveHub, 'publish'>, callSid: string): LiveCallFeed {
   const at = (ms: number) => new Date(ms).toISOString();
   return {
     turn: (role, text, truncated, atMs) => hub.publish({ type: 'turn', callSid, role, text, truncated, at: at(atMs) }),

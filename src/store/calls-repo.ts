@@ -190,7 +190,7 @@ const MIGRATIONS: readonly string[] = [
 /** Longest arguments JSON kept per tool call. */
 const MAX_TOOL_ARGUMENTS_CHARS = 4_000;
 
-interface CallRow {
+export interface CallRow {
   call_sid: string;
   from_number: string;
   to_number: string;
@@ -205,6 +205,68 @@ interface CallRow {
   context: string | null;
   analysis: string | null;
   direction: string;
+}
+
+export interface TurnRow {
+  role: 'caller' | 'assistant';
+  text: string;
+  truncated: number;
+  at_ms: number;
+}
+
+export interface StatusRow {
+  kind: 'call' | 'stream';
+  status: string;
+  detail: string | null;
+  at_ms: number;
+}
+
+export interface ToolRow {
+  name: string;
+  arguments: string | null;
+  ok: number;
+  ms: number;
+  at_ms: number;
+  via: string | null;
+}
+
+/** A call as the admin API shows it, from its rows (the same columns in SQLite and PostgreSQL). */
+export function toCallRecord(
+  row: CallRow,
+  children: { turns: TurnRow[]; statusEvents: StatusRow[]; tools: ToolRow[] },
+): CallRecord {
+  return {
+    callSid: row.call_sid,
+    from: row.from_number,
+    to: row.to_number,
+    profile: row.profile,
+    direction: row.direction === 'outbound' ? 'outbound' : 'inbound',
+    startedAt: iso(row.started_ms),
+    endedAt: row.ended_ms === null ? null : iso(row.ended_ms),
+    outcome: row.outcome as StoredOutcome,
+    detail: row.detail,
+    reason: row.outcome === 'error' ? row.detail : null,
+    durationMs: row.ended_ms === null ? null : row.ended_ms - row.started_ms,
+    bargeIns: row.barge_ins,
+    latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },
+    turns: children.turns.map((t) => ({ role: t.role, text: t.text, at: iso(t.at_ms), truncated: t.truncated === 1 })),
+    tools: children.tools.map((t) => ({
+      name: t.name,
+      arguments: t.arguments === null ? null : (JSON.parse(t.arguments) as Record<string, unknown>),
+      ok: t.ok === 1,
+      ms: t.ms,
+      via: t.via === 'model' ? ('model' as const) : ('bridge' as const),
+      at: iso(t.at_ms),
+    })),
+    context: row.context === null ? null : (JSON.parse(row.context) as ContextRecord),
+    statusEvents: children.statusEvents.map((s) => ({
+      at: iso(s.at_ms),
+      kind: s.kind,
+      status: s.status,
+      detail: s.detail,
+    })),
+    analysis: row.analysis === null ? null : (JSON.parse(row.analysis) as CallAnalysis),
+  };
 }
 
 /** Longest transcript text kept per turn (a runaway model must not bloat the database). */
@@ -548,69 +610,11 @@ export class CallsRepo {
   }
 
   private toRecord(row: CallRow): CallRecord {
-    const turns = (
-      this.stmts.getTurns.all(row.call_sid) as {
-        role: 'caller' | 'assistant';
-        text: string;
-        truncated: number;
-        at_ms: number;
-      }[]
-    ).map((t) => ({
-      role: t.role,
-      text: t.text,
-      at: iso(t.at_ms),
-      truncated: t.truncated === 1,
-    }));
-    const statusEvents = (
-      this.stmts.getStatus.all(row.call_sid) as {
-        kind: 'call' | 'stream';
-        status: string;
-        detail: string | null;
-        at_ms: number;
-      }[]
-    ).map((s) => ({
-      at: iso(s.at_ms),
-      kind: s.kind,
-      status: s.status,
-      detail: s.detail,
-    }));
-    const tools = (
-      this.stmts.getTools.all(row.call_sid) as {
-        name: string;
-        arguments: string | null;
-        ok: number;
-        ms: number;
-        at_ms: number;
-        via: string | null;
-      }[]
-    ).map((t) => ({
-      name: t.name,
-      arguments: t.arguments === null ? null : (JSON.parse(t.arguments) as Record<string, unknown>),
-      ok: t.ok === 1,
-      ms: t.ms,
-      via: t.via === 'model' ? ('model' as const) : ('bridge' as const),
-      at: iso(t.at_ms),
-    }));
-    return {
-      callSid: row.call_sid,
-      from: row.from_number,
-      to: row.to_number,
-      profile: row.profile,
-      direction: row.direction === 'outbound' ? 'outbound' : 'inbound',
-      startedAt: iso(row.started_ms),
-      endedAt: row.ended_ms === null ? null : iso(row.ended_ms),
-      outcome: row.outcome as StoredOutcome,
-      detail: row.detail,
-      reason: row.outcome === 'error' ? row.detail : null,
-      durationMs: row.ended_ms === null ? null : row.ended_ms - row.started_ms,
-      bargeIns: row.barge_ins,
-      latency: { firstAudioMs: row.first_audio_ms, responseMs: JSON.parse(row.response_ms) as number[] },
-      turns,
-      tools,
-      context: row.context === null ? null : (JSON.parse(row.context) as ContextRecord),
-      statusEvents,
-      analysis: row.analysis === null ? null : (JSON.parse(row.analysis) as CallAnalysis),
-    };
+    return toCallRecord(row, {
+      turns: this.stmts.getTurns.all(row.call_sid) as TurnRow[],
+      statusEvents: this.stmts.getStatus.all(row.call_sid) as StatusRow[],
+      tools: this.stmts.getTools.all(row.call_sid) as ToolRow[],
+    });
   }
 
   close(): void {
@@ -618,11 +622,11 @@ export class CallsRepo {
   }
 }
 
-function encodeCursor(startedMs: number, callSid: string): string {
+export function encodeCursor(startedMs: number, callSid: string): string {
   return Buffer.from(`${startedMs}:${callSid}`).toString('base64url');
 }
 
-function decodeCursor(cursor: string): { startedMs: number; callSid: string } | null {
+export function decodeCursor(cursor: string): { startedMs: number; callSid: string } | null {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
   const colon = text.indexOf(':');
   const startedMs = Number(text.slice(0, colon));

@@ -128,7 +128,7 @@ export const eventWrites = {
   },
 };
 
-interface EventRow {
+export interface EventRow {
   seq: number;
   id: string;
   call_sid: string;
@@ -144,7 +144,7 @@ interface EventRow {
   last_error: string | null;
 }
 
-function summary(row: EventRow): EventSummary {
+export function summary(row: EventRow): EventSummary {
   return {
     id: row.id,
     type: row.type,
@@ -154,6 +154,20 @@ function summary(row: EventRow): EventSummary {
     createdAt: new Date(row.created_ms).toISOString(),
     deliveredAt: row.delivered_ms === null ? null : new Date(row.delivered_ms).toISOString(),
     lastError: row.last_error,
+  };
+}
+
+/** An outbox row as the delivery worker takes it. */
+export function dueEvent(r: EventRow): DueEvent {
+  return {
+    id: r.id,
+    type: r.type,
+    callSid: r.call_sid,
+    url: r.url,
+    createdAtMs: r.created_ms,
+    data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>),
+    attempts: r.attempts,
+    horizonMs: r.horizon_ms,
   };
 }
 
@@ -185,16 +199,7 @@ export class EventsRepo {
 
   /** Up to `limit` events due at `nowMs`, at most one per call (its oldest pending one). */
   due(nowMs: number, limit: number): DueEvent[] {
-    return (this.stmts.due.all(Math.round(nowMs), limit) as EventRow[]).map((r) => ({
-      id: r.id,
-      type: r.type,
-      callSid: r.call_sid,
-      url: r.url,
-      createdAtMs: r.created_ms,
-      data: r.data === null ? null : (JSON.parse(r.data) as Record<string, unknown>),
-      attempts: r.attempts,
-      horizonMs: r.horizon_ms,
-    }));
+    return (this.stmts.due.all(Math.round(nowMs), limit) as EventRow[]).map(dueEvent);
   }
 
   /** When the next pending event falls due (epoch ms), or null when none is pending. */
@@ -232,11 +237,11 @@ export class EventsRepo {
   }
 }
 
-function encodeEventCursor(seq: number): string {
+export function encodeEventCursor(seq: number): string {
   return Buffer.from(`e:${seq}`).toString('base64url');
 }
 
-function decodeEventCursor(cursor: string): number | null {
+export function decodeEventCursor(cursor: string): number | null {
   const m = /^e:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   return m === null ? null : Number(m[1]);
 }

@@ -55,3 +55,35 @@ describe('docker-compose.yml', () => {
     expect(dockerfile).toContain('HEALTHCHECK');
   });
 });
+
+describe('docker-compose.yml scale profile (SPEC §14)', () => {
+  it('runs PostgreSQL, N bridge replicas on it and a proxy that passes WebSocket upgrades', () => {
+    const doc = parse(readFileSync(composeFile, 'utf8')) as {
+      services: Record<
+        string,
+        ComposeService & { profiles?: string[]; deploy?: { replicas?: unknown }; depends_on?: unknown; image?: string }
+      >;
+      volumes?: Record<string, unknown>;
+    };
+    const { postgres, proxy } = doc.services;
+    const replica = doc.services['bridge-replica'];
+    for (const s of [postgres, replica, proxy]) expect(s?.profiles).toEqual(['scale']);
+    expect(postgres?.image).toMatch(/^postgres:/);
+    expect(postgres?.healthcheck?.test).toContain('pg_isready');
+    expect(replica?.environment?.['DATABASE_URL']).toMatch(/^postgres:\/\/bridge:.*@postgres:5432\/bridge$/);
+    expect(replica?.environment?.['TRUST_PROXY']).toBe('1');
+    expect(String(replica?.deploy?.replicas)).toMatch(/^\$\{BRIDGE_REPLICAS:-\d+\}$/);
+    expect(replica?.depends_on).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(proxy?.volumes).toContain('./deploy/Caddyfile:/etc/caddy/Caddyfile:ro');
+    expect(Object.keys(doc.volumes ?? {})).toContain('pg-data');
+
+    // the Caddyfile: one site block whose reverse_proxy reaches every replica and checks readiness
+    const caddy = readFileSync(path.join(PROJECT_ROOT, 'deploy/Caddyfile'), 'utf8').replace(/#.*$/gm, '');
+    expect(caddy.split('{').length).toBe(caddy.split('}').length);
+    expect(caddy).toMatch(/^:80 \{/m);
+    expect(caddy).toMatch(/reverse_proxy \{[\s\S]*dynamic a bridge-replica 3000/);
+    expect(caddy).toMatch(/health_uri \/readyz/);
+    // Caddy drops nothing WebSocket needs unless told to: no header_up removing Upgrade/Connection
+    expect(caddy).not.toMatch(/header_up\s+-(Upgrade|Connection)/i);
+  });
+});

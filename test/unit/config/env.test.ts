@@ -42,6 +42,9 @@ describe('loadConfig rejects bad values with one line naming the variable, the p
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /is not one of fatal, error/],
     [{ RECORD_CALLS: 'maybe' }, 'RECORD_CALLS', /is not a switch; use 1 or 0/],
     [{ TWILIO_ACCOUNT_SID: 'XY123' }, 'TWILIO_ACCOUNT_SID', /is not an Account SID/],
+    // the URL may carry a password: never echoed
+    [{ DATABASE_URL: 'mysql://u:pw@db/x' }, 'DATABASE_URL', /^DATABASE_URL=\(secret value\) has scheme mysql/],
+    [{ INSTANCE_ID: 'a b' }, 'INSTANCE_ID', /^INSTANCE_ID="a b" must be 1–64 letters/],
     [
       { AZURE_OPENAI_ENDPOINT: 'https://r.openai.azure.com' },
       'AZURE_OPENAI_API_KEY',
@@ -168,5 +171,16 @@ describe('provider resolution (SPEC §2)', () => {
     expect(() => loadConfig({ BRIDGE_SIGNING_SECRET: 'short-one' }, cwd)).toThrow(
       /^BRIDGE_SIGNING_SECRET=\(secret value\) is shorter than 16 characters/,
     );
+  });
+});
+
+describe('several instances (SPEC §14)', () => {
+  it('DATABASE_URL selects PostgreSQL; its password is a secret; INSTANCE_ID defaults to host-pid', () => {
+    expect(loadConfig({}, cwd).databaseUrl).toBeNull();
+    const config = loadConfig({ DATABASE_URL: 'postgres://bridge:p%40ss-word@db:5432/bridge' }, cwd);
+    expect(config.databaseUrl).toBe('postgres://bridge:p%40ss-word@db:5432/bridge');
+    expect(configSecrets(config)).toContain('p@ss-word');
+    expect(config.instanceId).toMatch(new RegExp(`-${process.pid}$`));
+    expect(loadConfig({ INSTANCE_ID: 'bridge-2' }, cwd).instanceId).toBe('bridge-2');
   });
 });
