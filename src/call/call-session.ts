@@ -31,13 +31,7 @@
  * ```
  */
 import type { Profile } from '../config/numbers.js';
-import {
-  modelAudioBytesPerMs,
-  type ItemSummary,
-  type ModelCommand,
-  type ModelEvent,
-  type SessionConfig,
-} from '../protocol/realtime.js';
+import { modelAudioBytesPerMs, type ModelCommand, type ModelEvent, type SessionConfig } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
 import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
@@ -54,8 +48,9 @@ import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
 import { operatorTransfer, sayInstructions } from './operator.js';
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
+import { providerCallDone, providerMcpEvent } from './provider-calls.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
-import { builtinTools, parseArguments, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
+import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
 import type { CallInfo, ToolTable } from './tools/tool.js';
 
 export interface CallSessionOptions {
@@ -342,10 +337,14 @@ export class CallSession {
         if (e.item.type === 'mcp_call') this.toolCalls.providerCallStarted(e.item.id, this.clock.now());
         return;
       case 'model.outputItemDone':
-        if (e.item.type === 'mcp_call') this.onProviderToolCall(e.responseId, e.item, out);
+        if (e.item.type !== 'mcp_call') return;
+        // a provider-run MCP call that ran has the model speak its result once the response is done
+        providerCallDone(this.toolCalls, e.responseId, e.item, this.clock.now(), out);
+        if (this.responses.active !== e.responseId && this.toolCalls.responseDone(e.responseId))
+          this.requestResponse(out);
         return;
       case 'model.mcp':
-        return this.onMcpEvent(e, out);
+        return providerMcpEvent(this.toolCalls, e, this.clock.now(), out);
       case 'model.audioDelta':
         if (this.responses.isDiscarded(e.responseId) || this.phase.name !== 'live') return;
         this.turns.audioReceived(e.itemId, e.audio.length / this.modelBytesPerMs);
@@ -420,43 +419,6 @@ export class CallSession {
     }
     // A call of a response that has already ended (a replayed or reordered event) is settled now.
     if (this.responses.active !== responseId && this.toolCalls.responseDone(responseId)) this.requestResponse(out);
-  }
-
-  /**
-   * A `via: model` MCP server's call, run by the provider, is final: it goes on the record,
-   * and a call that ran has the model speak its result once the response is done.
-   */
-  private onProviderToolCall(responseId: string, item: ItemSummary, out: CallCommand[]): void {
-    const now = this.clock.now();
-    // the item has no status: a call that ran has an output or an error (a cancelled one neither)
-    const output = item.mcp?.output ?? null;
-    const error = item.mcp?.error ?? null;
-    const ran = output !== null || error !== null;
-    const atMs = this.toolCalls.providerCallDone(responseId, item.id, ran, now);
-    const ok = output !== null && error === null;
-    const name = item.name ?? 'unknown';
-    log(out, ok ? 'info' : 'warn', 'provider called an MCP tool', {
-      tool: name,
-      server: item.mcp?.serverLabel ?? null,
-      error: error === null ? (ran ? null : 'did not run') : error.slice(0, 200),
-    });
-    out.push({
-      type: 'record.tool',
-      name,
-      arguments: parseArguments(item.arguments ?? ''),
-      ok,
-      ms: now - atMs,
-      atMs,
-      via: 'model',
-    });
-    if (this.responses.active !== responseId && this.toolCalls.responseDone(responseId)) this.requestResponse(out);
-  }
-
-  /** The provider's MCP progress: a call's start is timed; a server it could not list is worth a warning. */
-  private onMcpEvent(e: Extract<ModelEvent, { type: 'model.mcp' }>, out: CallCommand[]): void {
-    if (e.phase === 'mcp_call.in_progress') this.toolCalls.providerCallStarted(e.itemId, this.clock.now());
-    if (e.phase === 'mcp_list_tools.failed')
-      log(out, 'warn', "the provider could not list an MCP server's tools; its tools are absent", { itemId: e.itemId });
   }
 
   private onToolDone(callId: string, output: string, out: CallCommand[]): void {
