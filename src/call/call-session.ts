@@ -37,7 +37,7 @@ import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
-import { AnsweringMachine, SILENT_OPENING_MS, type MachineAction } from './answering-machine.js';
+import { AnsweringMachine, SILENT_OPENING_MS, VOICEMAIL_MAX_MS, type MachineAction } from './answering-machine.js';
 import { apologyEnd, idleEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
@@ -86,12 +86,6 @@ const ALL_TIMERS: readonly TimerName[] = [
   'idle',
 ];
 
-/**
- * Longest voicemail message the call waits for before it ends anyway (the last mark may never
- * come back from a machine that hung up).
- */
-const VOICEMAIL_MAX_MS = 60_000;
-
 export class CallSession {
   readonly tuning: SessionTuning;
   private phase: Phase = { name: 'awaitingStart' };
@@ -109,10 +103,6 @@ export class CallSession {
   private readonly toolCalls = new ToolCalls();
   /** outbound calls only: who answered, and what that means (`answering-machine.ts`) */
   private readonly machine: AnsweringMachine | null;
-  /** the voicemail message was asked for and its response has not started yet */
-  private voicemailAsked = false;
-  /** a machine verdict that came before the model session was open */
-  private pendingMachine: MachineAction | null = null;
   private readonly idle: IdleTimer;
   private modelOpen = false;
   private twilioOpen = true;
@@ -278,9 +268,8 @@ export class CallSession {
     // Sent right after session.update: the server handles events in order, so the greeting
     // uses the new voice and format without waiting a round trip for session.updated.
     if (this.phase.name === 'live' && !reconnect && (this.machine?.greeted ?? true)) this.greet(out);
-    const pending = this.pendingMachine;
-    this.pendingMachine = null;
-    if (pending !== null) this.onMachineAction(pending, out);
+    const held = this.machine?.takeHeld() ?? null;
+    if (held !== null) this.onMachineAction(held, out);
     out.push(this.watch.rearm(this.modelOpen, this.responses.active !== null || this.phase.name === 'live'));
   }
 
@@ -329,7 +318,7 @@ export class CallSession {
         return this.record(this.turns.callerSaid(e.transcript), out, 'caller');
       case 'model.responseCreated':
         this.responses.active = e.responseId;
-        if (this.voicemailAsked) this.voicemailStarted(e.responseId, out);
+        if (this.machine?.voicemailStarted() === true) this.voicemailStarted(e.responseId, out);
         this.goodbye.responseCreated(e.responseId);
         return this.greeting.responseCreated(e.responseId);
       case 'model.outputItemAdded':
@@ -465,8 +454,9 @@ export class CallSession {
 
   private onMachineAction(action: MachineAction, out: CallCommand[]): void {
     // a greeting decided before the model is open is said when it opens (the machine says `greeted`)
-    if (this.phase.name === 'connecting' && action.kind !== 'greet') this.pendingMachine = action;
-    if (action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
+    const machine = this.machine;
+    if (this.phase.name === 'connecting') machine?.hold(action);
+    if (machine === null || action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
     out.push({ type: 'timer.cancel', name: 'opening' });
     switch (action.kind) {
       case 'greet':
@@ -478,12 +468,12 @@ export class CallSession {
         this.phase = { name: 'live', leaving: machineEnd(null, action.answeredBy, this.options.canUseRest) };
         return this.checkEnd(out);
       case 'voicemail':
-        return this.leaveVoicemail(action.message, out);
+        return this.leaveVoicemail(machine.voicemailInstructions(action.message), out);
     }
   }
 
   /** A machine answered: whatever plays is cut, the model stops answering, and says the message once. */
-  private leaveVoicemail(message: string, out: CallCommand[]): void {
+  private leaveVoicemail(instructions: string, out: CallCommand[]): void {
     const active = this.responses.cancellable;
     if (active !== null) {
       out.push({ type: 'model.cancelResponse', responseId: active });
@@ -493,16 +483,12 @@ export class CallSession {
     this.playout.clear(out);
     this.responses.active = null;
     this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
-    this.voicemailAsked = true;
-    const instructions =
-      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`;
     this.sendToModel({ type: 'model.createResponse', instructions }, out);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
   }
 
   /** The voicemail message's response started: the call ends once it has played. */
   private voicemailStarted(responseId: string, out: CallCommand[]): void {
-    this.voicemailAsked = false;
     if (this.phase.name !== 'live') return;
     this.phase = { name: 'live', leaving: machineEnd(responseId, 'voicemail message said', this.options.canUseRest) };
     this.checkEnd(out);
