@@ -38,7 +38,15 @@ import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
 import { AnsweringMachine, SILENT_OPENING_MS, VOICEMAIL_MAX_MS, type MachineAction } from './answering-machine.js';
-import { apologyEnd, idleEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
+import {
+  apologyEnd,
+  idleEnd,
+  limitEnd,
+  machineEnd,
+  TIMERS_CANCELLED_AT_END,
+  toolEnd,
+  type EndPlan,
+} from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
@@ -46,7 +54,7 @@ import { Greeting } from './greeting.js';
 import { IdleTimer } from './idle-timer.js';
 import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
-import { operatorTransfer, sayInstructions } from './operator.js';
+import { operatorTransfer, OperatorSays } from './operator.js';
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
 import { providerCallDone, providerMcpEvent } from './provider-calls.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
@@ -76,15 +84,6 @@ type Phase =
   | { name: 'ended'; outcome: CallOutcome };
 
 const APOLOGY = { responseId: 'apology', itemId: 'apology', contentIndex: 0 };
-const ALL_TIMERS: readonly TimerName[] = [
-  'dtmf',
-  'endFallback',
-  'sessionRenew',
-  'modelStall',
-  'apologyDone',
-  'opening',
-  'idle',
-];
 
 export class CallSession {
   readonly tuning: SessionTuning;
@@ -106,11 +105,9 @@ export class CallSession {
   private readonly idle: IdleTimer;
   private modelOpen = false;
   private twilioOpen = true;
-  /** between the model's speech_started and speech_stopped */
-  private callerSpeaking = false;
   private readonly responses = new ModelResponses();
   /** words an operator asked the assistant to say, waiting for a pause (SPEC §12) */
-  private readonly operatorSays: string[] = [];
+  private readonly operatorSays = new OperatorSays();
 
   constructor(private readonly options: CallSessionOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -306,12 +303,11 @@ export class CallSession {
         out.push(modelErrorLog(e.code, e.message));
         return;
       case 'model.speechStarted':
-        this.callerSpeaking = true;
-        this.idle.callerActive();
+        this.idle.callerSpeaking(true);
         this.machine?.speechStarted(this.clock.now());
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
-        this.callerSpeaking = false;
+        this.idle.callerSpeaking(false);
         this.playout.awaitFirstAudio(true);
         return this.onMachineAction(this.machine?.speechStopped(this.clock.now()) ?? { kind: 'none' }, out);
       case 'model.inputTranscriptDone':
@@ -423,7 +419,7 @@ export class CallSession {
     if (status !== 'completed' && status !== 'cancelled')
       log(out, 'warn', 'model response ended early', { status, reason });
     if (this.toolCalls.responseDone(responseId)) this.responses.later();
-    if (this.phase.name === 'live' && this.operatorSays.length > 0 && this.responses.active === null) this.sayNext(out);
+    if (this.phase.name === 'live' && this.operatorSays.waiting && this.responses.active === null) this.sayNext(out);
     else if (this.phase.name === 'live' && this.responses.takeWaiting())
       this.sendToModel({ type: 'model.createResponse' }, out);
     if (this.waitingPlan() !== null) out.push({ type: 'timer.set', name: 'endFallback', delayMs: this.endGraceMs() });
@@ -507,14 +503,13 @@ export class CallSession {
   /** Words the operator wants said: at once when the model is quiet, else after the response in progress. */
   private onOperatorSay(text: string, out: CallCommand[]): void {
     if (this.phase.name !== 'live' || this.phase.leaving !== null) return log(out, 'info', 'operator say ignored');
-    this.operatorSays.push(text);
+    this.operatorSays.add(text);
     if (this.responses.active === null && this.modelOpen) this.sayNext(out);
   }
 
   private sayNext(out: CallCommand[]): void {
-    const text = this.operatorSays.shift();
-    if (text === undefined) return;
-    this.sendToModel({ type: 'model.createResponse', instructions: sayInstructions(text) }, out);
+    const instructions = this.operatorSays.next();
+    if (instructions !== null) this.sendToModel({ type: 'model.createResponse', instructions }, out);
   }
 
   // ── ending ─────────────────────────────────────────────────────────────────
@@ -590,7 +585,7 @@ export class CallSession {
   private finish(outcome: CallOutcome, detail: string | null, out: CallCommand[], closeTwilio: boolean): void {
     if (this.phase.name === 'ended') return;
     if (this.phase.name === 'ending' && this.phase.started) ({ outcome, detail } = this.phase.plan);
-    for (const name of ALL_TIMERS) out.push({ type: 'timer.cancel', name });
+    for (const name of TIMERS_CANCELLED_AT_END) out.push({ type: 'timer.cancel', name });
     // The link writes every append already handed to it before it closes the socket.
     out.push({ type: 'model.close' });
     this.modelGone();
@@ -638,7 +633,7 @@ export class CallSession {
       this.phase.name === 'live' &&
       this.phase.leaving === null &&
       this.modelOpen &&
-      !this.callerSpeaking &&
+      !this.idle.speakingNow &&
       this.responses.active === null &&
       !this.playout.ledger.busy &&
       !this.toolCalls.busy
@@ -656,7 +651,7 @@ export class CallSession {
     }
     log(out, 'info', 'caller silent after every prompt; saying goodbye and ending the call');
     this.phase = { name: 'live', leaving: idleEnd(this.options.canUseRest) };
-    this.goodbye.begin({ text: action.goodbye, lead: 'The caller has stayed silent, so the call ends now.' });
+    this.goodbye.begin(action.goodbye);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
     this.sayGoodbye(out);
   }
