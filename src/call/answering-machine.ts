@@ -37,6 +37,12 @@ export const SHORT_HELLO_MS = 1_800;
  */
 export const SILENT_OPENING_MS = 2_500;
 
+/**
+ * Longest voicemail message the call waits for before it ends anyway (the last mark may never
+ * come back from a machine that hung up).
+ */
+export const VOICEMAIL_MAX_MS = 60_000;
+
 /** What the session does next. */
 export type MachineAction =
   | { kind: 'none' }
@@ -58,6 +64,10 @@ export class AnsweringMachine {
   private state: 'listening' | 'greeted' | 'machine' = 'listening';
   private speechSinceMs: number | null = null;
   private heardSpeech = false;
+  /** a verdict that came before the model session was open, acted on when it opens */
+  private held: MachineAction | null = null;
+  /** the voicemail message was asked for and its response has not started yet */
+  private voicemailAsked = false;
 
   constructor(private readonly settings: AnsweringMachineSettings) {
     // Without detection there is no verdict to wait for: the call opens like an inbound one.
@@ -104,6 +114,33 @@ export class AnsweringMachine {
     // `machine_start` (plain `Enable` detection) comes before the beep: only a message-end verdict may speak.
     if (leaveMessage && answeredBy.startsWith('machine_end_')) return { kind: 'voicemail', message };
     return { kind: 'hangup', answeredBy };
+  }
+
+  /** Keeps an action that came before the model session was open (a greeting needs none: `greeted` says it). */
+  hold(action: MachineAction): void {
+    if (action.kind !== 'greet') this.held = action;
+  }
+
+  /** The action held until the model session opened, once. */
+  takeHeld(): MachineAction | null {
+    const held = this.held;
+    this.held = null;
+    return held;
+  }
+
+  /** The voicemail message's `response.create` instructions; its response is the next one to start. */
+  voicemailInstructions(message: string): string {
+    this.voicemailAsked = true;
+    return (
+      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`
+    );
+  }
+
+  /** A response started: true once, when it is the voicemail message's. */
+  voicemailStarted(): boolean {
+    const asked = this.voicemailAsked;
+    this.voicemailAsked = false;
+    return asked;
   }
 
   private greet(): MachineAction {

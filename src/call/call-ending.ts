@@ -4,8 +4,19 @@
  * audio that goes with it has played: through Twilio's REST API, or by closing the media
  * stream. The session decides when; this module says what each end is. Pure.
  */
-import type { CallLimitReason, CallOutcome, RestCommand } from './events.js';
+import type { CallLimitReason, CallOutcome, RestCommand, TimerName } from './events.js';
 import type { ToolPlan } from './tools/tool.js';
+
+/** The timers a finished call cancels. */
+export const TIMERS_CANCELLED_AT_END: readonly TimerName[] = [
+  'dtmf',
+  'endFallback',
+  'sessionRenew',
+  'modelStall',
+  'apologyDone',
+  'opening',
+  'idle',
+];
 
 /** A decided end of the call, waiting for the audio that goes with it. */
 export interface EndPlan {

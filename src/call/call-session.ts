@@ -31,20 +31,22 @@
  * ```
  */
 import type { Profile } from '../config/numbers.js';
-import {
-  modelAudioBytesPerMs,
-  type ItemSummary,
-  type ModelCommand,
-  type ModelEvent,
-  type SessionConfig,
-} from '../protocol/realtime.js';
+import { modelAudioBytesPerMs, type ModelCommand, type ModelEvent, type SessionConfig } from '../protocol/realtime.js';
 import type { Clock } from '../util/clock.js';
 import { AssistantPlayout } from './assistant-playout.js';
 import { AssistantTurns, messageItem, type SettledTurn } from './assistant-turns.js';
 import { CallerInput } from './caller-input.js';
 import { CallerKeypad } from './caller-keypad.js';
-import { AnsweringMachine, SILENT_OPENING_MS, type MachineAction } from './answering-machine.js';
-import { apologyEnd, idleEnd, limitEnd, machineEnd, toolEnd, type EndPlan } from './call-ending.js';
+import { AnsweringMachine, SILENT_OPENING_MS, VOICEMAIL_MAX_MS, type MachineAction } from './answering-machine.js';
+import {
+  apologyEnd,
+  idleEnd,
+  limitEnd,
+  machineEnd,
+  TIMERS_CANCELLED_AT_END,
+  toolEnd,
+  type EndPlan,
+} from './call-ending.js';
 import { log } from './events.js';
 import type { CallCommand, CallEvent, CallLimitReason, CallOutcome, TimerName } from './events.js';
 import { Goodbye, GOODBYE_MAX_MS } from './goodbye.js';
@@ -52,10 +54,11 @@ import { Greeting } from './greeting.js';
 import { IdleTimer } from './idle-timer.js';
 import { ModelResponses } from './model-responses.js';
 import { ModelWatch, modelErrorLog, sessionConfigFor } from './model-session.js';
-import { operatorTransfer, sayInstructions } from './operator.js';
+import { operatorTransfer, OperatorSays } from './operator.js';
 import { DEFAULT_TUNING, type SessionTuning } from './session-tuning.js';
+import { providerCallDone, providerMcpEvent } from './provider-calls.js';
 import { outputItem, ToolCalls } from './tool-calls.js';
-import { builtinTools, parseArguments, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
+import { builtinTools, planToolCall, toolCallLog, toolDeclarations } from './tools/registry.js';
 import type { CallInfo, ToolTable } from './tools/tool.js';
 
 export interface CallSessionOptions {
@@ -81,21 +84,6 @@ type Phase =
   | { name: 'ended'; outcome: CallOutcome };
 
 const APOLOGY = { responseId: 'apology', itemId: 'apology', contentIndex: 0 };
-const ALL_TIMERS: readonly TimerName[] = [
-  'dtmf',
-  'endFallback',
-  'sessionRenew',
-  'modelStall',
-  'apologyDone',
-  'opening',
-  'idle',
-];
-
-/**
- * Longest voicemail message the call waits for before it ends anyway (the last mark may never
- * come back from a machine that hung up).
- */
-const VOICEMAIL_MAX_MS = 60_000;
 
 export class CallSession {
   readonly tuning: SessionTuning;
@@ -114,18 +102,12 @@ export class CallSession {
   private readonly toolCalls = new ToolCalls();
   /** outbound calls only: who answered, and what that means (`answering-machine.ts`) */
   private readonly machine: AnsweringMachine | null;
-  /** the voicemail message was asked for and its response has not started yet */
-  private voicemailAsked = false;
-  /** a machine verdict that came before the model session was open */
-  private pendingMachine: MachineAction | null = null;
   private readonly idle: IdleTimer;
   private modelOpen = false;
   private twilioOpen = true;
-  /** between the model's speech_started and speech_stopped */
-  private callerSpeaking = false;
   private readonly responses = new ModelResponses();
   /** words an operator asked the assistant to say, waiting for a pause (SPEC §12) */
-  private readonly operatorSays: string[] = [];
+  private readonly operatorSays = new OperatorSays();
 
   constructor(private readonly options: CallSessionOptions) {
     this.tuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -283,9 +265,8 @@ export class CallSession {
     // Sent right after session.update: the server handles events in order, so the greeting
     // uses the new voice and format without waiting a round trip for session.updated.
     if (this.phase.name === 'live' && !reconnect && (this.machine?.greeted ?? true)) this.greet(out);
-    const pending = this.pendingMachine;
-    this.pendingMachine = null;
-    if (pending !== null) this.onMachineAction(pending, out);
+    const held = this.machine?.takeHeld() ?? null;
+    if (held !== null) this.onMachineAction(held, out);
     out.push(this.watch.rearm(this.modelOpen, this.responses.active !== null || this.phase.name === 'live'));
   }
 
@@ -322,19 +303,18 @@ export class CallSession {
         out.push(modelErrorLog(e.code, e.message));
         return;
       case 'model.speechStarted':
-        this.callerSpeaking = true;
-        this.idle.callerActive();
+        this.idle.callerSpeaking(true);
         this.machine?.speechStarted(this.clock.now());
         return this.onSpeechStarted(out);
       case 'model.speechStopped':
-        this.callerSpeaking = false;
+        this.idle.callerSpeaking(false);
         this.playout.awaitFirstAudio(true);
         return this.onMachineAction(this.machine?.speechStopped(this.clock.now()) ?? { kind: 'none' }, out);
       case 'model.inputTranscriptDone':
         return this.record(this.turns.callerSaid(e.transcript), out, 'caller');
       case 'model.responseCreated':
         this.responses.active = e.responseId;
-        if (this.voicemailAsked) this.voicemailStarted(e.responseId, out);
+        if (this.machine?.voicemailStarted() === true) this.voicemailStarted(e.responseId, out);
         this.goodbye.responseCreated(e.responseId);
         return this.greeting.responseCreated(e.responseId);
       case 'model.outputItemAdded':
@@ -342,10 +322,14 @@ export class CallSession {
         if (e.item.type === 'mcp_call') this.toolCalls.providerCallStarted(e.item.id, this.clock.now());
         return;
       case 'model.outputItemDone':
-        if (e.item.type === 'mcp_call') this.onProviderToolCall(e.responseId, e.item, out);
+        if (e.item.type !== 'mcp_call') return;
+        // a provider-run MCP call that ran has the model speak its result once the response is done
+        providerCallDone(this.toolCalls, e.responseId, e.item, this.clock.now(), out);
+        if (this.responses.active !== e.responseId && this.toolCalls.responseDone(e.responseId))
+          this.requestResponse(out);
         return;
       case 'model.mcp':
-        return this.onMcpEvent(e, out);
+        return providerMcpEvent(this.toolCalls, e, this.clock.now(), out);
       case 'model.audioDelta':
         if (this.responses.isDiscarded(e.responseId) || this.phase.name !== 'live') return;
         this.turns.audioReceived(e.itemId, e.audio.length / this.modelBytesPerMs);
@@ -422,43 +406,6 @@ export class CallSession {
     if (this.responses.active !== responseId && this.toolCalls.responseDone(responseId)) this.requestResponse(out);
   }
 
-  /**
-   * A `via: model` MCP server's call, run by the provider, is final: it goes on the record,
-   * and a call that ran has the model speak its result once the response is done.
-   */
-  private onProviderToolCall(responseId: string, item: ItemSummary, out: CallCommand[]): void {
-    const now = this.clock.now();
-    // the item has no status: a call that ran has an output or an error (a cancelled one neither)
-    const output = item.mcp?.output ?? null;
-    const error = item.mcp?.error ?? null;
-    const ran = output !== null || error !== null;
-    const atMs = this.toolCalls.providerCallDone(responseId, item.id, ran, now);
-    const ok = output !== null && error === null;
-    const name = item.name ?? 'unknown';
-    log(out, ok ? 'info' : 'warn', 'provider called an MCP tool', {
-      tool: name,
-      server: item.mcp?.serverLabel ?? null,
-      error: error === null ? (ran ? null : 'did not run') : error.slice(0, 200),
-    });
-    out.push({
-      type: 'record.tool',
-      name,
-      arguments: parseArguments(item.arguments ?? ''),
-      ok,
-      ms: now - atMs,
-      atMs,
-      via: 'model',
-    });
-    if (this.responses.active !== responseId && this.toolCalls.responseDone(responseId)) this.requestResponse(out);
-  }
-
-  /** The provider's MCP progress: a call's start is timed; a server it could not list is worth a warning. */
-  private onMcpEvent(e: Extract<ModelEvent, { type: 'model.mcp' }>, out: CallCommand[]): void {
-    if (e.phase === 'mcp_call.in_progress') this.toolCalls.providerCallStarted(e.itemId, this.clock.now());
-    if (e.phase === 'mcp_list_tools.failed')
-      log(out, 'warn', "the provider could not list an MCP server's tools; its tools are absent", { itemId: e.itemId });
-  }
-
   private onToolDone(callId: string, output: string, out: CallCommand[]): void {
     const done = this.toolCalls.jobDone(callId, output);
     if (done === null) return log(out, 'debug', 'tool output for no running call', { callId });
@@ -472,7 +419,7 @@ export class CallSession {
     if (status !== 'completed' && status !== 'cancelled')
       log(out, 'warn', 'model response ended early', { status, reason });
     if (this.toolCalls.responseDone(responseId)) this.responses.later();
-    if (this.phase.name === 'live' && this.operatorSays.length > 0 && this.responses.active === null) this.sayNext(out);
+    if (this.phase.name === 'live' && this.operatorSays.waiting && this.responses.active === null) this.sayNext(out);
     else if (this.phase.name === 'live' && this.responses.takeWaiting())
       this.sendToModel({ type: 'model.createResponse' }, out);
     if (this.waitingPlan() !== null) out.push({ type: 'timer.set', name: 'endFallback', delayMs: this.endGraceMs() });
@@ -503,8 +450,9 @@ export class CallSession {
 
   private onMachineAction(action: MachineAction, out: CallCommand[]): void {
     // a greeting decided before the model is open is said when it opens (the machine says `greeted`)
-    if (this.phase.name === 'connecting' && action.kind !== 'greet') this.pendingMachine = action;
-    if (action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
+    const machine = this.machine;
+    if (this.phase.name === 'connecting') machine?.hold(action);
+    if (machine === null || action.kind === 'none' || this.phase.name !== 'live' || this.phase.leaving !== null) return;
     out.push({ type: 'timer.cancel', name: 'opening' });
     switch (action.kind) {
       case 'greet':
@@ -516,12 +464,12 @@ export class CallSession {
         this.phase = { name: 'live', leaving: machineEnd(null, action.answeredBy, this.options.canUseRest) };
         return this.checkEnd(out);
       case 'voicemail':
-        return this.leaveVoicemail(action.message, out);
+        return this.leaveVoicemail(machine.voicemailInstructions(action.message), out);
     }
   }
 
   /** A machine answered: whatever plays is cut, the model stops answering, and says the message once. */
-  private leaveVoicemail(message: string, out: CallCommand[]): void {
+  private leaveVoicemail(instructions: string, out: CallCommand[]): void {
     const active = this.responses.cancellable;
     if (active !== null) {
       out.push({ type: 'model.cancelResponse', responseId: active });
@@ -531,16 +479,12 @@ export class CallSession {
     this.playout.clear(out);
     this.responses.active = null;
     this.sendToModel({ type: 'model.updateSession', session: this.sessionConfig() }, out);
-    this.voicemailAsked = true;
-    const instructions =
-      'You reached a voicemail box and the beep has sounded. ' + `Say exactly the following, then stop: "${message}"`;
     this.sendToModel({ type: 'model.createResponse', instructions }, out);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: VOICEMAIL_MAX_MS });
   }
 
   /** The voicemail message's response started: the call ends once it has played. */
   private voicemailStarted(responseId: string, out: CallCommand[]): void {
-    this.voicemailAsked = false;
     if (this.phase.name !== 'live') return;
     this.phase = { name: 'live', leaving: machineEnd(responseId, 'voicemail message said', this.options.canUseRest) };
     this.checkEnd(out);
@@ -559,14 +503,13 @@ export class CallSession {
   /** Words the operator wants said: at once when the model is quiet, else after the response in progress. */
   private onOperatorSay(text: string, out: CallCommand[]): void {
     if (this.phase.name !== 'live' || this.phase.leaving !== null) return log(out, 'info', 'operator say ignored');
-    this.operatorSays.push(text);
+    this.operatorSays.add(text);
     if (this.responses.active === null && this.modelOpen) this.sayNext(out);
   }
 
   private sayNext(out: CallCommand[]): void {
-    const text = this.operatorSays.shift();
-    if (text === undefined) return;
-    this.sendToModel({ type: 'model.createResponse', instructions: sayInstructions(text) }, out);
+    const instructions = this.operatorSays.next();
+    if (instructions !== null) this.sendToModel({ type: 'model.createResponse', instructions }, out);
   }
 
   // ── ending ─────────────────────────────────────────────────────────────────
@@ -642,7 +585,7 @@ export class CallSession {
   private finish(outcome: CallOutcome, detail: string | null, out: CallCommand[], closeTwilio: boolean): void {
     if (this.phase.name === 'ended') return;
     if (this.phase.name === 'ending' && this.phase.started) ({ outcome, detail } = this.phase.plan);
-    for (const name of ALL_TIMERS) out.push({ type: 'timer.cancel', name });
+    for (const name of TIMERS_CANCELLED_AT_END) out.push({ type: 'timer.cancel', name });
     // The link writes every append already handed to it before it closes the socket.
     out.push({ type: 'model.close' });
     this.modelGone();
@@ -690,7 +633,7 @@ export class CallSession {
       this.phase.name === 'live' &&
       this.phase.leaving === null &&
       this.modelOpen &&
-      !this.callerSpeaking &&
+      !this.idle.speakingNow &&
       this.responses.active === null &&
       !this.playout.ledger.busy &&
       !this.toolCalls.busy
@@ -708,7 +651,7 @@ export class CallSession {
     }
     log(out, 'info', 'caller silent after every prompt; saying goodbye and ending the call');
     this.phase = { name: 'live', leaving: idleEnd(this.options.canUseRest) };
-    this.goodbye.begin({ text: action.goodbye, lead: 'The caller has stayed silent, so the call ends now.' });
+    this.goodbye.begin(action.goodbye);
     out.push({ type: 'timer.set', name: 'endFallback', delayMs: GOODBYE_MAX_MS });
     this.sayGoodbye(out);
   }

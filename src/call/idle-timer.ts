@@ -15,19 +15,34 @@ import type { IdleSettings } from '../config/session-settings.js';
 import type { TimerCommand } from './events.js';
 
 /** What a firing of the idle timer asks for. */
-export type IdleAction = { kind: 'prompt'; instructions: string } | { kind: 'end'; goodbye: string };
+export type IdleAction =
+  | { kind: 'prompt'; instructions: string }
+  /** the goodbye, as `Goodbye.begin` takes it */
+  | { kind: 'end'; goodbye: { text: string; lead: string } };
 
 export class IdleTimer {
   private armed = false;
   private unanswered = 0;
   /** a prompt was asked for: the line stays "not quiet" until its response is seen */
   private promptOwed = false;
+  private speaking = false;
 
   constructor(private readonly settings: IdleSettings | null) {}
 
   /** The caller spoke (or pressed keys): the prompts so far are answered. */
   callerActive(): void {
     this.unanswered = 0;
+  }
+
+  /** The caller started (true) or stopped (false) talking: the line is not quiet while they talk. */
+  callerSpeaking(speaking: boolean): void {
+    this.speaking = speaking;
+    if (speaking) this.callerActive();
+  }
+
+  /** Between the caller's speech_started and speech_stopped. */
+  get speakingNow(): boolean {
+    return this.speaking;
   }
 
   /** Prompts said since the caller last spoke. */
@@ -53,7 +68,8 @@ export class IdleTimer {
     if (this.settings === null || !this.armed) return null;
     this.armed = false;
     const { prompts, endAfter, goodbye } = this.settings;
-    if (this.unanswered >= endAfter) return { kind: 'end', goodbye };
+    if (this.unanswered >= endAfter)
+      return { kind: 'end', goodbye: { text: goodbye, lead: 'The caller has stayed silent, so the call ends now.' } };
     const prompt = prompts[Math.min(this.unanswered, prompts.length - 1)]!;
     this.unanswered += 1;
     this.promptOwed = true;

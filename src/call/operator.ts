@@ -5,9 +5,24 @@
  */
 import type { EndPlan } from './call-ending.js';
 
-/** Instructions that make the model say `text` word for word. */
-export function sayInstructions(text: string): string {
-  return `Say exactly the following to the caller, word for word, and nothing else: ${JSON.stringify(text)}`;
+/** Words an operator asked the assistant to say, waiting for a pause, in order. */
+export class OperatorSays {
+  private readonly queue: string[] = [];
+
+  add(text: string): void {
+    this.queue.push(text);
+  }
+
+  get waiting(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** The next words' `response.create` instructions (the model says them word for word), or null. */
+  next(): string | null {
+    const text = this.queue.shift();
+    if (text === undefined) return null;
+    return `Say exactly the following to the caller, word for word, and nothing else: ${JSON.stringify(text)}`;
+  }
 }
 
 /** The end an operator's transfer asks for: after what is queued, through REST (nothing without REST credentials). */
