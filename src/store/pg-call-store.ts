@@ -19,32 +19,12 @@
  * the same event at once; a claim lapses after {@link EVENT_CLAIM_MS}, so a dead instance's
  * events fall to a survivor.
  */
-import type { CallOutcome } from '../call/events.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { StoreUnavailableError, type CallStore, type StoreMonitor } from './call-store.js';
-import {
-  writes,
-  type CallAnalysis,
-  type CallRecord,
-  type CallStart,
-  type ContextRecord,
-  type ListQuery,
-  type StatusWrite,
-  type ToolCallWrite,
-  type TurnWrite,
-  type WriteCommand,
-  type WriteName,
-} from './calls-repo.js';
-import {
-  eventWrites,
-  type AttemptResult,
-  type DueEvent,
-  type EventQuery,
-  type EventSummary,
-  type NewEvent,
-} from './events-repo.js';
-import { outboundWrites } from './outbound-repo.js';
+import type { CallRecord, ListQuery, WriteCommand, WriteName } from './calls-repo.js';
+import type { DueEvent, EventQuery, EventSummary } from './events-repo.js';
+import { QueuedWrites } from './queued-writes.js';
 import { isTransientPgError, pgCode, type PgDatabase } from './pg-database.js';
 import { PgCallReader } from './pg-call-reader.js';
 
@@ -134,7 +114,7 @@ interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rowCount: number | null }>;
 }
 
-export class PgCallStore implements CallStore {
+export class PgCallStore extends QueuedWrites implements CallStore {
   private readonly limits: PgStoreLimits;
   private readonly reader: PgCallReader;
   private readonly pending: Pending[] = [];
@@ -151,69 +131,14 @@ export class PgCallStore implements CallStore {
   statements = 0;
 
   constructor(private readonly deps: PgStoreDeps) {
+    super();
     this.limits = { ...DEFAULT_PG_STORE_LIMITS, ...deps.limits };
     this.reader = new PgCallReader(deps.db, deps.instanceId, () => this.statements++);
-  }
-
-  startCall(call: CallStart, event?: NewEvent): void {
-    this.enqueue(writes.startCall(call, event));
-  }
-
-  addTurn(callSid: string, turn: TurnWrite): void {
-    this.enqueue(writes.addTurn(callSid, turn));
-  }
-
-  addBargeIn(callSid: string): void {
-    this.enqueue(writes.addBargeIn(callSid));
-  }
-
-  addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): void {
-    this.enqueue(writes.addLatency(callSid, latencyMs, afterCallerTurn));
-  }
-
-  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number, event?: NewEvent): void {
-    this.enqueue(writes.finishCall(callSid, outcome, detail, endedAtMs, event));
-  }
-
-  storeAnalysis(callSid: string, analysis: CallAnalysis, event: NewEvent | null): void {
-    this.enqueue(writes.storeAnalysis(callSid, analysis, event));
-  }
-
-  addStatusEvent(callSid: string, event: StatusWrite): void {
-    this.enqueue(writes.addStatusEvent(callSid, event));
-  }
-
-  addToolCall(callSid: string, call: ToolCallWrite): void {
-    this.enqueue(writes.addToolCall(callSid, call));
-  }
-
-  setContext(callSid: string, context: ContextRecord): void {
-    this.enqueue(writes.setContext(callSid, context));
-  }
-
-  rememberOutbound(key: string, callSid: string, atMs: number): void {
-    this.enqueue(outboundWrites.rememberRequest(key, callSid, atMs));
   }
 
   async outboundCallForKey(key: string): Promise<string | null> {
     await this.readable();
     return this.read(() => this.reader.outboundCallForKey(key));
-  }
-
-  setEventData(id: string, data: Record<string, unknown>): void {
-    this.enqueue(eventWrites.data(id, data));
-  }
-
-  recordAttempt(id: string, result: AttemptResult): void {
-    this.enqueue(eventWrites.attempt(id, result));
-  }
-
-  redeliverEvent(id: string, nowMs: number): void {
-    this.enqueue(eventWrites.redeliver(id, nowMs));
-  }
-
-  resumeEvents(nowMs: number): void {
-    this.enqueue(eventWrites.resume(nowMs));
   }
 
   async dueEvents(nowMs: number, limit: number): Promise<DueEvent[]> {
@@ -256,7 +181,7 @@ export class PgCallStore implements CallStore {
     return this.pending.length;
   }
 
-  private enqueue(command: WriteCommand): void {
+  protected override enqueue(command: WriteCommand): void {
     const bytes = approxBytes(command);
     if (this.closed || this.pendingBytes + bytes > this.limits.maxQueuedBytes) {
       this.deps.monitor.onDropped(command.name);

@@ -19,7 +19,6 @@
  */
 import { Worker } from 'node:worker_threads';
 
-import type { CallOutcome } from '../call/events.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { StoreUnavailableError, type CallStore, type StoreMonitor } from './call-store.js';
@@ -27,26 +26,13 @@ import {
   sqliteCode,
   WRITE_SQL,
   writes,
-  type CallAnalysis,
   type CallRecord,
   type CallsRepo,
-  type CallStart,
   type ListQuery,
-  type StatusWrite,
-  type ContextRecord,
-  type ToolCallWrite,
-  type TurnWrite,
   type WriteCommand,
 } from './calls-repo.js';
-import {
-  eventWrites,
-  type AttemptResult,
-  type DueEvent,
-  type EventQuery,
-  type EventSummary,
-  type NewEvent,
-} from './events-repo.js';
-import { outboundWrites } from './outbound-repo.js';
+import type { DueEvent, EventQuery, EventSummary } from './events-repo.js';
+import { QueuedWrites } from './queued-writes.js';
 
 export interface SqliteStoreLimits {
   /** bytes of writes kept while they wait; beyond it writes are dropped (default 16 MiB) */
@@ -103,7 +89,7 @@ export interface SqliteStoreDeps {
   limits?: Partial<SqliteStoreLimits>;
 }
 
-export class SqliteCallStore implements CallStore {
+export class SqliteCallStore extends QueuedWrites implements CallStore {
   private readonly limits: SqliteStoreLimits;
   private worker: Worker;
   private readonly pending: Pending[] = [];
@@ -124,6 +110,7 @@ export class SqliteCallStore implements CallStore {
     private readonly reader: CallsRepo,
     private readonly deps: SqliteStoreDeps,
   ) {
+    super();
     this.limits = { ...DEFAULT_STORE_LIMITS, ...deps.limits };
     this.worker = this.startWriter();
   }
@@ -177,30 +164,6 @@ export class SqliteCallStore implements CallStore {
     }
   }
 
-  startCall(call: CallStart, event?: NewEvent): void {
-    this.enqueue(writes.startCall(call, event));
-  }
-
-  addTurn(callSid: string, turn: TurnWrite): void {
-    this.enqueue(writes.addTurn(callSid, turn));
-  }
-
-  addBargeIn(callSid: string): void {
-    this.enqueue(writes.addBargeIn(callSid));
-  }
-
-  addLatency(callSid: string, latencyMs: number, afterCallerTurn: boolean): void {
-    this.enqueue(writes.addLatency(callSid, latencyMs, afterCallerTurn));
-  }
-
-  finishCall(callSid: string, outcome: CallOutcome, detail: string | null, endedAtMs: number, event?: NewEvent): void {
-    this.enqueue(writes.finishCall(callSid, outcome, detail, endedAtMs, event));
-  }
-
-  storeAnalysis(callSid: string, analysis: CallAnalysis, event: NewEvent | null): void {
-    this.enqueue(writes.storeAnalysis(callSid, analysis, event));
-  }
-
   // The event outbox (SPEC §10): reads after the writes made before them, like the call reads.
 
   async dueEvents(nowMs: number, limit: number): Promise<DueEvent[]> {
@@ -228,40 +191,12 @@ export class SqliteCallStore implements CallStore {
     return this.read(() => this.reader.events.get(id));
   }
 
-  setEventData(id: string, data: Record<string, unknown>): void {
-    this.enqueue(eventWrites.data(id, data));
-  }
-
-  recordAttempt(id: string, result: AttemptResult): void {
-    this.enqueue(eventWrites.attempt(id, result));
-  }
-
-  redeliverEvent(id: string, nowMs: number): void {
-    this.enqueue(eventWrites.redeliver(id, nowMs));
-  }
-
-  resumeEvents(nowMs: number): void {
-    this.enqueue(eventWrites.resume(nowMs));
-  }
-
-  addStatusEvent(callSid: string, event: StatusWrite): void {
-    this.enqueue(writes.addStatusEvent(callSid, event));
-  }
-
-  addToolCall(callSid: string, call: ToolCallWrite): void {
-    this.enqueue(writes.addToolCall(callSid, call));
-  }
-
-  setContext(callSid: string, context: ContextRecord): void {
-    this.enqueue(writes.setContext(callSid, context));
-  }
-
   /** Writes waiting to be written (for tests and the bench). */
   get queuedWrites(): number {
     return this.pending.length;
   }
 
-  private enqueue(command: WriteCommand): void {
+  protected override enqueue(command: WriteCommand): void {
     const bytes = approxBytes(command);
     if (this.closed || this.pendingBytes + bytes > this.limits.maxQueuedBytes) {
       this.deps.monitor.onDropped(command.name);
@@ -358,10 +293,6 @@ export class SqliteCallStore implements CallStore {
       });
       this.waiters.push(waiter);
     });
-  }
-
-  rememberOutbound(key: string, callSid: string, atMs: number): void {
-    this.enqueue(outboundWrites.rememberRequest(key, callSid, atMs));
   }
 
   async outboundCallForKey(key: string): Promise<string | null> {
