@@ -19,10 +19,10 @@ import { CallsRepo, writes } from '../src/store/calls-repo.js';
 import { startInProcessBridge } from './in-process-bridge.js';
 import {
   benchOptions,
-  COMMON_DEFAULTS,
   fmt,
   machineInfo,
   machineLine,
+  pairedStepOptions,
   preflight,
   replaceReadmeSection,
   runStep,
@@ -48,16 +48,7 @@ interface Options {
 }
 
 function parse(args: readonly string[]): Options | string {
-  const load: LoadOptions = {
-    ...COMMON_DEFAULTS,
-    steps: [],
-    modes: [],
-    steadyS: 15,
-    stopOnFailure: false,
-    cpuProfDir: null,
-    serverNodeArgs: [],
-    readme: 'bench/README.md',
-  };
+  const load = pairedStepOptions(15);
   const o: Options = { latencyCalls: 50, calls: 100, backlog: 1000, slowMs: 2000, load };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

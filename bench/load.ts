@@ -102,6 +102,23 @@ export const COMMON_DEFAULTS: CommonOptions = {
   outDir: 'bench/results',
 };
 
+/**
+ * The load options of a bench that runs its own paired steps (events, recording, scale): the
+ * common defaults, no sweep of its own, results beside the load bench's.
+ */
+export function pairedStepOptions(steadyS: number): LoadOptions {
+  return {
+    ...COMMON_DEFAULTS,
+    steps: [],
+    modes: [],
+    steadyS,
+    stopOnFailure: false,
+    cpuProfDir: null,
+    serverNodeArgs: [],
+    readme: 'bench/README.md',
+  };
+}
+
 const LOAD_USAGE = `usage: npm run bench -- load [options]
   --calls 25,50,100,200,300,400,500,600
                                   concurrent calls per step (default; a mode stops at its first failure)

@@ -15,10 +15,10 @@ import { PROJECT_ROOT } from './load/children.js';
 import { ProgressBar } from './load/progress.js';
 import {
   benchOptions,
-  COMMON_DEFAULTS,
   fmt,
   machineInfo,
   machineLine,
+  pairedStepOptions,
   preflight,
   replaceReadmeSection,
   runStep,
@@ -44,16 +44,7 @@ interface RecordingBenchOptions {
 }
 
 function parse(args: readonly string[]): RecordingBenchOptions | string {
-  const load: LoadOptions = {
-    ...COMMON_DEFAULTS,
-    steps: [],
-    modes: [],
-    steadyS: 25,
-    stopOnFailure: false,
-    cpuProfDir: null,
-    serverNodeArgs: [],
-    readme: 'bench/README.md',
-  };
+  const load = pairedStepOptions(25);
   const o: RecordingBenchOptions = { calls: 100, runs: 3, modes: ['pcm16', 'pcmu'], load };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;

@@ -17,10 +17,10 @@ import { PROJECT_ROOT } from './load/children.js';
 import { ProgressBar } from './load/progress.js';
 import {
   benchOptions,
-  COMMON_DEFAULTS,
   fmt,
   machineInfo,
   machineLine,
+  pairedStepOptions,
   preflight,
   replaceReadmeSection,
   runStep,
@@ -45,16 +45,7 @@ interface ScaleBenchOptions {
 }
 
 function parse(args: readonly string[]): ScaleBenchOptions | string {
-  const load: LoadOptions = {
-    ...COMMON_DEFAULTS,
-    steps: [],
-    modes: [],
-    steadyS: 25,
-    stopOnFailure: false,
-    cpuProfDir: null,
-    serverNodeArgs: [],
-    readme: 'bench/README.md',
-  };
+  const load = pairedStepOptions(25);
   const o: ScaleBenchOptions = {
     calls: 200,
     runs: 1,
