@@ -171,7 +171,8 @@ async function main(): Promise<void> {
     await (await fetch(`${bridge.localUrl}${url}`)).arrayBuffer();
     return performance.now() - t;
   };
-  const timelineCold = await api(`/api/calls/${LONG_SID}/timeline`);
+  // the first view of the call scans its recording (nothing cached yet): what a person opening it feels
+  const callCold = await timed(`${bridge.localUrl}/console#/call/${LONG_SID}`, callReady);
   const apiCalls = await api('/api/calls?limit=50');
   const apiTimeline = await api(`/api/calls/${LONG_SID}/timeline`);
   const calls: number[] = [];
@@ -187,9 +188,10 @@ async function main(): Promise<void> {
       `seeded ${CALLS} calls and a ${LONG_CALL_MS / 60_000}-minute recording in ${(seeded / 1000).toFixed(1)} s`,
       `Calls page, first visit (bundle built): ${cold.toFixed(0)} ms`,
       `Calls page, ${CALLS} calls stored, ${runs} runs: ${spread(calls)}`,
+      `Call page, ${LONG_CALL_MS / 60_000}-minute call, first view (recording scanned): ${callCold.toFixed(0)} ms`,
       `Call page, ${LONG_CALL_MS / 60_000}-minute call, ${runs} runs: ${spread(call)}`,
-      `API: /api/calls?limit=50 ${apiCalls.toFixed(0)} ms; timeline of the 10-minute call ` +
-        `${timelineCold.toFixed(0)} ms first (scan + waveform), ${apiTimeline.toFixed(0)} ms after`,
+      `API: /api/calls?limit=50 ${apiCalls.toFixed(0)} ms; ` +
+        `timeline of the 10-minute call ${apiTimeline.toFixed(0)} ms (scanned)`,
       `bundle: app.js ${bundle.byteLength} B, app.css ${css.byteLength} B`,
     ].join('\n') + '\n',
   );

@@ -24,7 +24,13 @@ import type { OperatorEvent } from '../call/events.js';
 import { isE164 } from '../config/env.js';
 import type { CallControl } from '../live/call-control.js';
 import type { LiveHub } from '../live/live-hub.js';
-import { scanRecording, streamCallWav, wavByteLength, type CallAudioPlan } from '../recording/call-audio.js';
+import {
+  scanRecording,
+  streamCallWav,
+  wavByteLength,
+  type CallAudioPlan,
+  type ScanResult,
+} from '../recording/call-audio.js';
 import { recordingFileName } from '../recording/recorder.js';
 import { buildTimeline, type Timeline } from '../recording/timeline.js';
 import type { Redactor } from '../security/redact.js';
@@ -57,6 +63,8 @@ function validSid(sid: string): boolean {
 export function callDataRoutes(deps: CallDataDeps): Router {
   const router = express.Router();
   const plans = new Map<string, { key: string; plan: CallAudioPlan; timeline: Promise<Timeline> | null }>();
+  /** scans under way, by file and version */
+  const scans = new Map<string, Promise<ScanResult>>();
 
   /** The call's scanned recording, or null (answered 404 already). */
   async function planFor(
@@ -77,11 +85,20 @@ export function callDataRoutes(deps: CallDataDeps): Router {
     const key = `${info.size}:${info.mtimeMs}`;
     const cached = plans.get(file);
     if (cached?.key === key) return cached;
-    const scan = await scanRecording(file);
+    // the Call page asks for the timeline and the WAV at once: one scan serves both
+    const scanKey = `${file}|${key}`;
+    let scanning = scans.get(scanKey);
+    if (scanning === undefined) {
+      scanning = scanRecording(file).finally(() => scans.delete(scanKey));
+      scans.set(scanKey, scanning);
+    }
+    const scan = await scanning;
     if (!scan.ok) {
       fail(res, 404, `the recording of ${sid} cannot be used: ${scan.reason}`);
       return null;
     }
+    const stored = plans.get(file);
+    if (stored?.key === key) return stored;
     const entry = { key, plan: scan.plan, timeline: null };
     plans.delete(file);
     plans.set(file, entry);

@@ -86,17 +86,27 @@ async function waveform(plan: CallAudioPlan): Promise<Timeline['waveform']> {
   const assistant = new Array<number>(buckets).fill(0);
   const reader = await openStereoReader(plan);
   try {
-    const block = bucketSamples * 20;
+    const block = bucketSamples * 200;
     const total = buckets * bucketSamples;
     for (let from = 0; from < total; from += block) {
       const count = Math.min(block, total - from);
       const pcm = await reader.read(from, count);
-      for (let i = 0; i < count; i++) {
-        const bucket = Math.floor((from + i) / bucketSamples);
-        const left = Math.abs(pcm[i * 2]!);
-        const right = Math.abs(pcm[i * 2 + 1]!);
-        if (left > caller[bucket]!) caller[bucket] = left;
-        if (right > assistant[bucket]!) assistant[bucket] = right;
+      // blocks are whole buckets: one peak per bucket and side, no division per sample
+      for (let start = 0; start < count; start += bucketSamples) {
+        const end = Math.min(count, start + bucketSamples) * 2;
+        let left = 0;
+        let right = 0;
+        for (let i = start * 2; i < end; i += 2) {
+          const l = pcm[i]!;
+          const r = pcm[i + 1]!;
+          if (l > left) left = l;
+          else if (-l > left) left = -l;
+          if (r > right) right = r;
+          else if (-r > right) right = -r;
+        }
+        const bucket = (from + start) / bucketSamples;
+        caller[bucket] = left;
+        assistant[bucket] = right;
       }
     }
   } finally {
