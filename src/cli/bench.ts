@@ -60,7 +60,7 @@ const BENCHES: Readonly<Record<string, BenchEntry>> = {
     runner: 'runEdgeBench',
   },
   startup: {
-    description: 'compiled build vs the tsx loader: start-up to /healthz and RSS, idle and under calls',
+    description: 'compiled build vs npm start vs tsx: start-up to /healthz and RSS, idle and under calls',
     module: 'startup',
     runner: 'runStartupBench',
   },
