@@ -13,7 +13,6 @@
 import { createReadStream } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 
 import { decodeMulaw } from '../audio/g711.js';
 import { RECORDING_FORMAT } from '../protocol/recording.js';
@@ -91,11 +90,24 @@ function ordered(spans: AudioSpan[]): AudioSpan[] {
 }
 
 /**
+ * The lines of a file, a megabyte's worth at a time (`readline`'s one promise per line was
+ * ~70 of the ~120 ms a 10-minute recording's scan took).
+ */
+async function* lineBatches(file: string): AsyncGenerator<string[]> {
+  let rest = '';
+  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+    const lines = (rest + String(chunk)).split('\n');
+    rest = lines.pop() ?? '';
+    yield lines;
+  }
+  if (rest !== '') yield [rest];
+}
+
+/**
  * Reads a recording's log (format 3: audio in μ-law tracks beside it) and places both sides
  * on the call clock. A line that is not JSON (a crash mid-write) is skipped.
  */
 export async function scanRecording(logFile: string): Promise<ScanResult> {
-  const lines = createInterface({ input: createReadStream(logFile, 'utf8'), crlfDelay: Infinity });
   let header: Record<string, unknown> | null = null;
   let tracks: CallAudioPlan['tracks'] | null = null;
   /** bytes of each Twilio track used so far: where the next frame's audio starts */
@@ -121,76 +133,77 @@ export async function scanRecording(logFile: string): Promise<ScanResult> {
     assistant.push({ atSample: start, trackOffset: at, samples: bytes });
     playEndSample = start + bytes;
   };
-  for await (const text of lines) {
-    if (text.trim() === '') continue;
-    // Most lines are audio frames, written by the recorder in one fixed shape: read without JSON.parse.
-    const fast = header === null ? null : FAST_LINE.exec(text);
-    if (fast !== null) {
-      const t = Number(fast[1]);
-      const dir = fast[2]!;
-      const bytes = fast[3] === undefined ? 0 : Number(fast[3]);
-      const rest = text.slice(fast[0].length);
-      if (dir === 'model_in' || (dir === 'model_out' && MODEL_STREAM.test(rest))) {
-        lastMs = Math.max(lastMs, t);
+  for await (const batch of lineBatches(logFile))
+    for (const text of batch) {
+      if (text.trim() === '') continue;
+      // Most lines are audio frames, written by the recorder in one fixed shape: read without JSON.parse.
+      const fast = header === null ? null : FAST_LINE.exec(text);
+      if (fast !== null) {
+        const t = Number(fast[1]);
+        const dir = fast[2]!;
+        const bytes = fast[3] === undefined ? 0 : Number(fast[3]);
+        const rest = text.slice(fast[0].length);
+        if (dir === 'model_in' || (dir === 'model_out' && MODEL_STREAM.test(rest))) {
+          lastMs = Math.max(lastMs, t);
+          continue;
+        }
+        if (bytes > 0 && rest.startsWith('{"event":"media"') && (dir === 'twilio_in' || dir === 'twilio_out')) {
+          lastMs = Math.max(lastMs, t);
+          if (dir === 'twilio_in') onCallerFrame(t, bytes, Number(TIMESTAMP.exec(rest)?.[1]));
+          else onAssistantFrame(t, bytes);
+          continue;
+        }
+      }
+      let line: Record<string, unknown> | null;
+      try {
+        line = asRecord(JSON.parse(text));
+      } catch {
         continue;
       }
-      if (bytes > 0 && rest.startsWith('{"event":"media"') && (dir === 'twilio_in' || dir === 'twilio_out')) {
-        lastMs = Math.max(lastMs, t);
-        if (dir === 'twilio_in') onCallerFrame(t, bytes, Number(TIMESTAMP.exec(rest)?.[1]));
-        else onAssistantFrame(t, bytes);
+      if (line === null) continue;
+      if (header === null) {
+        if (line['type'] !== 'header' || line['format'] !== RECORDING_FORMAT)
+          return { ok: false, reason: 'not a bridge recording' };
+        header = line;
+        const callerTrack = trackFile(logFile, line, 'twilio_in');
+        const assistantTrack = trackFile(logFile, line, 'twilio_out');
+        if (callerTrack === null || assistantTrack === null)
+          return { ok: false, reason: 'the recording has no μ-law audio tracks (format 3 or later needed)' };
+        tracks = { caller: callerTrack, assistant: assistantTrack };
         continue;
       }
-    }
-    let line: Record<string, unknown> | null;
-    try {
-      line = asRecord(JSON.parse(text));
-    } catch {
-      continue;
-    }
-    if (line === null) continue;
-    if (header === null) {
-      if (line['type'] !== 'header' || line['format'] !== RECORDING_FORMAT)
-        return { ok: false, reason: 'not a bridge recording' };
-      header = line;
-      const callerTrack = trackFile(logFile, line, 'twilio_in');
-      const assistantTrack = trackFile(logFile, line, 'twilio_out');
-      if (callerTrack === null || assistantTrack === null)
-        return { ok: false, reason: 'the recording has no μ-law audio tracks (format 3 or later needed)' };
-      tracks = { caller: callerTrack, assistant: assistantTrack };
-      continue;
-    }
-    const t = typeof line['t'] === 'number' ? line['t'] : null;
-    const dir = typeof line['dir'] === 'string' ? line['dir'] : null;
-    const msg = asRecord(line['msg']);
-    if (t === null || dir === null || msg === null || !DIRECTIONS.has(dir)) continue;
-    lastMs = Math.max(lastMs, t);
-    const bytes = typeof line['audio'] === 'number' && line['audio'] > 0 ? line['audio'] : 0;
-    const kind = dir.startsWith('twilio') ? msg['event'] : msg['type'];
-    if (dir === 'twilio_in' && kind === 'media' && bytes > 0)
-      onCallerFrame(t, bytes, Number(asRecord(msg['media'])?.['timestamp']));
-    else if (dir === 'twilio_out' && kind === 'media' && bytes > 0) onAssistantFrame(t, bytes);
-    else if (dir === 'twilio_out' && kind === 'clear') {
-      const cut = Math.round(t * SAMPLES_PER_MS);
-      while (assistant.length > 0 && assistant.at(-1)!.atSample >= cut) assistant.pop();
-      const last = assistant.at(-1);
-      if (last !== undefined && last.atSample + last.samples > cut) last.samples = cut - last.atSample;
-      playEndSample = Math.min(playEndSample, cut);
-      facts.clears.push(t);
-    } else if (dir === 'model_out') {
-      if (kind === 'input_audio_buffer.speech_started') facts.speechStarted.push(t);
-      else if (kind === 'input_audio_buffer.speech_stopped') facts.speechStopped.push(t);
-      else if (kind === 'response.output_item.added') {
-        const item = asRecord(msg['item']);
-        if (item?.['type'] === 'function_call' && typeof item['id'] === 'string' && typeof item['name'] === 'string')
-          toolNames.set(item['id'], item['name']);
-      } else if (kind === 'response.function_call_arguments.done') {
-        const name =
-          typeof msg['name'] === 'string' ? msg['name'] : (toolNames.get(String(msg['item_id'])) ?? 'unknown');
-        const args = typeof msg['arguments'] === 'string' ? msg['arguments'] : '';
-        facts.tools.push({ atMs: t, name, arguments: args });
+      const t = typeof line['t'] === 'number' ? line['t'] : null;
+      const dir = typeof line['dir'] === 'string' ? line['dir'] : null;
+      const msg = asRecord(line['msg']);
+      if (t === null || dir === null || msg === null || !DIRECTIONS.has(dir)) continue;
+      lastMs = Math.max(lastMs, t);
+      const bytes = typeof line['audio'] === 'number' && line['audio'] > 0 ? line['audio'] : 0;
+      const kind = dir.startsWith('twilio') ? msg['event'] : msg['type'];
+      if (dir === 'twilio_in' && kind === 'media' && bytes > 0)
+        onCallerFrame(t, bytes, Number(asRecord(msg['media'])?.['timestamp']));
+      else if (dir === 'twilio_out' && kind === 'media' && bytes > 0) onAssistantFrame(t, bytes);
+      else if (dir === 'twilio_out' && kind === 'clear') {
+        const cut = Math.round(t * SAMPLES_PER_MS);
+        while (assistant.length > 0 && assistant.at(-1)!.atSample >= cut) assistant.pop();
+        const last = assistant.at(-1);
+        if (last !== undefined && last.atSample + last.samples > cut) last.samples = cut - last.atSample;
+        playEndSample = Math.min(playEndSample, cut);
+        facts.clears.push(t);
+      } else if (dir === 'model_out') {
+        if (kind === 'input_audio_buffer.speech_started') facts.speechStarted.push(t);
+        else if (kind === 'input_audio_buffer.speech_stopped') facts.speechStopped.push(t);
+        else if (kind === 'response.output_item.added') {
+          const item = asRecord(msg['item']);
+          if (item?.['type'] === 'function_call' && typeof item['id'] === 'string' && typeof item['name'] === 'string')
+            toolNames.set(item['id'], item['name']);
+        } else if (kind === 'response.function_call_arguments.done') {
+          const name =
+            typeof msg['name'] === 'string' ? msg['name'] : (toolNames.get(String(msg['item_id'])) ?? 'unknown');
+          const args = typeof msg['arguments'] === 'string' ? msg['arguments'] : '';
+          facts.tools.push({ atMs: t, name, arguments: args });
+        }
       }
     }
-  }
   if (header === null || tracks === null) return { ok: false, reason: 'the recording is empty' };
   const spans = { caller: ordered(caller), assistant: ordered(assistant) };
   const audioEnd = Math.max(
