@@ -24,7 +24,7 @@ import type { Logger } from '../util/logger.js';
 import { StoreUnavailableError, type CallStore, type StoreMonitor } from './call-store.js';
 import type { CallRecord, ListQuery, WriteCommand, WriteName } from './calls-repo.js';
 import type { DueEvent, EventQuery, EventSummary } from './events-repo.js';
-import { QueuedWrites } from './queued-writes.js';
+import { QueuedWrites, type QueuedWrite } from './queued-writes.js';
 import { isTransientPgError, pgCode, type PgDatabase } from './pg-database.js';
 import { PgCallReader } from './pg-call-reader.js';
 
@@ -87,19 +87,6 @@ export const DEFAULT_PG_STORE_LIMITS: PgStoreLimits = {
   closeWaitMs: 5_000,
 };
 
-interface Pending {
-  seq: number;
-  bytes: number;
-  command: WriteCommand;
-}
-
-function approxBytes(command: WriteCommand): number {
-  let bytes = 96;
-  for (const p of command.params) bytes += typeof p === 'string' ? p.length * 2 : 8;
-  for (const w of command.with ?? []) bytes += approxBytes(w);
-  return bytes;
-}
-
 export interface PgStoreDeps {
   db: PgDatabase;
   /** the instance that owns the calls this store starts (SPEC §14 `INSTANCE_ID`) */
@@ -117,21 +104,14 @@ interface Queryable {
 export class PgCallStore extends QueuedWrites implements CallStore {
   private readonly limits: PgStoreLimits;
   private readonly reader: PgCallReader;
-  private readonly pending: Pending[] = [];
-  private pendingBytes = 0;
-  private nextSeq = 1;
-  private doneThrough = 0;
   private draining = false;
   private fault: { sinceMs: number; code: string } | null = null;
-  private dropping = false;
-  private closed = false;
   private retryTimer: ReturnType<Clock['setTimer']> | null = null;
-  private readonly waiters: { seq: number; resolve: (done: boolean) => void }[] = [];
   /** statements run, for the bench's queries-per-second figure */
   statements = 0;
 
   constructor(private readonly deps: PgStoreDeps) {
-    super();
+    super(deps);
     this.limits = { ...DEFAULT_PG_STORE_LIMITS, ...deps.limits };
     this.reader = new PgCallReader(deps.db, deps.instanceId, () => this.statements++);
   }
@@ -176,29 +156,11 @@ export class PgCallStore extends QueuedWrites implements CallStore {
     return this.read(() => this.reader.listCalls(query));
   }
 
-  /** Writes waiting to be written (for tests and the bench). */
-  get queuedWrites(): number {
-    return this.pending.length;
+  protected override get maxQueuedBytes(): number {
+    return this.limits.maxQueuedBytes;
   }
 
-  protected override enqueue(command: WriteCommand): void {
-    const bytes = approxBytes(command);
-    if (this.closed || this.pendingBytes + bytes > this.limits.maxQueuedBytes) {
-      this.deps.monitor.onDropped(command.name);
-      if (!this.dropping) {
-        this.dropping = true;
-        this.deps.logger.error(
-          { op: command.name, queued: this.pending.length, queuedBytes: this.pendingBytes },
-          this.closed
-            ? 'call store closed: writes are dropped'
-            : 'call store queue full: new writes are dropped until it drains',
-        );
-      }
-      return;
-    }
-    this.pending.push({ seq: this.nextSeq++, bytes, command });
-    this.pendingBytes += bytes;
-    this.deps.monitor.onQueued(this.pending.length);
+  protected override accepted(): void {
     this.kick();
   }
 
@@ -229,7 +191,7 @@ export class PgCallStore extends QueuedWrites implements CallStore {
   }
 
   /** Runs `batch` in one transaction; false when it must be retried (a fault that can clear). */
-  private async runBatch(batch: Pending[]): Promise<boolean> {
+  private async runBatch(batch: QueuedWrite[]): Promise<boolean> {
     let client;
     try {
       client = await this.deps.db.pool.connect();
@@ -296,7 +258,7 @@ export class PgCallStore extends QueuedWrites implements CallStore {
     }
   }
 
-  private onFault(p: Pending, err: unknown, transient: boolean): void {
+  private onFault(p: QueuedWrite, err: unknown, transient: boolean): void {
     const code = pgCode(err) ?? 'UNKNOWN';
     const message = err instanceof Error ? err.message : String(err);
     this.deps.monitor.onError(p.command.name);
@@ -321,41 +283,6 @@ export class PgCallStore extends QueuedWrites implements CallStore {
       'call store writes resumed',
     );
     this.fault = null;
-  }
-
-  private landed(through: number): void {
-    let n = 0;
-    while (n < this.pending.length && this.pending[n]!.seq <= through) {
-      this.pendingBytes -= this.pending[n]!.bytes;
-      n++;
-    }
-    this.pending.splice(0, n);
-    this.doneThrough = Math.max(this.doneThrough, through);
-    if (this.pending.length === 0) this.dropping = false;
-    this.deps.monitor.onQueued(this.pending.length);
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.seq <= this.doneThrough) this.waiters.splice(i, 1)[0]!.resolve(true);
-    }
-  }
-
-  flush(timeoutMs: number): Promise<boolean> {
-    const seq = this.nextSeq - 1;
-    if (this.doneThrough >= seq) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        resolve: (done: boolean) => {
-          this.deps.clock.clearTimer(timer);
-          resolve(done);
-        },
-      };
-      const timer = this.deps.clock.setTimer(timeoutMs, () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      });
-      this.waiters.push(waiter);
-    });
   }
 
   private unavailable(why: string, cause?: unknown): StoreUnavailableError {

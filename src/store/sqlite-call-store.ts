@@ -22,17 +22,9 @@ import { Worker } from 'node:worker_threads';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { StoreUnavailableError, type CallStore, type StoreMonitor } from './call-store.js';
-import {
-  sqliteCode,
-  WRITE_SQL,
-  writes,
-  type CallRecord,
-  type CallsRepo,
-  type ListQuery,
-  type WriteCommand,
-} from './calls-repo.js';
+import { sqliteCode, WRITE_SQL, writes, type CallRecord, type CallsRepo, type ListQuery } from './calls-repo.js';
 import type { DueEvent, EventQuery, EventSummary } from './events-repo.js';
-import { QueuedWrites } from './queued-writes.js';
+import { QueuedWrites, type QueuedWrite } from './queued-writes.js';
 
 export interface SqliteStoreLimits {
   /** bytes of writes kept while they wait; beyond it writes are dropped (default 16 MiB) */
@@ -64,23 +56,9 @@ export const DEFAULT_STORE_LIMITS: SqliteStoreLimits = {
 /** A writer thread that dies is restarted this many times (it only dies of a bug or a native fault). */
 const MAX_WRITER_RESTARTS = 3;
 
-interface Pending {
-  seq: number;
-  bytes: number;
-  command: WriteCommand;
-}
-
 type FromWriter =
   | { type: 'landed'; through: number }
   | { type: 'fault'; seq: number; name: string; code: string; message: string; transient: boolean };
-
-/** What a write costs in memory while it waits: its strings (UTF-16) plus a fixed overhead. */
-function approxBytes(command: WriteCommand): number {
-  let bytes = 96;
-  for (const p of command.params) bytes += typeof p === 'string' ? p.length * 2 : 8;
-  for (const w of command.with ?? []) bytes += approxBytes(w);
-  return bytes;
-}
 
 export interface SqliteStoreDeps {
   logger: Logger;
@@ -92,17 +70,10 @@ export interface SqliteStoreDeps {
 export class SqliteCallStore extends QueuedWrites implements CallStore {
   private readonly limits: SqliteStoreLimits;
   private worker: Worker;
-  private readonly pending: Pending[] = [];
-  private pendingBytes = 0;
-  private nextSeq = 1;
-  private doneThrough = 0;
   /** the write that failed last (each failing write counts once) */
   private lastFaultSeq = 0;
   private fault: { sinceMs: number; code: string } | null = null;
-  private dropping = false;
-  private closed = false;
   private writerRestarts = 0;
-  private readonly waiters: { seq: number; resolve: (done: boolean) => void }[] = [];
 
   /** Starts the writer thread on the file `reader` opened (and migrated). */
   constructor(
@@ -110,7 +81,7 @@ export class SqliteCallStore extends QueuedWrites implements CallStore {
     private readonly reader: CallsRepo,
     private readonly deps: SqliteStoreDeps,
   ) {
-    super();
+    super(deps);
     this.limits = { ...DEFAULT_STORE_LIMITS, ...deps.limits };
     this.worker = this.startWriter();
   }
@@ -191,34 +162,15 @@ export class SqliteCallStore extends QueuedWrites implements CallStore {
     return this.read(() => this.reader.events.get(id));
   }
 
-  /** Writes waiting to be written (for tests and the bench). */
-  get queuedWrites(): number {
-    return this.pending.length;
+  protected override get maxQueuedBytes(): number {
+    return this.limits.maxQueuedBytes;
   }
 
-  protected override enqueue(command: WriteCommand): void {
-    const bytes = approxBytes(command);
-    if (this.closed || this.pendingBytes + bytes > this.limits.maxQueuedBytes) {
-      this.deps.monitor.onDropped(command.name);
-      if (!this.dropping) {
-        this.dropping = true;
-        this.deps.logger.error(
-          { op: command.name, queued: this.pending.length, queuedBytes: this.pendingBytes },
-          this.closed
-            ? 'call store closed: writes are dropped'
-            : 'call store queue full: new writes are dropped until it drains',
-        );
-      }
-      return;
-    }
-    const entry = { seq: this.nextSeq++, bytes, command };
-    this.pending.push(entry);
-    this.pendingBytes += bytes;
-    this.post(entry);
-    this.deps.monitor.onQueued(this.pending.length);
+  protected override accepted(write: QueuedWrite): void {
+    this.post(write);
   }
 
-  private post(entry: Pending): void {
+  private post(entry: QueuedWrite): void {
     const { name, params } = entry.command;
     const also = entry.command.with;
     this.worker.postMessage({ type: 'write', seq: entry.seq, name, params, ...(also ? { with: also } : {}) });
@@ -235,25 +187,14 @@ export class SqliteCallStore extends QueuedWrites implements CallStore {
     }
   }
 
-  private landed(through: number): void {
-    let n = 0;
-    while (n < this.pending.length && this.pending[n]!.seq <= through) {
-      this.pendingBytes -= this.pending[n]!.bytes;
-      n++;
-    }
-    this.pending.splice(0, n);
-    this.doneThrough = Math.max(this.doneThrough, through);
+  protected override landed(through: number): void {
+    super.landed(through);
     if (this.fault !== null && this.lastFaultSeq <= through) {
       this.deps.logger.info(
         { faultMs: Math.round(this.deps.clock.now() - this.fault.sinceMs), queued: this.pending.length },
         'call store writes resumed',
       );
       this.fault = null;
-    }
-    if (this.pending.length === 0) this.dropping = false;
-    this.deps.monitor.onQueued(this.pending.length);
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      if (this.waiters[i]!.seq <= this.doneThrough) this.waiters.splice(i, 1)[0]!.resolve(true);
     }
   }
 
@@ -273,26 +214,6 @@ export class SqliteCallStore extends QueuedWrites implements CallStore {
         'call store write failed; it and the writes after it are kept and retried',
       );
     }
-  }
-
-  flush(timeoutMs: number): Promise<boolean> {
-    const seq = this.nextSeq - 1;
-    if (this.doneThrough >= seq) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const waiter = {
-        seq,
-        resolve: (done: boolean) => {
-          this.deps.clock.clearTimer(timer);
-          resolve(done);
-        },
-      };
-      const timer = this.deps.clock.setTimer(timeoutMs, () => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      });
-      this.waiters.push(waiter);
-    });
   }
 
   async outboundCallForKey(key: string): Promise<string | null> {
