@@ -298,6 +298,17 @@ export class ResponseRun {
     return end;
   }
 
+  /** Schedules the argument deltas (cut at `cuts`, one every ARGUMENT_DELTA_MS from `t0`); returns when they end. */
+  private argumentDeltas(args: string, cuts: number[], t0: number, emit: (delta: string) => void): number {
+    let from = 0;
+    cuts.forEach((cut, i) => {
+      const delta = args.slice(from, cut);
+      from = cut;
+      this.steps.push({ atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS, run: () => emit(delta) });
+    });
+    return t0 + (cuts.length + 1) * ARGUMENT_DELTA_MS;
+  }
+
   /** Closes the open part and item (normally, or cut short by a cancel). */
   private closeMessage(status: 'completed' | 'incomplete'): void {
     const open = this.open;
@@ -370,16 +381,9 @@ export class ResponseRun {
           this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
       },
     });
-    let from = 0;
-    cuts.forEach((cut, i) => {
-      const delta = args.slice(from, cut);
-      from = cut;
-      this.steps.push({
-        atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS,
-        run: () => this.host.emit({ type: 'response.function_call_arguments.delta', ...ids, delta }),
-      });
-    });
-    const end = t0 + (cuts.length + 1) * ARGUMENT_DELTA_MS;
+    const end = this.argumentDeltas(args, cuts, t0, (delta) =>
+      this.host.emit({ type: 'response.function_call_arguments.delta', ...ids, delta }),
+    );
     this.steps.push({
       atMs: end,
       run: () => {
@@ -423,17 +427,9 @@ export class ResponseRun {
           this.host.emit({ type: 'conversation.item.added', previous_item_id: previous, item: structuredClone(item) });
       },
     });
-    const cuts = argumentCuts(args);
-    let from = 0;
-    cuts.forEach((cut, i) => {
-      const delta = args.slice(from, cut);
-      from = cut;
-      this.steps.push({
-        atMs: t0 + (i + 1) * ARGUMENT_DELTA_MS,
-        run: () => this.host.emit({ type: 'response.mcp_call_arguments.delta', ...ids, delta }),
-      });
-    });
-    const end = t0 + (cuts.length + 1) * ARGUMENT_DELTA_MS;
+    const end = this.argumentDeltas(args, argumentCuts(args), t0, (delta) =>
+      this.host.emit({ type: 'response.mcp_call_arguments.delta', ...ids, delta }),
+    );
     this.steps.push({
       atMs: end,
       run: async () => {
